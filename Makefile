@@ -1,0 +1,44 @@
+# The two commands a user needs: `make demo` and `make test`. Everything else supports them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+STORE ?= model-store
+KEYS ?= .keys
+
+.PHONY: help install demo test test-fast serve bench lint format clean
+
+help: ## List targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv and install the project with all extras (idempotent)
+
+$(STAMP): setup.cfg pyproject.toml scripts/install-tools.sh
+	@command -v java >/dev/null || { echo "error: java not found; PySpark 4 needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[spark,serving,dev]'
+	bash scripts/install-tools.sh $(VENV)
+	@touch $@
+
+lint: install ## ruff lint + format check, shellcheck
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/shellcheck spark-submit.sh scripts/*.sh .ci/run
+
+format: install ## Apply ruff formatting and autofixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install lint ## Run the whole test suite (slow cases included)
+	$(BIN)/pytest
+
+test-fast: install ## Tests without the slow ones
+	$(BIN)/pytest -m 'not slow'
+
+clean: ## Remove build and test leftovers (keeps .venv)
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
