@@ -1,0 +1,52 @@
+"""The signed model artifact: the one contract between training (spark_jobs) and serving.
+
+Importing this package never imports pyspark, Flask or the serving code.
+"""
+
+from .errors import (
+    ArtifactError,
+    ArtifactExists,
+    ArtifactNotFound,
+    DigestMismatch,
+    KeyFileError,
+    LayoutError,
+    ManifestInvalid,
+    NoVerificationKey,
+    SignatureInvalid,
+    SignatureMissing,
+    UnsupportedScheme,
+    VersionSkew,
+)
+from .layout import MANIFEST_FILE, MODEL_FILE
+from .loader import LoadedArtifact, load, verify
+from .signing import SCHEMES, generate_keys, load_signer, load_verifier
+from .store import LATEST, ArtifactRef, list_artifacts, resolve, save
+
+__all__ = [
+    "LATEST",
+    "MANIFEST_FILE",
+    "MODEL_FILE",
+    "SCHEMES",
+    "ArtifactError",
+    "ArtifactExists",
+    "ArtifactNotFound",
+    "ArtifactRef",
+    "DigestMismatch",
+    "KeyFileError",
+    "LayoutError",
+    "LoadedArtifact",
+    "ManifestInvalid",
+    "NoVerificationKey",
+    "SignatureInvalid",
+    "SignatureMissing",
+    "UnsupportedScheme",
+    "VersionSkew",
+    "generate_keys",
+    "list_artifacts",
+    "load",
+    "load_signer",
+    "load_verifier",
+    "resolve",
+    "save",
+    "verify",
+]
