@@ -7,6 +7,7 @@ bytes that were verified are exactly the bytes the loader later unpickles.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -73,7 +74,11 @@ def _translate(exc: Exception) -> Exception:
     """Map model-signing's exceptions onto our hierarchy with a one-line reason."""
     text = " ".join(str(exc).split())
     if "Extra files" in text:
-        return LayoutError(f"files not covered by the signature: {text}")
-    if "Hash mismatch" in text or "Missing files" in text:
-        return DigestMismatch(f"a file changed after signing: {text}")
+        names = re.search(r"Extra files found in model '[^']*': ([^'\]\"]+)", text)
+        return LayoutError(f"files not covered by the signature: {names[1] if names else text}")
+    changed = re.findall(r"Hash mismatch for \\?'([^'\\]+)", text)
+    if changed:
+        return DigestMismatch(f"{', '.join(changed)} modified after signing (sha256 differs)")
+    if "Missing files" in text:
+        return DigestMismatch(f"signed files are missing: {text}")
     return SignatureInvalid(f"openssf signature does not verify with this public key ({text})")
