@@ -37,6 +37,13 @@ format: install ## Apply ruff formatting and autofixes
 test: install lint ## Run the whole test suite (slow cases included)
 	$(BIN)/pytest
 
+demo: install ## Train on the MNIST sample with local Spark, sign, serve, and predict one digit
+	bash scripts/demo.sh
+
+serve: install ## Serve the newest artifacts in ./model-store on 127.0.0.1:8000 (Ctrl-C stops)
+	SERVING_MODEL_STORE=$(STORE) SERVING_VERIFY_KEY_FILE=$${SERVING_VERIFY_KEY_FILE:-$(KEYS)/verify-key.pem} \
+	SERVING_API_KEYS_FILE=$${SERVING_API_KEYS_FILE:-$(KEYS)/api-keys} exec $(BIN)/model-server
+
 test-fast: install ## Tests without the slow ones
 	$(BIN)/pytest -m 'not slow'
 
