@@ -1,0 +1,103 @@
+{{/* Shared names and labels. One template per resource uses these, so they stay consistent. */}}
+
+{{- define "model-server.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "model-server.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "model-server.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "model-server.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "model-server.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "model-server.labels" -}}
+helm.sh/chart: {{ include "model-server.chart" . }}
+{{ include "model-server.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: spark-model-server
+{{- end }}
+
+{{- define "model-server.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "model-server.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* repository:tag, or repository@digest when a digest is pinned. */}}
+{{- define "model-server.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "model-server.verifySecretName" -}}
+{{- default (printf "%s-verify" (include "model-server.fullname" .)) .Values.verification.existingSecret }}
+{{- end }}
+
+{{- define "model-server.authSecretName" -}}
+{{- default (printf "%s-auth" (include "model-server.fullname" .)) .Values.auth.existingSecret }}
+{{- end }}
+
+{{- define "model-server.trainingImage" -}}
+{{- printf "%s:%s" .Values.training.image.repository (default .Chart.AppVersion .Values.training.image.tag) }}
+{{- end }}
+
+{{- define "model-server.pvcName" -}}
+{{- default (printf "%s-models" (include "model-server.fullname" .)) .Values.model.pvc.existingClaim }}
+{{- end }}
+
+{{/* Where mounted files live inside the container; the rendered env points at these. */}}
+{{- define "model-server.keyDir" -}}/etc/model-server/keys{{- end }}
+{{- define "model-server.authDir" -}}/etc/model-server/auth{{- end }}
+{{- define "model-server.tlsDir" -}}/etc/model-server/tls{{- end }}
+
+{{- define "model-server.scheme" -}}
+{{- if .Values.tls.enabled }}HTTPS{{ else }}HTTP{{ end }}
+{{- end }}
+
+{{/* Refuse value combinations that would deploy something broken. */}}
+{{- define "model-server.validate" -}}
+{{- $s := .Values.server }}
+{{- if le (int $s.preStopSleepSeconds) (int $s.gracefulTimeout) }}
+{{- fail "server.preStopSleepSeconds must be greater than server.gracefulTimeout (drain before Gunicorn's graceful stop)" }}
+{{- end }}
+{{- if le (int $s.terminationGracePeriodSeconds) (add $s.preStopSleepSeconds $s.gracefulTimeout | int) }}
+{{- fail "server.terminationGracePeriodSeconds must exceed preStopSleepSeconds + gracefulTimeout" }}
+{{- end }}
+{{- if and (not .Values.verification.existingSecret) (not .Values.verification.key) }}
+{{- fail "set verification.existingSecret (recommended) or verification.key: the server refuses unsigned or unverifiable models" }}
+{{- end }}
+{{- if and (eq .Values.model.delivery "download") (not .Values.model.download.url) }}
+{{- fail "model.delivery=download needs model.download.url" }}
+{{- end }}
+{{- if and .Values.tls.enabled (not .Values.tls.secretName) }}
+{{- fail "tls.enabled needs tls.secretName (a kubernetes.io/tls Secret)" }}
+{{- end }}
+{{- if and .Values.training.enabled (not .Values.training.signingKeySecret) }}
+{{- fail "training.enabled needs training.signingKeySecret: the job signs every artifact it writes" }}
+{{- end }}
+{{- if and .Values.training.enabled .Values.training.writeToModelPVC (not .Values.model.pvc.existingClaim) }}
+{{- fail "training.writeToModelPVC needs model.pvc.existingClaim (a ReadWriteMany claim shared with the server)" }}
+{{- end }}
+{{- end }}
