@@ -1,0 +1,238 @@
+"""Turn a real-world digit image into the MNIST input form (784 floats in [0, 1]).
+
+MNIST digits are white ink on black, size-normalised to fit a 20x20 box (aspect kept) and
+centred by centre of mass in a 28x28 field. Real clients send something else: RGBA canvases
+with a transparent background, phone photos of dark ink on light paper, big off-centre scans
+with a speck of dust or a ruled frame, rotated JPEGs. A model trained on MNIST only sees the
+distribution it was trained on if every input goes through the same normalisation, which is
+why this module is shared by serving (uploads) and spark_jobs (image-folder training data).
+
+Pure functions over numpy and Pillow, no I/O and no global state, so they are cheap to
+property-test and safe to call from any thread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageOps
+
+__all__ = ["MNIST_SIDE", "to_mnist"]
+
+MNIST_SIDE = 28
+_BOX = 20  # the longer side of the digit after scaling, as in the MNIST construction
+_WORK_SIDE = 112  # analyse large inputs at this size: plenty for a digit, bounded cost
+_INK_THRESHOLD = 0.35  # fraction of full contrast that counts as ink for the bounding box
+_SPECK_FRACTION = 0.08  # components smaller than this share of the largest one are specks
+_FRAME_SPAN = 0.9  # a component spanning this share of the image side is a frame or an edge
+_ORIENTATION_TAG = 0x0112
+_HIGH_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+
+def to_mnist(image: Image.Image) -> np.ndarray:
+    """Normalise ``image`` to MNIST form: a (784,) float32 vector in [0, 1], ink bright.
+
+    Steps: EXIF orientation, alpha composited on white, grayscale, polarity detection
+    (light background → inverted), contrast stretch against the background level, crop to
+    the ink's bounding box ignoring specks and frames, scale the longer side to 20 px,
+    paste into 28x28 so the centre of mass sits in the middle. A blank image gives zeros.
+    """
+    gray = _grayscale(_upright(image))
+    ink = _ink_from_gray(gray)
+    if ink is None:
+        return np.zeros(MNIST_SIDE * MNIST_SIDE, dtype=np.float32)
+    box = _digit_box(ink)
+    if box is None:
+        return np.zeros(MNIST_SIDE * MNIST_SIDE, dtype=np.float32)
+    top, bottom, left, right = box
+    digit = _scale_to_box(ink[top:bottom, left:right])
+    return _centre_by_mass(digit).ravel()
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation tag (phones store rotated pixels plus a tag)."""
+    try:
+        orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+    except (OSError, ValueError, SyntaxError):  # unreadable EXIF: treat as upright
+        return image
+    if orientation in (None, 1):
+        return image
+    return ImageOps.exif_transpose(image)
+
+
+def _grayscale(image: Image.Image) -> np.ndarray:
+    """Return a float32 array in [0, 1] (1 = white paper) with alpha composited on white."""
+    image = _shrink(image)
+    mode = image.mode
+    if mode in _HIGH_BIT_MODES:
+        values = np.asarray(image, dtype=np.float32)
+        low, high = float(values.min()), float(values.max())
+        return (values - low) / (high - low) if high > low else np.ones_like(values)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode == "P" and "transparency" in image.info
+    )
+    if not has_alpha:
+        if mode != "L":
+            image = image.convert("L")
+        return np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
+    pair = np.asarray(image.convert("LA"), dtype=np.float32) * np.float32(1 / 255)
+    luminance, alpha = pair[..., 0], pair[..., 1]
+    return luminance * alpha + (1.0 - alpha)
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    """Downscale large inputs before analysis; the digit ends up 20 px tall anyway."""
+    width, height = image.size
+    longest = max(width, height)
+    if longest <= _WORK_SIDE:
+        return image
+    if image.mode in ("P", "1"):
+        image = image.convert("RGBA" if "transparency" in image.info else "L")
+    scale = _WORK_SIDE / longest
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.Resampling.BOX)
+
+
+def _ink_from_gray(gray: np.ndarray) -> np.ndarray | None:
+    """Ink intensity in [0, 1] with the background at 0, or None for a blank image.
+
+    The background level is the median of a border band: digits rarely cover most of the
+    border, while a thin frame covers only a small part of a band 1/8 of the side wide.
+    """
+    band = _border_band(gray)
+    background = float(np.median(band))
+    ink = 1.0 - gray if background > 0.5 else gray
+    level = 1.0 - background if background > 0.5 else background
+    peak = float(ink.max())
+    if peak - level < 0.1:  # no contrast at all: nothing was drawn
+        return None
+    ink = (ink - level) * np.float32(1.0 / (peak - level))
+    return np.clip(ink, 0.0, 1.0, out=ink)
+
+
+def _border_band(gray: np.ndarray) -> np.ndarray:
+    height, width = gray.shape
+    depth_y, depth_x = max(1, height // 8), max(1, width // 8)
+    return np.concatenate(
+        [
+            gray[:depth_y].ravel(),
+            gray[-depth_y:].ravel(),
+            gray[:, :depth_x].ravel(),
+            gray[:, -depth_x:].ravel(),
+        ]
+    )
+
+
+def _digit_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Bounding box (top, bottom, left, right) of the ink, without specks and frames."""
+    mask = ink >= _INK_THRESHOLD
+    if not mask.any():
+        return None
+    components = _components(mask)
+    kept = _keep_digit(components, mask.shape)
+    if not kept:
+        return None
+    top = min(c.top for c in kept)
+    bottom = max(c.bottom for c in kept)
+    left = min(c.left for c in kept)
+    right = max(c.right for c in kept)
+    return top, bottom, left, right
+
+
+class _Component:
+    """An 8-connected blob of ink pixels: area and bounding box (end-exclusive)."""
+
+    __slots__ = ("area", "bottom", "left", "right", "top")
+
+    def __init__(self, area: int, top: int, bottom: int, left: int, right: int) -> None:
+        self.area, self.top, self.bottom, self.left, self.right = area, top, bottom, left, right
+
+
+def _components(mask: np.ndarray) -> list[_Component]:
+    """8-connected components by run-length union-find (cost grows with runs, not pixels)."""
+    height, width = mask.shape
+    padded = np.zeros((height, width + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    run_rows, edges = np.nonzero(np.diff(padded, axis=1))
+    rows, starts, stops = run_rows[::2], edges[::2], edges[1::2]
+    parent = list(range(len(rows)))
+
+    def find(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    row_list, start_list, stop_list = rows.tolist(), starts.tolist(), stops.tolist()
+    previous_first = previous_end = first = 0
+    for node, row in enumerate(row_list):
+        if node == 0 or row != row_list[node - 1]:  # a new row begins
+            previous_first, previous_end = (first, node) if row_list[first] == row - 1 else (0, 0)
+            first = node
+        start, stop = start_list[node], stop_list[node]
+        for other in range(previous_first, previous_end):
+            if start_list[other] <= stop and start <= stop_list[other]:  # incl. diagonals
+                a, b = find(node), find(other)
+                if a != b:
+                    parent[b] = a
+    roots = np.fromiter(
+        (find(node) for node in range(len(parent))), dtype=np.intp, count=len(parent)
+    )
+    return [
+        _Component(
+            int((stops[member] - starts[member]).sum()),
+            int(rows[member].min()),
+            int(rows[member].max()) + 1,
+            int(starts[member].min()),
+            int(stops[member].max()),
+        )
+        for member in (roots == root for root in np.unique(roots))
+    ]
+
+
+def _keep_digit(components: list[_Component], shape: tuple[int, int]) -> list[_Component]:
+    """Drop frames/edges (components spanning the image) and specks (tiny next to the digit)."""
+    height, width = shape
+
+    def is_frame(c: _Component) -> bool:
+        tall = (c.bottom - c.top) >= _FRAME_SPAN * height
+        wide = (c.right - c.left) >= _FRAME_SPAN * width
+        thin = c.area <= 0.5 * (c.bottom - c.top) * (c.right - c.left)
+        return (
+            (tall and wide and thin)
+            or (tall and (c.right - c.left) <= 0.1 * width)
+            or (wide and (c.bottom - c.top) <= 0.1 * height)
+        )
+
+    candidates = [c for c in components if not is_frame(c)] or components
+    largest = max(c.area for c in candidates)
+    return [c for c in candidates if c.area >= _SPECK_FRACTION * largest]
+
+
+def _scale_to_box(crop: np.ndarray) -> np.ndarray:
+    """Scale so the longer side is 20 px, keeping the aspect ratio (anti-aliased)."""
+    height, width = crop.shape
+    scale = _BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = Image.fromarray(crop.astype(np.float32, copy=False)).resize(
+        size, Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BILINEAR
+    )
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Paste ``digit`` into 28x28 with its centre of mass at the centre of the field."""
+    height, width = digit.shape
+    total = float(digit.sum())
+    if total > 0:
+        rows = np.arange(height, dtype=np.float32)
+        cols = np.arange(width, dtype=np.float32)
+        centre_y = float(digit.sum(axis=1) @ rows) / total
+        centre_x = float(digit.sum(axis=0) @ cols) / total
+    else:
+        centre_y, centre_x = (height - 1) / 2, (width - 1) / 2
+    middle = (MNIST_SIDE - 1) / 2
+    top = int(np.clip(round(middle - centre_y), 0, MNIST_SIDE - height))
+    left = int(np.clip(round(middle - centre_x), 0, MNIST_SIDE - width))
+    field = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
+    field[top : top + height, left : left + width] = digit
+    return field

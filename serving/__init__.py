@@ -1,0 +1,51 @@
+"""Serving: a Flask application that serves verified scikit-learn artifacts.
+
+Gunicorn runs :data:`serving.wsgi.app`; tests and embedders call :func:`create_app`. Models are
+loaded inside the factory (never at import), and this package never imports pyspark.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "create_app"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings (env, then ``config`` overrides), models, routes, errors.
+
+    ``config`` maps setting field names (see :class:`serving.settings.Settings`) to values,
+    or holds a ready ``Settings`` under the key ``"settings"``.
+    """
+    from . import api
+    from .errors import register_error_handlers
+    from .metrics import Metrics
+    from .registry import ModelRegistry
+    from .settings import Settings
+    from .state import ServerState, attach
+
+    settings = _settings(config, Settings)
+    logging.getLogger("serving").setLevel(settings.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_body_bytes
+    metrics = Metrics() if settings.metrics_enabled else None
+    registry = ModelRegistry(settings, on_load=metrics.record_load if metrics else None)
+    registry.reload()
+    attach(app, ServerState(settings, registry, metrics))
+    if metrics is not None:
+        metrics.install(app)
+    register_error_handlers(app)
+    api.register(app)
+    return app
+
+
+def _settings(config: Mapping[str, Any] | None, settings_cls: type) -> Any:
+    config = dict(config or {})
+    base = config.pop("settings", None) or settings_cls.from_env()
+    return base.merged(config) if config else base

@@ -1,0 +1,21 @@
+"""``/openapi.json``: the machine-readable description of the API."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flask import Blueprint, Response, json
+
+from ..openapi import build_spec
+
+bp = Blueprint("docs", __name__)
+
+
+@cache
+def _spec_json() -> str:
+    return json.dumps(build_spec())
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return Response(_spec_json(), mimetype="application/json")

@@ -1,0 +1,119 @@
+"""The seed contract ``POST /predict`` and the KServe V1 ``:predict`` endpoints.
+
+``/predict`` stays compatible with the seed article's clients: a multipart ``file`` upload gets
+``{"digit": N}`` back (now with ``probabilities``, ``model`` and ``version`` added). It also
+takes JSON: ``{"pixels": [784 numbers]}`` for one row or ``{"instances": [[...], ...]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from flask import Blueprint, Response, json, request
+
+from artifacts.preprocess import to_mnist
+
+from ..errors import BadRequest, InvalidJSON, MissingField, UnsupportedMediaType
+from ..inputs import row_from_json, rows_from_json
+from ..model import Prediction, ServedModel
+from ..state import server_state
+from ..uploads import decode_upload
+
+bp = Blueprint("predict", __name__)
+
+
+@bp.post("/predict")
+def predict() -> Response:
+    state = server_state()
+    model = state.registry.snapshot.get(request.args.get("model"), request.args.get("version"))
+    if request.mimetype == "multipart/form-data":
+        rows, single = _uploaded_rows(model, state.settings.max_image_pixels), True
+    elif request.is_json:
+        rows, single = _json_rows(model, state.settings.max_batch)
+    else:
+        raise UnsupportedMediaType(
+            "send multipart/form-data with the image in field 'file', or application/json "
+            'with {"pixels": [...]} or {"instances": [[...], ...]}'
+        )
+    prediction = _run(model, rows)
+    probabilities = prediction.probabilities
+    if single:
+        body: dict[str, Any] = {
+            "digit": model.labels[prediction.indices[0]],
+            "probabilities": probabilities[0].tolist() if probabilities is not None else None,
+        }
+    else:
+        body = {"predictions": _per_row(model, prediction)}
+    body["model"], body["version"] = model.name, model.version
+    return _json(body)
+
+
+@bp.get("/v1/models/<name>")
+def v1_status(name: str) -> Response:
+    model = server_state().registry.snapshot.get(name)
+    return _json({"name": model.name, "version": model.version, "ready": True})
+
+
+@bp.post("/v1/models/<name>:predict")
+@bp.post("/v1/models/<name>/versions/<version>:predict")
+def v1_predict(name: str, version: str | None = None) -> Response:
+    state = server_state()
+    model = state.registry.snapshot.get(name, version)
+    doc = _json_body()
+    if "instances" not in doc:
+        raise MissingField('send {"instances": [[...], ...]}: one list of numbers per row')
+    rows = rows_from_json(doc["instances"], model, state.settings.max_batch, "instances")
+    prediction = _run(model, rows)
+    return _json({"predictions": [model.labels[i] for i in prediction.indices.tolist()]})
+
+
+def _uploaded_rows(model: ServedModel, max_pixels: int) -> np.ndarray:
+    upload = request.files.get("file")
+    if upload is None:
+        raise MissingField("send the image as multipart/form-data field 'file'")
+    if not model.accepts_images:
+        raise BadRequest(
+            f"model {model.name!r} takes {model.n_features} numeric features, not images; "
+            'send JSON {"instances": [[...]]}'
+        )
+    image = decode_upload(upload.read(), max_pixels)
+    return to_mnist(image).reshape(1, -1)
+
+
+def _json_rows(model: ServedModel, max_batch: int) -> tuple[np.ndarray, bool]:
+    doc = _json_body()
+    if "pixels" in doc:
+        return row_from_json(doc["pixels"], model, "pixels"), True
+    if "instances" in doc:
+        return rows_from_json(doc["instances"], model, max_batch, "instances"), False
+    raise MissingField('send {"pixels": [...]} for one image or {"instances": [[...], ...]}')
+
+
+def _json_body() -> dict[str, Any]:
+    doc = request.get_json(silent=True)
+    if not isinstance(doc, dict):
+        raise InvalidJSON("the body must be a JSON object (Content-Type: application/json)")
+    return doc
+
+
+def _run(model: ServedModel, rows: np.ndarray) -> Prediction:
+    prediction = model.predict(rows)
+    metrics = server_state().metrics
+    if metrics is not None:
+        metrics.record_predictions(model, prediction)
+    return prediction
+
+
+def _per_row(model: ServedModel, prediction: Prediction) -> list[dict[str, Any]]:
+    labels = [model.labels[i] for i in prediction.indices.tolist()]
+    if prediction.probabilities is None:
+        return [{"digit": label, "probabilities": None} for label in labels]
+    return [
+        {"digit": label, "probabilities": row}
+        for label, row in zip(labels, prediction.probabilities.tolist(), strict=True)
+    ]
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body), mimetype="application/json")

@@ -1,0 +1,55 @@
+"""Open Inference Protocol (V2) model endpoints: metadata, readiness and inference.
+
+Server-level endpoints (``/v2``, ``/v2/health/*``) live in :mod:`serving.api.health`, since
+probes must stay reachable without credentials.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, json, request
+
+from .. import oip
+from ..inputs import check_batch, validate_rows
+from ..state import server_state
+
+bp = Blueprint("v2", __name__, url_prefix="/v2/models/<name>")
+
+
+@bp.get("")
+@bp.get("/versions/<version>")
+def model_metadata(name: str, version: str | None = None) -> Response:
+    snapshot = server_state().registry.snapshot
+    model = snapshot.get(name, version)
+    versions = [model.version] if version else list(snapshot.models[name])
+    return _json(oip.metadata(model, versions))
+
+
+@bp.get("/ready")
+@bp.get("/versions/<version>/ready")
+def model_ready(name: str, version: str | None = None) -> Response:
+    model = server_state().registry.snapshot.get(name, version)
+    return _json({"name": model.name, "version": model.version, "ready": True})
+
+
+@bp.post("/infer")
+@bp.post("/versions/<version>/infer")
+def infer(name: str, version: str | None = None) -> Response:
+    state = server_state()
+    model = state.registry.snapshot.get(name, version)
+    parsed = oip.parse_infer_request(request.get_data(), request.headers.get(oip.HEADER_LENGTH))
+    rows = oip.rows_of(parsed.tensor, model, parsed.name)
+    check_batch(rows.shape[0], state.settings.max_batch)
+    validate_rows(rows, model, f"input {parsed.name}")
+    prediction = model.predict(rows)
+    if state.metrics is not None:
+        state.metrics.record_predictions(model, prediction)
+    body, header_length = oip.encode_response(parsed, model, prediction)
+    if header_length is None:
+        return Response(body, mimetype="application/json")
+    response = Response(body, mimetype="application/octet-stream")
+    response.headers[oip.HEADER_LENGTH] = str(header_length)
+    return response
+
+
+def _json(body: dict) -> Response:
+    return Response(json.dumps(body), mimetype="application/json")

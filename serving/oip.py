@@ -1,0 +1,237 @@
+"""Open Inference Protocol (KServe V2) tensors: request decoding and response encoding.
+
+Covers the JSON form and the binary tensor data extension used by ``tritonclient``: the body
+starts with a JSON header of ``Inference-Header-Content-Length`` bytes, followed by the raw
+little-endian bytes of each tensor whose ``parameters.binary_data_size`` is set, in order.
+Large batches skip JSON number parsing entirely that way. Nothing here knows about Flask.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import BadRequest, InvalidDatatype, InvalidJSON, InvalidShape
+from .model import Prediction, ServedModel
+
+HEADER_LENGTH = "Inference-Header-Content-Length"
+INPUT_NAME = "input"
+LABEL, PROBABILITIES = "label", "probabilities"
+DATATYPES: dict[str, np.dtype] = {
+    "BOOL": np.dtype(np.bool_),
+    "UINT8": np.dtype("<u1"),
+    "UINT16": np.dtype("<u2"),
+    "UINT32": np.dtype("<u4"),
+    "UINT64": np.dtype("<u8"),
+    "INT8": np.dtype("<i1"),
+    "INT16": np.dtype("<i2"),
+    "INT32": np.dtype("<i4"),
+    "INT64": np.dtype("<i8"),
+    "FP16": np.dtype("<f2"),
+    "FP32": np.dtype("<f4"),
+    "FP64": np.dtype("<f8"),
+}
+NUMERIC_INPUTS = tuple(name for name in DATATYPES if name != "BOOL")
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    """A decoded request: its one input tensor and which outputs to return, and how."""
+
+    id: str | None
+    name: str
+    tensor: np.ndarray
+    outputs: dict[str, bool]  # output name → binary?
+
+
+def parse_infer_request(body: bytes, header_length: str | None) -> InferRequest:
+    """Decode a JSON or binary-extension request body; malformed input raises 400s."""
+    binary = b""
+    if header_length is not None:
+        size = _header_size(header_length, len(body))
+        body, binary = body[:size], body[size:]
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidJSON(f"the inference request is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InvalidShape("the inference request must be a JSON object with 'inputs'")
+    inputs = doc.get("inputs")
+    if not isinstance(inputs, list) or len(inputs) != 1:
+        raise InvalidShape(f"send exactly one tensor in 'inputs' (named {INPUT_NAME!r})")
+    name, tensor, used = _input_tensor(inputs[0], binary)
+    if used != len(binary):
+        raise BadRequest(
+            f"{len(binary) - used} bytes of binary data are not claimed by any input's "
+            "binary_data_size"
+        )
+    request_id = doc.get("id")
+    return InferRequest(
+        id=str(request_id) if request_id is not None else None,
+        name=name,
+        tensor=tensor,
+        outputs=_requested_outputs(doc),
+    )
+
+
+def _header_size(raw: str, body_size: int) -> int:
+    try:
+        size = int(raw)
+    except ValueError:
+        size = -1
+    if not 0 < size <= body_size:
+        raise BadRequest(
+            f"{HEADER_LENGTH} must be an integer between 1 and the body size ({body_size})"
+        )
+    return size
+
+
+def _input_tensor(spec: Any, binary: bytes) -> tuple[str, np.ndarray, int]:
+    if not isinstance(spec, dict):
+        raise InvalidShape("each input must be an object with name, shape, datatype and data")
+    name, shape, datatype = spec.get("name"), spec.get("shape"), spec.get("datatype")
+    if not isinstance(name, str):
+        raise InvalidShape("the input needs a string 'name'")
+    if not (
+        isinstance(shape, list)
+        and shape
+        and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+    ):
+        raise InvalidShape(f"input {name!r}: 'shape' must be a list of non-negative integers")
+    if datatype not in NUMERIC_INPUTS:
+        raise InvalidDatatype(
+            f"input {name!r}: datatype {datatype!r} is not accepted; use one of "
+            f"{', '.join(NUMERIC_INPUTS)} (FP32 recommended)"
+        )
+    dtype, count = DATATYPES[datatype], math.prod(shape)
+    parameters = spec.get("parameters") or {}
+    size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None
+    if size is not None:
+        if not isinstance(size, int) or size != count * dtype.itemsize or size > len(binary):
+            raise InvalidShape(
+                f"input {name!r}: binary_data_size must be {count * dtype.itemsize} bytes "
+                f"({datatype} x shape {shape}) and present after the JSON header"
+            )
+        return name, np.frombuffer(binary, dtype=dtype, count=count).reshape(shape), size
+    data = spec.get("data")
+    if data is None:
+        raise InvalidShape(f"input {name!r} has neither 'data' nor a binary_data_size")
+    try:
+        array = np.asarray(data, dtype=np.float64 if dtype.kind == "f" else dtype)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidDatatype(f"input {name!r}: 'data' must be {datatype} numbers") from None
+    if array.size != count:
+        raise InvalidShape(f"input {name!r}: {array.size} values do not fill shape {shape}")
+    return name, array.reshape(shape), 0
+
+
+def _requested_outputs(doc: dict) -> dict[str, bool]:
+    parameters = doc.get("parameters") or {}
+    default_binary = bool(isinstance(parameters, dict) and parameters.get("binary_data_output"))
+    outputs = doc.get("outputs")
+    if outputs is None:
+        return {LABEL: default_binary, PROBABILITIES: default_binary}
+    if not isinstance(outputs, list):
+        raise InvalidShape("'outputs' must be a list of {name, parameters} objects")
+    wanted = {}
+    for spec in outputs:
+        name = spec.get("name") if isinstance(spec, dict) else None
+        if name not in (LABEL, PROBABILITIES):
+            raise InvalidShape(
+                f"unknown output {name!r}; outputs are {LABEL!r} and {PROBABILITIES!r}"
+            )
+        params = spec.get("parameters") or {}
+        wanted[name] = (
+            bool(params.get("binary_data", default_binary))
+            if isinstance(params, dict)
+            else default_binary
+        )
+    return wanted
+
+
+def rows_of(tensor: np.ndarray, model: ServedModel, name: str) -> np.ndarray:
+    """Accept [n, features], [n, 28, 28]-style or a single [features] row → (n, features)."""
+    shape = tensor.shape
+    if len(shape) >= 2 and math.prod(shape[1:]) == model.n_features:
+        rows = tensor.reshape(shape[0], model.n_features)
+    elif len(shape) == 1 and shape[0] == model.n_features:
+        rows = tensor.reshape(1, model.n_features)
+    else:
+        raise InvalidShape(
+            f"input {name!r} has shape {list(shape)}; model {model.name!r} takes "
+            f"[-1, {model.n_features}]"
+        )
+    return rows if rows.dtype == np.float64 else rows.astype(np.float64)
+
+
+def label_datatype(model: ServedModel) -> str:
+    kind = model.classes.dtype.kind
+    if kind in "iu":
+        return "INT64"
+    if kind == "f":
+        return "FP64"
+    if kind == "b":
+        return "BOOL"
+    return "BYTES"
+
+
+def metadata(model: ServedModel, versions: list[str]) -> dict[str, Any]:
+    """Model metadata as the protocol defines it (inputs/outputs with datatype and shape)."""
+    outputs = [{"name": LABEL, "datatype": label_datatype(model), "shape": [-1]}]
+    if model.has_probabilities:
+        outputs.append(
+            {"name": PROBABILITIES, "datatype": "FP32", "shape": [-1, len(model.labels)]}
+        )
+    return {
+        "name": model.name,
+        "versions": versions,
+        "platform": "scikit-learn",
+        "inputs": [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, model.n_features]}],
+        "outputs": outputs,
+        "parameters": {"classes": model.labels},
+    }
+
+
+def encode_response(
+    request: InferRequest, model: ServedModel, prediction: Prediction
+) -> tuple[bytes, int | None]:
+    """Response body and, when any output is binary, the JSON header length."""
+    tensors: dict[str, tuple[str, np.ndarray]] = {}
+    if LABEL in request.outputs:
+        tensors[LABEL] = (label_datatype(model), model.classes[prediction.indices])
+    if PROBABILITIES in request.outputs:
+        if prediction.probabilities is None:
+            raise BadRequest(f"model {model.name!r} does not produce probabilities")
+        tensors[PROBABILITIES] = ("FP32", prediction.probabilities.astype(np.float32))
+    outputs, chunks = [], []
+    for name, (datatype, array) in tensors.items():
+        entry: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(array.shape)}
+        if request.outputs[name]:
+            chunk = _binary(array, datatype)
+            entry["parameters"] = {"binary_data_size": len(chunk)}
+            chunks.append(chunk)
+        else:
+            entry["data"] = array.ravel().tolist()
+        outputs.append(entry)
+    doc: dict[str, Any] = {"model_name": model.name, "model_version": model.version}
+    if request.id is not None:
+        doc["id"] = request.id
+    doc["outputs"] = outputs
+    header = json.dumps(doc, separators=(",", ":")).encode()
+    if not chunks:
+        return header, None
+    return header + b"".join(chunks), len(header)
+
+
+def _binary(array: np.ndarray, datatype: str) -> bytes:
+    if datatype == "BYTES":
+        parts = []
+        for item in array.ravel().tolist():
+            raw = str(item).encode()
+            parts.append(len(raw).to_bytes(4, "little") + raw)
+        return b"".join(parts)
+    return np.ascontiguousarray(array, dtype=DATATYPES[datatype]).tobytes()

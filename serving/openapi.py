@@ -1,0 +1,325 @@
+"""The OpenAPI 3 description of every endpoint, served at ``/openapi.json``.
+
+Built from plain dicts so it stays next to the code it documents; tests validate it with
+``openapi-spec-validator`` (via schemathesis) and fuzz the API against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__
+
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+_ROW = {"type": "array", "items": {"type": "number"}, "minItems": 1}
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    return {
+        str(status): {
+            "description": "Problem details (RFC 9457)",
+            "content": {"application/problem+json": {"schema": _PROBLEM}},
+        }
+        for status in statuses
+    }
+
+
+def _ok(schema: dict, description: str = "OK") -> dict[str, Any]:
+    return {
+        "200": {"description": description, "content": {"application/json": {"schema": schema}}}
+    }
+
+
+def _param(name: str, where: str = "path", description: str = "") -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "description": description,
+        "schema": {"type": "string", "minLength": 1},
+    }
+
+
+_SELECT = [
+    _param("model", "query", "Model name (default: SERVING_DEFAULT_MODEL or the newest)"),
+    _param("version", "query", "Model version (default: latest)"),
+]
+_NAME = _param("name", description="Model name")
+_VERSION = _param("version", description="Model version")
+
+
+def _v2_model_paths(suffix: str, operation: dict[str, Any], method: str) -> dict[str, Any]:
+    return {
+        f"/v2/models/{{name}}{suffix}": {method: {**operation, "parameters": [_NAME]}},
+        f"/v2/models/{{name}}/versions/{{version}}{suffix}": {
+            method: {
+                **operation,
+                "operationId": operation["operationId"] + "Version",
+                "parameters": [_NAME, _VERSION],
+            }
+        },
+    }
+
+
+def build_spec() -> dict[str, Any]:
+    """The whole document; cheap enough to rebuild, but the view caches it."""
+    infer = {
+        "operationId": "v2Infer",
+        "summary": "Open Inference Protocol inference (JSON or binary tensor extension)",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/InferRequest"}},
+                "application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "description": "JSON header of Inference-Header-Content-Length bytes, "
+                    "then raw tensor bytes",
+                },
+            },
+        },
+        "responses": {
+            **_ok({"$ref": "#/components/schemas/InferResponse"}),
+            **_problems(400, 404, 413, 415, 503),
+        },
+    }
+    metadata = {
+        "operationId": "v2ModelMetadata",
+        "summary": "Model metadata: inputs and outputs with datatype and shape",
+        "responses": {**_ok({"$ref": "#/components/schemas/ModelMetadata"}), **_problems(404)},
+    }
+    ready = {
+        "operationId": "v2ModelReady",
+        "summary": "Whether the model (version) is loaded and verified",
+        "responses": {**_ok({"type": "object"}), **_problems(404)},
+    }
+    paths: dict[str, Any] = {
+        "/predict": {
+            "post": {
+                "operationId": "predict",
+                "summary": "Seed contract: an image upload (or JSON pixels) → digit",
+                "parameters": _SELECT,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                            }
+                        },
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Pixels"}},
+                    },
+                },
+                "responses": {
+                    **_ok({"$ref": "#/components/schemas/Prediction"}),
+                    **_problems(400, 404, 413, 415, 503),
+                },
+            }
+        },
+        "/v1/models/{name}": {
+            "get": {
+                "operationId": "v1ModelStatus",
+                "parameters": [_NAME],
+                "responses": {**_ok({"type": "object"}), **_problems(404)},
+            }
+        },
+        "/v1/models/{name}:predict": {
+            "post": {
+                "operationId": "v1Predict",
+                "parameters": [_NAME],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Instances"}}
+                    },
+                },
+                "responses": {
+                    **_ok(
+                        {
+                            "type": "object",
+                            "required": ["predictions"],
+                            "properties": {"predictions": {"type": "array"}},
+                        }
+                    ),
+                    **_problems(400, 404, 413, 503),
+                },
+            }
+        },
+        "/v2": {"get": {"operationId": "v2Server", "responses": _ok({"type": "object"})}},
+        "/v2/health/live": {"get": {"operationId": "v2Live", "responses": _ok({"type": "object"})}},
+        "/v2/health/ready": {
+            "get": {
+                "operationId": "v2Ready",
+                "responses": {
+                    **_ok({"type": "object"}),
+                    "503": {"description": "Not ready", "content": {"application/json": {}}},
+                },
+            }
+        },
+        **_v2_model_paths("", metadata, "get"),
+        **_v2_model_paths("/ready", ready, "get"),
+        **_v2_model_paths("/infer", infer, "post"),
+        "/healthz": {"get": {"operationId": "healthz", "responses": _ok({"type": "object"})}},
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "responses": {
+                    **_ok({"$ref": "#/components/schemas/Readiness"}),
+                    "503": {
+                        "description": "No verified model loaded",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Readiness"}
+                            }
+                        },
+                    },
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text exposition",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_problems(404),
+                },
+            }
+        },
+        "/openapi.json": {"get": {"operationId": "openapi", "responses": _ok({"type": "object"})}},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "model-server",
+            "version": __version__,
+            "description": "Serves signed scikit-learn models exported from Spark MLlib.",
+        },
+        "paths": paths,
+        "components": {"schemas": _schemas()},
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    tensor_meta = {
+        "type": "object",
+        "required": ["name", "datatype", "shape"],
+        "properties": {
+            "name": {"type": "string"},
+            "datatype": {"type": "string"},
+            "shape": {"type": "array", "items": {"type": "integer"}},
+        },
+    }
+    return {
+        "Problem": {
+            "type": "object",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "instance": {"type": "string"},
+                "error": {"type": "string"},
+            },
+        },
+        "Pixels": {
+            "type": "object",
+            "properties": {
+                "pixels": {**_ROW, "description": "784 values in [0, 1], row-major 28x28"},
+                "instances": {"type": "array", "items": _ROW, "minItems": 1},
+            },
+        },
+        "Instances": {
+            "type": "object",
+            "required": ["instances"],
+            "properties": {"instances": {"type": "array", "items": _ROW, "minItems": 1}},
+        },
+        "Prediction": {
+            "type": "object",
+            "required": ["model", "version"],
+            "properties": {
+                "digit": {"description": "Predicted class label"},
+                "probabilities": {
+                    "type": "array",
+                    "items": {"type": "number"},
+                    "nullable": True,
+                },
+                "predictions": {"type": "array", "items": {"type": "object"}},
+                "model": {"type": "string"},
+                "version": {"type": "string"},
+            },
+        },
+        "InferRequest": {
+            "type": "object",
+            "required": ["inputs"],
+            "properties": {
+                "id": {"type": "string"},
+                "parameters": {"type": "object"},
+                "inputs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 1,
+                    "items": {
+                        **tensor_meta,
+                        "properties": {
+                            **tensor_meta["properties"],
+                            "data": {"type": "array"},
+                            "parameters": {"type": "object"},
+                        },
+                    },
+                },
+                "outputs": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {
+                            "name": {"type": "string", "enum": ["label", "probabilities"]},
+                            "parameters": {"type": "object"},
+                        },
+                    },
+                },
+            },
+        },
+        "InferResponse": {
+            "type": "object",
+            "required": ["model_name", "outputs"],
+            "properties": {
+                "model_name": {"type": "string"},
+                "model_version": {"type": "string"},
+                "id": {"type": "string"},
+                "outputs": {
+                    "type": "array",
+                    "items": {
+                        **tensor_meta,
+                        "properties": {**tensor_meta["properties"], "data": {"type": "array"}},
+                    },
+                },
+            },
+        },
+        "ModelMetadata": {
+            "type": "object",
+            "required": ["name", "platform", "inputs", "outputs"],
+            "properties": {
+                "name": {"type": "string"},
+                "versions": {"type": "array", "items": {"type": "string"}},
+                "platform": {"type": "string"},
+                "inputs": {"type": "array", "items": tensor_meta},
+                "outputs": {"type": "array", "items": tensor_meta},
+            },
+        },
+        "Readiness": {
+            "type": "object",
+            "required": ["ready", "models", "failures"],
+            "properties": {
+                "ready": {"type": "boolean"},
+                "default_model": {"type": "string", "nullable": True},
+                "models": {"type": "array", "items": {"type": "object"}},
+                "failures": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+    }

@@ -1,0 +1,177 @@
+"""The serving settings: every knob declared once, with its default, parser and meaning.
+
+Precedence, lowest to highest: the defaults below → ``SERVING_*`` environment variables →
+the ``config`` mapping given to :func:`serving.create_app` (tests, embedding). Secrets are
+never values here: only paths of files that hold them (mounted Kubernetes Secrets).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "SERVING_"
+SCHEMES = ("auto", "openssf", "hmac-sha256")
+SKEW_POLICIES = ("error", "warn")
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true/false, got {raw!r}")
+
+
+def _positive_int(raw: str | int) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"must be a positive integer, got {raw!r}")
+    return value
+
+
+def _optional_path(raw: str | Path | None) -> Path | None:
+    return Path(raw) if raw not in (None, "") else None
+
+
+def _optional_str(raw: str | None) -> str | None:
+    return raw or None
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {raw!r}")
+        return raw
+
+    return parse
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise ValueError(f"unknown log level {raw!r}")
+    return level
+
+
+def _meta(parse: Callable[[Any], Any], doc: str) -> dict[str, Any]:
+    return {"parse": parse, "doc": doc}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the serving process can be told. Env var = ``SERVING_`` + field name upper."""
+
+    model_store: Path = field(
+        default=Path("model-store"),
+        metadata=_meta(Path, "Directory of signed artifacts, `<name>/<version>/`."),
+    )
+    verify_key_file: Path | None = field(
+        default=None,
+        metadata=_meta(
+            _optional_path,
+            "Public PEM key (openssf) or HMAC secret file used to verify every artifact. "
+            "Without it no model is loaded (unless insecure_skip_verify).",
+        ),
+    )
+    signature_scheme: str = field(
+        default="auto",
+        metadata=_meta(
+            _choice(SCHEMES), "Signature scheme of verify_key_file: auto, openssf, hmac-sha256."
+        ),
+    )
+    insecure_skip_verify: bool = field(
+        default=False,
+        metadata=_meta(
+            _bool, "DEVELOPMENT ONLY: load artifacts without verifying signatures. Logged loudly."
+        ),
+    )
+    version_skew: str = field(
+        default="error",
+        metadata=_meta(
+            _choice(SKEW_POLICIES),
+            "scikit-learn/numpy differ from the artifact's manifest: error (refuse) or warn.",
+        ),
+    )
+    default_model: str | None = field(
+        default=None,
+        metadata=_meta(
+            _optional_str,
+            "Model used when a request names none (/predict). Default: the newest artifact.",
+        ),
+    )
+    max_body_bytes: int = field(
+        default=8 * 1024 * 1024,
+        metadata=_meta(_positive_int, "Largest request body accepted; bigger → 413."),
+    )
+    max_batch: int = field(
+        default=1024,
+        metadata=_meta(_positive_int, "Most rows one request may ask to predict."),
+    )
+    max_image_pixels: int = field(
+        default=16_777_216,
+        metadata=_meta(
+            _positive_int,
+            "Largest uploaded image (width × height), checked from the header before decoding.",
+        ),
+    )
+    log_level: str = field(
+        default="INFO",
+        metadata=_meta(_log_level, "Python logging level of the application."),
+    )
+    metrics_enabled: bool = field(
+        default=True,
+        metadata=_meta(_bool, "Record Prometheus metrics and serve /metrics."),
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``SERVING_*`` variables; an unusable value raises SettingsError naming it."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for item in fields(cls):
+            key = ENV_PREFIX + item.name.upper()
+            if key in environ:
+                values[item.name] = _parse(item, environ[key], key)
+        return cls(**values)
+
+    def merged(self, overrides: Mapping[str, Any]) -> Settings:
+        """A copy with ``overrides`` (field name → value, parsed like the env) applied."""
+        known = {item.name: item for item in fields(self)}
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise SettingsError(f"unknown serving settings: {', '.join(unknown)}")
+        parsed = {
+            name: value if value is None else _parse(known[name], value, name)
+            for name, value in overrides.items()
+        }
+        return dataclasses.replace(self, **parsed)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str]]:
+        """(env var, default, description) for each setting — the README table source."""
+        return [
+            (ENV_PREFIX + item.name.upper(), str(item.default), item.metadata["doc"])
+            for item in fields(cls)
+        ]
+
+
+def _parse(item: dataclasses.Field, raw: Any, key: str) -> Any:
+    """Parse strings (env) and validate ints; other typed values (Path, bool) pass through."""
+    parse = item.metadata["parse"]
+    if not isinstance(raw, str) and not (isinstance(raw, int) and parse is _positive_int):
+        return raw
+    try:
+        return parse(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{key}: {exc}") from None
