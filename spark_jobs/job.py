@@ -1,0 +1,170 @@
+"""The training job: read → split → augment → fit → evaluate → export → sign and save.
+
+``run(settings)`` is the whole job; ``main`` only parses arguments and maps errors to exit
+codes. Everything that can be checked before Spark starts (signing key, target version,
+exporter) is checked first, so a mistake costs seconds, not a training run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import artifacts
+from spark_jobs import augment, evaluate, lineage, models, sources, split
+from spark_jobs.errors import ArtifactWriteError, DataError, ExportError, UsageError
+from spark_jobs.progress import stage
+from spark_jobs.session import data_errors, get_session
+from spark_jobs.settings import JobSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Trained:
+    """What the fit and evaluate stages hand to export and save."""
+
+    model: object
+    metrics: dict
+    sizes: dict
+
+
+def _preflight(settings: JobSettings):
+    """Signer loaded, version free, exporter importable — or a UsageError/ExportError now."""
+    try:
+        signer = artifacts.load_signer(settings.signing_key, scheme=settings.signature_scheme)
+    except (artifacts.ArtifactError, OSError, ValueError) as exc:
+        raise UsageError(f"signing key {settings.signing_key}: {exc}") from exc
+    if settings.artifact_dir.exists():
+        raise UsageError(f"{settings.artifact_dir} already exists; pick another --version")
+    try:
+        from spark_jobs.export import export_model
+    except ImportError as exc:
+        raise ExportError(f"the scikit-learn exporter is unavailable: {exc}") from exc
+    return signer, export_model
+
+
+def _check_fit(settings: JobSettings, data: sources.Dataset) -> None:
+    if settings.augment > 1 and not data.image:
+        raise UsageError("--augment needs 28x28 image data; this source is tabular")
+    if settings.model == "nb" and data.min_value < 0:
+        raise DataError(f"{data.source}: naive Bayes needs non-negative features")
+
+
+def _train(spark, settings: JobSettings, data: sources.Dataset, timings: dict) -> _Trained:
+    with stage("split", timings) as st:
+        parts = split.stratified_split(data.frame, settings.test_fraction, settings.val_fraction)
+        sizes = {n: getattr(parts, n).count() for n in ("train", "validation", "test")}
+        st.rows, st.facts = sum(sizes.values()), sizes
+    if not sizes["test"] or not sizes["train"]:
+        raise DataError(f"{data.source}: too few rows to split ({data.rows} rows)")
+    with stage("augment", timings) as st:
+        train = augment.augment(parts.train, settings.augment, settings.seed)
+        train = train.repartition(spark.sparkContext.defaultParallelism).persist()
+        st.rows = sizes["train_augmented"] = train.count()
+    with stage("fit", timings) as st:
+        num_classes = int(max(data.classes)) + 1
+        pipeline = models.build_pipeline(settings, data.num_features, num_classes)
+        fitted = pipeline.fit(train)
+        st.facts = {"model": settings.model}
+    train.unpersist()
+    with stage("evaluate", timings) as st:
+        results = {}
+        for name, frame in (("validation", parts.validation), ("test", parts.test)):
+            if sizes[name]:
+                matrix = evaluate.confusion(fitted.transform(frame), data.classes)
+                results[name] = evaluate.metrics(matrix, data.classes)
+        st.rows = sizes["test"]
+        st.facts = {"test_accuracy": results["test"]["accuracy"]}
+    results["test_split"] = parts.test
+    return _Trained(fitted, results, sizes)
+
+
+def _export(export_model, trained: _Trained, settings: JobSettings, timings: dict):
+    with stage("export", timings) as st:
+        sample = trained.metrics.pop("test_split").select("label", "features")
+        sample = sample.limit(settings.parity_rows)
+        try:
+            exported = export_model(trained.model, sample)
+        except Exception as exc:  # every exporter failure is an export failure
+            raise ExportError(f"export to scikit-learn failed: {exc}") from exc
+        parity = dict(exported.parity)
+        st.facts = {k: parity.get(k) for k in ("rows", "label_agreement", "passed")}
+    if not parity.get("passed"):
+        raise ExportError(f"exported model failed the parity check against Spark: {parity}")
+    return exported.estimator, parity
+
+
+def _input_schema(data: sources.Dataset) -> dict:
+    if data.image:
+        return {"type": "image/mnist-28x28", "features": 784, "dtype": "float32", "range": [0, 1]}
+    return {"type": "tabular", "features": data.num_features, "feature_names": data.feature_names}
+
+
+def _lineage(settings: JobSettings, data: sources.Dataset, trained: _Trained, spark) -> dict:
+    conf = spark.sparkContext.getConf()
+    return {
+        "data": {
+            "source": data.source,
+            "format": data.format,
+            "sha256": lineage.digest(data.source),
+            "rows": data.rows,
+            "features": data.num_features,
+        },
+        "rows": trained.sizes,
+        "params": settings.to_lineage(),
+        "model_params": {
+            p.name: v
+            for stage_ in trained.model.stages
+            for p, v in stage_.extractParamMap().items()
+            if isinstance(v, int | float | str | bool | list)
+        },
+        "spark": {
+            "version": spark.version,
+            "master": conf.get("spark.master", "unknown"),
+            "app_id": spark.sparkContext.applicationId,
+        },
+    }
+
+
+def run(settings: JobSettings, spark=None) -> Path:
+    """Train, export and save one model; returns the artifact directory."""
+    signer, export_model = _preflight(settings)
+    spark = spark or get_session(f"train-{settings.name}")
+    timings: dict[str, float] = {}
+    _, source = sources.resolve_source(settings)
+    with stage("read", timings) as st, data_errors(source):
+        data = sources.read(spark, settings)
+        st.rows, st.facts = data.rows, {"format": data.format, "features": data.num_features}
+    _check_fit(settings, data)
+    trained = _train(spark, settings, data, timings)
+    estimator, parity = _export(export_model, trained, settings, timings)
+    with stage("save", timings):
+        png = evaluate.confusion_png(
+            np.array(trained.metrics["test"]["confusion_matrix"]), data.classes
+        )
+        record = _lineage(settings, data, trained, spark)
+        record["timings_s"] = dict(timings)
+        try:
+            path = artifacts.save(
+                estimator,
+                settings.output,
+                settings.name,
+                version=settings.version,
+                signer=signer,
+                input_schema=_input_schema(data),
+                metrics=trained.metrics,
+                parity=parity,
+                lineage=record,
+                extra_files={"confusion_matrix.png": png},
+            )
+        except artifacts.ArtifactExists as exc:
+            raise UsageError(str(exc)) from exc
+        except (artifacts.ArtifactError, OSError, TypeError, ValueError) as exc:
+            raise ArtifactWriteError(f"cannot write the artifact: {exc}") from exc
+    data.frame.unpersist()
+    log.info("artifact written: %s (test accuracy %.4f)", path, trained.metrics["test"]["accuracy"])
+    return path

