@@ -134,6 +134,33 @@ class Settings:
         metadata=_meta(_bool, "Record Prometheus metrics and serve /metrics."),
     )
 
+    bind: str = field(
+        default="127.0.0.1:8000",
+        metadata=_meta(str, "Gunicorn listen address(es), comma-separated host:port or unix:path."),
+    )
+    worker_class: str = field(
+        default="gthread",
+        metadata=_meta(
+            _choice(("gthread", "sync")),
+            "Gunicorn worker class. gthread keeps client connections alive between requests.",
+        ),
+    )
+    threads: int = field(default=4, metadata=_meta(_positive_int, "Threads per gthread worker."))
+    graceful_timeout: int = field(
+        default=30,
+        metadata=_meta(_positive_int, "Seconds a worker may finish in-flight requests on stop."),
+    )
+    access_log: bool = field(
+        default=True, metadata=_meta(_bool, "Write one access-log line per request to stdout.")
+    )
+    tls_cert_file: Path | None = field(
+        default=None,
+        metadata=_meta(_optional_path, "PEM certificate chain; with tls_key_file serves HTTPS."),
+    )
+    tls_key_file: Path | None = field(
+        default=None, metadata=_meta(_optional_path, "PEM private key for tls_cert_file.")
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read ``SERVING_*`` variables; an unusable value raises SettingsError naming it."""

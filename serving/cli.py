@@ -1,0 +1,58 @@
+"""``model-server``: check the configuration, then exec Gunicorn with the packaged config.
+
+Misconfiguration is reported as one line and exit status 2 before Gunicorn starts, so a
+container restart loop shows the cause at the top of its log instead of a worker traceback.
+Extra arguments are passed to Gunicorn unchanged (they override the config file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .settings import Settings, SettingsError
+
+CONFIG_FILE = Path(__file__).with_name("gunicorn.conf.py")
+
+
+def _check(settings: Settings) -> str | None:
+    """The first configuration problem that would leave the server without models."""
+    if settings.verify_key_file is None and not settings.insecure_skip_verify:
+        return (
+            "no verification key: set SERVING_VERIFY_KEY_FILE to the public key (openssf) or "
+            "HMAC secret the artifacts were signed with"
+        )
+    if settings.verify_key_file is not None and not settings.verify_key_file.is_file():
+        return f"SERVING_VERIFY_KEY_FILE {settings.verify_key_file} is not a readable file"
+    if not settings.model_store.is_dir():
+        return (
+            f"model store {settings.model_store} does not exist; train a model first "
+            "(make demo) or set SERVING_MODEL_STORE"
+        )
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="model-server",
+        description="Serve signed models with Gunicorn. Configure with SERVING_* variables; "
+        "arguments after the options are passed to gunicorn.",
+    )
+    parser.add_argument("gunicorn_args", nargs=argparse.REMAINDER, help="extra gunicorn flags")
+    args = parser.parse_args(argv)
+    try:
+        problem = _check(Settings.from_env())
+    except SettingsError as exc:
+        problem = str(exc)
+    if problem:
+        parser.error(problem)
+    command = [sys.executable, "-m", "gunicorn", "--config", str(CONFIG_FILE)]
+    command += [*args.gunicorn_args, "serving.wsgi:app"]
+    os.execvp(command[0], command)  # noqa: S606 - replaces this process, no shell
+    return 0  # pragma: no cover - execvp does not return
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,76 @@
+# ruff: noqa: N999 - Gunicorn looks for this conventional file name
+"""Gunicorn configuration for ``model-server`` (``gunicorn -c serving/gunicorn.conf.py``).
+
+Values come from :class:`serving.settings.Settings` (``SERVING_*`` env), so there is one place
+that documents them; ``WEB_CONCURRENCY`` (the platform convention) sets the worker count,
+default one per CPU core. Command-line flags given to ``model-server`` still win.
+
+Prometheus multiprocess mode: every worker writes its metric values to files in
+``PROMETHEUS_MULTIPROC_DIR``; the master creates (or empties) that directory before forking and
+drops a dead worker's live gauges in ``child_exit``.
+"""
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from serving.settings import Settings
+
+_settings = Settings.from_env()
+_log = logging.getLogger("gunicorn.error")
+
+wsgi_app = "serving.wsgi:app"
+bind = [address.strip() for address in _settings.bind.split(",") if address.strip()]
+workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+worker_class = _settings.worker_class
+threads = _settings.threads
+graceful_timeout = _settings.graceful_timeout
+timeout = max(30, _settings.graceful_timeout)
+keepalive = 5
+max_requests = 0
+loglevel = _settings.log_level.lower()
+errorlog = "-"
+accesslog = "-" if _settings.access_log else None
+# remote address, request line, status, response bytes, duration in ms, user agent
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
+forwarded_allow_ips = "127.0.0.1"
+if _settings.tls_cert_file or _settings.tls_key_file:
+    if not (_settings.tls_cert_file and _settings.tls_key_file):
+        raise SystemExit("SERVING_TLS_CERT_FILE and SERVING_TLS_KEY_FILE must be set together")
+    certfile = str(_settings.tls_cert_file)
+    keyfile = str(_settings.tls_key_file)
+
+_OWNED_METRICS_DIR = "MODEL_SERVER_OWNS_METRICS_DIR"
+
+
+def on_starting(server):
+    """Prepare an empty multiprocess metrics directory before any worker exists."""
+    if not _settings.metrics_enabled:
+        return
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        directory = Path(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):  # values of a previous run would be summed in
+            stale.unlink()
+    else:
+        path = tempfile.mkdtemp(prefix="model-server-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        os.environ[_OWNED_METRICS_DIR] = path
+    server.log.info("prometheus multiprocess directory: %s", path)
+
+
+def child_exit(server, worker):
+    """Forget a dead worker's live gauges so /metrics does not report ghosts."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    owned = os.environ.get(_OWNED_METRICS_DIR)
+    if owned:
+        shutil.rmtree(owned, ignore_errors=True)
