@@ -64,6 +64,23 @@ def _log_level(raw: str) -> str:
     return level
 
 
+def _seconds(raw: str | float) -> float:
+    value = float(raw)
+    if not value >= 0:
+        raise ValueError(f"must be a number of seconds >= 0, got {raw!r}")
+    return value
+
+
+def _rate_limit(raw: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ValueError(f"expected a rate like '600/minute', got {raw!r}") from None
+    return raw
+
+
 def _meta(parse: Callable[[Any], Any], doc: str) -> dict[str, Any]:
     return {"parse": parse, "doc": doc}
 
@@ -159,6 +176,57 @@ class Settings:
     )
     tls_key_file: Path | None = field(
         default=None, metadata=_meta(_optional_path, "PEM private key for tls_cert_file.")
+    )
+    # Authentication, rate limits and hot reload (serving.auth, serving.reload).
+    auth_enabled: bool = field(
+        default=True,
+        metadata=_meta(_bool, "Require credentials on model endpoints. false logs a warning."),
+    )
+    api_keys_file: Path | None = field(
+        default=None,
+        metadata=_meta(_optional_path, "API keys (one per line) accepted as `Bearer <key>`."),
+    )
+    admin_keys_file: Path | None = field(
+        default=None,
+        metadata=_meta(_optional_path, "API keys that may also call /admin/reload."),
+    )
+    users_file: Path | None = field(
+        default=None,
+        metadata=_meta(
+            _optional_path,
+            "`name:werkzeug-hash` lines (python -m serving.auth add-user) for POST /auth/token.",
+        ),
+    )
+    token_secret_file: Path | None = field(
+        default=None,
+        metadata=_meta(_optional_path, "HS256 secret (>= 32 bytes) that signs issued tokens."),
+    )
+    token_previous_secret_file: Path | None = field(
+        default=None,
+        metadata=_meta(
+            _optional_path, "Previous token secret, accepted for verification only (rotation)."
+        ),
+    )
+    token_ttl_seconds: int = field(
+        default=900, metadata=_meta(_positive_int, "Lifetime of issued tokens in seconds.")
+    )
+    rate_limit_enabled: bool = field(
+        default=True, metadata=_meta(_bool, "Rate-limit model and token endpoints per client.")
+    )
+    rate_limit: str = field(
+        default="600/minute",
+        metadata=_meta(_rate_limit, "Per-client limit on model endpoints (flask-limiter syntax)."),
+    )
+    token_rate_limit: str = field(
+        default="10/minute", metadata=_meta(_rate_limit, "Per-client limit on POST /auth/token.")
+    )
+    rate_limit_storage: str = field(
+        default="memory://",
+        metadata=_meta(str, "flask-limiter storage URI; memory:// counts per worker."),
+    )
+    reload_interval: float = field(
+        default=30.0,
+        metadata=_meta(_seconds, "Seconds between model store polls for new versions; 0 = off."),
     )
 
     @classmethod

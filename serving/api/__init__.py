@@ -1,23 +1,26 @@
 """HTTP endpoints, grouped by who may call them.
 
-``PROTECTED`` blueprints run models (and will require credentials once auth lands: attach one
-``before_request`` hook to each of them in :func:`register`); ``OPEN`` blueprints are probes,
-metrics and documentation that orchestrators and scrapers call without credentials.
+``PROTECTED`` blueprints run models and need credentials (:mod:`serving.auth` denies by default
+anything not listed as open); ``OPEN`` blueprints are probes, metrics, documentation and the page,
+which orchestrators, scrapers and browsers call without credentials; ``ADMIN`` needs an admin key.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Flask
 
+from .admin import bp as admin_bp
 from .docs import bp as docs_bp
 from .health import bp as health_bp
 from .predict import bp as predict_bp
+from .ui import bp as ui_bp
 from .v2 import bp as v2_bp
 
 PROTECTED: tuple[Blueprint, ...] = (predict_bp, v2_bp)
-OPEN: tuple[Blueprint, ...] = (health_bp, docs_bp)
+OPEN: tuple[Blueprint, ...] = (health_bp, docs_bp, ui_bp)
+ADMIN: tuple[Blueprint, ...] = (admin_bp,)  # need an admin key (serving.auth)
 
 
 def register(app: Flask) -> None:
-    for blueprint in (*PROTECTED, *OPEN):
+    for blueprint in (*PROTECTED, *OPEN, *ADMIN):
         app.register_blueprint(blueprint)

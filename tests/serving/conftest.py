@@ -29,7 +29,16 @@ class SignedStore:
     labels: np.ndarray
 
     def config(self, **overrides) -> dict:
-        return {"model_store": self.path, "verify_key_file": self.key_file, **overrides}
+        """Settings for create_app; auth, rate limits and polling are tested in test_auth*.py,
+        test_reload.py, so they are off here unless a test turns them on."""
+        return {
+            "model_store": self.path,
+            "verify_key_file": self.key_file,
+            "auth_enabled": False,
+            "rate_limit_enabled": False,
+            "reload_interval": 0,
+            **overrides,
+        }
 
 
 @pytest.fixture(scope="session")
