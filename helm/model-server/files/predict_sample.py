@@ -1,6 +1,7 @@
 """`helm test` hook: POST the sample digit to /predict through the Service; check the answer.
 
-Env: TARGET_URL (http://<service>:<port>), EXPECTED_DIGIT, API_KEY (optional, sent as X-API-Key),
+Env: TARGET_URL (http://<service>:<port>), EXPECTED_DIGIT, API_KEY_FILE (optional; its content is
+sent as X-API-Key),
 SAMPLE (path of the PNG). Exits non-zero with one line on failure, which fails `helm test`.
 """
 
@@ -20,16 +21,22 @@ for path in ("/healthz", "/readyz"):
             sys.exit(f"FAIL: {path} answered {resp.status}")
 boundary = uuid.uuid4().hex
 body = (
-    f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="digit.png"\r\n'
-    "Content-Type: image/png\r\n\r\n"
-).encode() + png + f"\r\n--{boundary}--\r\n".encode()
+    (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="digit.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+    + png
+    + f"\r\n--{boundary}--\r\n".encode()
+)
 request = urllib.request.Request(  # noqa: S310
     base + "/predict",
     data=body,
     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
 )
-if os.environ.get("API_KEY"):
-    request.add_header("X-API-Key", os.environ["API_KEY"])
+key_file = os.environ.get("API_KEY_FILE", "")
+if key_file and os.path.exists(key_file):
+    with open(key_file, encoding="utf-8") as fh:
+        request.add_header("X-API-Key", fh.read().strip())
 with urllib.request.urlopen(request, timeout=30) as resp:  # noqa: S310
     answer = json.load(resp)
 if answer.get("digit") != expected:
