@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -93,10 +94,12 @@ def _wait_ok(url: str, deadline: float, proc: subprocess.Popen) -> None:
 @pytest.fixture
 def rendered_pod(render, signed_store, tmp_path):
     port = _free_port()
+    key_file = tmp_path / "api-keys"
+    key_file.write_text(f"# test key\n{secrets.token_urlsafe(32)}\n")
     objects = render(
-        CHART / "ci" / "pvc-values.yaml",
-        sets={"server.port": port, "server.workers": 1},
-        set_files={"verification.key": signed_store.public_key},
+        CHART / "ci" / "default-values.yaml",
+        sets={"server.port": port, "server.workers": 1, "model.delivery": "pvc"},
+        set_files={"verification.key": signed_store.public_key, "auth.apiKeys": key_file},
     )
     deploy = one(objects, "Deployment")
     pod = deploy["spec"]["template"]["spec"]
@@ -104,11 +107,11 @@ def rendered_pod(render, signed_store, tmp_path):
     root = tmp_path / "root"
     materialise(objects, pod, container, root, signed_store.store)
     env = rendered_env(objects, container, root)
-    return objects, container, env, port
+    return objects, container, env, port, key_file.read_text().splitlines()[1]
 
 
 def test_rendered_pod_serves_probes_and_predictions(rendered_pod, signed_store, tmp_path):
-    objects, container, env, port = rendered_pod
+    objects, container, env, port, api_key = rendered_pod
     program, *args = container["command"]
     command = [str(Path(sys.executable).parent / program), *args]
     assert env["SERVING_VERIFY_KEY_FILE"].endswith("/etc/model-server/keys/verify-key.pem")
@@ -125,7 +128,15 @@ def test_rendered_pod_serves_probes_and_predictions(rendered_pod, signed_store, 
         for probe in ("livenessProbe", "readinessProbe"):
             _wait_ok(base + container[probe]["httpGet"]["path"], time.monotonic() + 30, proc)
         with signed_store.png.open("rb") as fh:
-            answer = requests.post(f"{base}/predict", files={"file": fh}, timeout=30)
+            refused = requests.post(f"{base}/predict", files={"file": fh}, timeout=30)
+        assert refused.status_code == 401, refused.text  # auth wiring: the key file is live
+        with signed_store.png.open("rb") as fh:
+            answer = requests.post(
+                f"{base}/predict",
+                files={"file": fh},
+                headers={"Authorization": f"Bearer {api_key}"},
+                timeout=30,
+            )
         assert answer.status_code == 200, answer.text
         assert answer.json()["digit"] == 7
 
@@ -135,7 +146,11 @@ def test_rendered_pod_serves_probes_and_predictions(rendered_pod, signed_store, 
         files = one(objects, "ConfigMap", "mnist-model-server-test")
         (tmp_path / "predict_sample.py").write_text(files["data"]["predict_sample.py"])
         (tmp_path / "sample.png").write_bytes(base64.b64decode(files["binaryData"]["sample.png"]))
-        hook_env |= {"TARGET_URL": base, "SAMPLE": str(tmp_path / "sample.png")}
+        hook_env |= {
+            "TARGET_URL": base,
+            "SAMPLE": str(tmp_path / "sample.png"),
+            "API_KEY_FILE": env["SERVING_API_KEYS_FILE"],  # the same Secret key the hook mounts
+        }
         result = subprocess.run(
             [sys.executable, str(tmp_path / "predict_sample.py")],
             env={**hook_env, "PATH": os.environ["PATH"]},

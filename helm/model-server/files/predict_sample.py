@@ -1,7 +1,7 @@
 """`helm test` hook: POST the sample digit to /predict through the Service; check the answer.
 
-Env: TARGET_URL (http://<service>:<port>), EXPECTED_DIGIT, API_KEY_FILE (optional; its content is
-sent as X-API-Key),
+Env: TARGET_URL (http://<service>:<port>), EXPECTED_DIGIT, API_KEY_FILE (optional: the server's
+API keys file; its first key is sent as a Bearer credential),
 SAMPLE (path of the PNG). Exits non-zero with one line on failure, which fails `helm test`.
 """
 
@@ -36,7 +36,9 @@ request = urllib.request.Request(  # noqa: S310
 key_file = os.environ.get("API_KEY_FILE", "")
 if key_file and os.path.exists(key_file):
     with open(key_file, encoding="utf-8") as fh:
-        request.add_header("X-API-Key", fh.read().strip())
+        keys = [line.strip() for line in fh if line.strip() and not line.startswith("#")]
+    if keys:
+        request.add_header("Authorization", f"Bearer {keys[0]}")
 with urllib.request.urlopen(request, timeout=30) as resp:  # noqa: S310
     answer = json.load(resp)
 if answer.get("digit") != expected:
