@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 STORE ?= model-store
 KEYS ?= .keys
 
-.PHONY: help install demo test test-fast serve bench lint format clean
+.PHONY: help install demo test test-fast serve bench lint format clean docker-test
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,7 @@ lint: install ## ruff lint + format check, shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/shellcheck spark-submit.sh scripts/*.sh .ci/run
+	$(BIN)/hadolint docker/serving.Dockerfile docker/spark.Dockerfile
 
 format: install ## Apply ruff formatting and autofixes
 	$(BIN)/ruff format .
@@ -36,6 +37,10 @@ format: install ## Apply ruff formatting and autofixes
 
 test: install lint ## Run the whole test suite (slow cases included)
 	$(BIN)/pytest
+	$(MAKE) docker-test
+
+docker-test: install ## Build the serving image offline and run it read-only as uid 10001 (needs root)
+	VENV=$(VENV) bash scripts/docker-test.sh
 
 demo: install ## Train on the MNIST sample with local Spark, sign, serve, and predict one digit
 	bash scripts/demo.sh
