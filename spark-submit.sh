@@ -144,6 +144,7 @@ main() {
         build_zip "$python" "$workdir/spark-model-server.zip"
         cmd+=(--py-files "$workdir/spark-model-server.zip")
         cmd+=(--conf "spark.pyspark.python=$python" --conf "spark.pyspark.driver.python=$python")
+        cmd+=(--conf "spark.driver.extraJavaOptions=-Dlog4j2.configurationFile=file:$ROOT/spark_jobs/log4j2.properties")
         primary="$ROOT/spark_jobs/main.py"
     fi
     local conf

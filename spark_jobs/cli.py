@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from spark_jobs.errors import SparkJobError
@@ -19,6 +20,8 @@ log = logging.getLogger("spark_jobs")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one training job; returns the process exit code."""
     configure_logging()
+    # pyspark warns about pandas 3 on every pandas UDF; our UDFs only use core pandas
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     from spark_jobs.job import run
     from spark_jobs.settings import from_args
 

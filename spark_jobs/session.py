@@ -17,9 +17,10 @@ def get_session(app_name: str):
 
     The console progress bar is on only when stderr is a terminal, so log files stay clean.
     """
-    from pyspark import SparkConf
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
+    SparkContext._ensure_initialized()  # under spark-submit, SparkConf() then sees its --master
     builder = SparkSession.builder.appName(app_name).config(
         "spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower()
     )

@@ -109,6 +109,7 @@ def validate(
         if settings.classes
         else ([float(c) for c in range(10)] if image else None)
     )
+    keyed = keyed.persist()  # parsed once: the checks and the final frame both read it
     checks = _checks(frame, image, declared)
     aggs = [
         sf.count(sf.lit(1)).alias("rows"),
@@ -140,6 +141,7 @@ def validate(
 def _finish(keyed, settings, fmt, source, image, declared, facts, feature_names) -> Dataset:
     final = keyed.select("label", array_to_vector("features").alias("features"), "_key").persist()
     counts = final.groupBy("label").count().limit(MAX_CLASSES + 1).collect()
+    keyed.unpersist()
     if len(counts) > MAX_CLASSES:
         raise DataError(
             f"{source}: more than {MAX_CLASSES} distinct labels; is the label column right?"

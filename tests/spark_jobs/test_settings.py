@@ -1,0 +1,66 @@
+"""Settings: defaults, environment precedence, and early rejection of bad options."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from spark_jobs.errors import UsageError
+from spark_jobs.settings import JobSettings, build_parser, from_args
+
+
+def test_defaults_train_lr_on_bundled_sample_into_model_store():
+    s = from_args([], env={"SPARK_JOBS_SIGNING_KEY": "/keys/k"})
+    assert (s.data, s.format, s.model, s.output, s.name) == (
+        None,
+        "auto",
+        "lr",
+        "model-store",
+        "mnist",
+    )
+    assert s.signing_key == "/keys/k"
+    assert re.fullmatch(r"\d{8}T\d{6}Z", s.version)
+
+
+def test_command_line_beats_environment():
+    s = from_args(["--signing-key", "/cli/k"], env={"SPARK_JOBS_SIGNING_KEY": "/env/k"})
+    assert s.signing_key == "/cli/k"
+
+
+def test_missing_signing_key_is_a_usage_error():
+    with pytest.raises(UsageError, match="signing key"):
+        from_args([], env={})
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--augment", "0"], "--augment"),
+        (["--test-fraction", "0.7", "--val-fraction", "0.4"], "fractions"),
+        (["--name", "../etc"], "--name"),
+        (["--limit", "0"], "--limit"),
+        (["--version", "a b"], "--version"),
+    ],
+)
+def test_bad_values_are_rejected_before_training(argv, message):
+    with pytest.raises(UsageError, match=re.escape(message)):
+        from_args([*argv, "--signing-key", "k"], env={})
+
+
+def test_list_options_parse():
+    s = from_args(["--layers", "64,32", "--classes", "0,1,2", "--signing-key", "k"], env={})
+    assert s.layers == (64, 32)
+    assert s.classes == (0.0, 1.0, 2.0)
+
+
+def test_unknown_model_exits_with_usage_code():
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["--model", "xgboost"])
+    assert exc.value.code == 2
+
+
+def test_lineage_params_are_json_friendly():
+    params = JobSettings(signing_key="k", classes=(0.0, 1.0)).to_lineage()
+    assert params["classes"] == [0.0, 1.0]
+    assert isinstance(params["layers"], list)
