@@ -1,0 +1,19 @@
+"""Export fitted Spark MLlib models to plain scikit-learn estimators, with a parity check.
+
+The exported objects are stock scikit-learn classes with their learned attributes set
+from Spark's, so an artifact loads with ``joblib.load`` wherever scikit-learn is
+installed — this project and pyspark are not needed to use it.
+"""
+
+from .errors import ExportError, ParityError, UnsupportedStage
+from .exporter import ExportResult, export_model
+from .parity import check_parity
+
+__all__ = [
+    "ExportError",
+    "ExportResult",
+    "ParityError",
+    "UnsupportedStage",
+    "check_parity",
+    "export_model",
+]

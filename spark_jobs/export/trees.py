@@ -1,0 +1,218 @@
+"""Tree models: DecisionTree / RandomForest / GBT classification → sklearn trees.
+
+The node arrays come from the model's own saved form (``model.write().save`` then the
+``data/`` parquet), which holds every threshold and leaf statistic as the exact doubles
+Spark predicts with.  They are packed into ``sklearn.tree._tree.Tree`` objects through
+the same ``__setstate__`` path joblib uses when it unpickles a fitted tree.
+
+Both libraries send ``x <= threshold`` left and NaN right, but sklearn casts X to
+float32 before comparing, while Spark compares doubles.  Spark's thresholds are often
+training values themselves (e.g. 43/255 for a pixel), so keeping the double threshold
+would send ``x == threshold`` right whenever float32 rounding nudges x up.  Each
+threshold is therefore stored rounded to float32 as well: the test becomes
+``f32(x) <= f32(t)``, which agrees with ``x <= t`` for every x except one strictly above t
+that rounds to the same float32 as t (a window of half a float32 ulp).  The parity run
+would catch such a row.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.tree._tree import NODE_DTYPE, Tree
+
+from .checks import describe, reject_class_thresholds, require_binary
+from .errors import UnsupportedStage
+
+TREE_LEAF = -1
+TREE_UNDEFINED = -2
+
+
+@dataclass(frozen=True)
+class SavedTrees:
+    """Node rows per tree (in tree order) and the ensemble weights Spark saved."""
+
+    nodes: list[list[dict[str, Any]]]
+    weights: list[float]
+
+
+def read_saved_trees(model: Any, spark: Any) -> SavedTrees:
+    """Save ``model`` to a temporary directory and read its node parquet back.
+
+    A single tree saves bare node rows; ensembles save ``(treeID, nodeData)`` rows plus
+    a ``treesMetadata`` table whose third column is each tree's weight.
+    """
+    with tempfile.TemporaryDirectory(prefix="spark-export-") as tmp:
+        path = str(Path(tmp) / "model")
+        model.write().save(path)
+        rows = [row.asDict(recursive=True) for row in spark.read.parquet(f"{path}/data").collect()]
+        meta = Path(path) / "treesMetadata"
+        if not meta.exists():
+            return SavedTrees(nodes=[_sorted_nodes(rows)], weights=[1.0])
+        weights = {int(r[0]): float(r[2]) for r in spark.read.parquet(str(meta)).collect()}
+    per_tree: dict[int, list[dict[str, Any]]] = {tree_id: [] for tree_id in weights}
+    for row in rows:
+        per_tree[int(row["treeID"])].append(row["nodeData"])
+    order = sorted(per_tree)
+    return SavedTrees(
+        nodes=[_sorted_nodes(per_tree[i]) for i in order], weights=[weights[i] for i in order]
+    )
+
+
+def _sorted_nodes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Order node rows by id and check the ids are 0..n-1 with the root at 0."""
+    rows = sorted(rows, key=lambda r: r["id"])
+    if [r["id"] for r in rows] != list(range(len(rows))):
+        raise UnsupportedStage("saved tree node ids are not contiguous from 0")
+    return rows
+
+
+def spark_normalize(stats: list[float]) -> np.ndarray:
+    """Class counts → distribution, summing left to right and dividing as Spark does."""
+    total = 0.0
+    for value in stats:
+        total += value
+    return np.array([value / total for value in stats], dtype=np.float64)
+
+
+def float32_threshold(threshold: float) -> float:
+    """The threshold as sklearn's float32 inputs see it (see the module docstring)."""
+    with np.errstate(over="ignore"):
+        return float(np.float32(threshold))
+
+
+def build_tree(
+    owner: Any, rows: list[dict[str, Any]], n_features: int, values: np.ndarray, n_classes: int
+) -> Tree:
+    """Pack node rows and per-node output ``values`` (n_nodes × n_classes) into a Tree."""
+    nodes = np.zeros(len(rows), dtype=NODE_DTYPE)
+    for i, row in enumerate(rows):
+        nodes[i]["impurity"] = row["impurity"]
+        nodes[i]["n_node_samples"] = row["rawCount"]
+        nodes[i]["weighted_n_node_samples"] = row["rawCount"]
+        if row["leftChild"] < 0:
+            nodes[i]["left_child"] = nodes[i]["right_child"] = TREE_LEAF
+            nodes[i]["feature"] = TREE_UNDEFINED
+            nodes[i]["threshold"] = TREE_UNDEFINED
+            continue
+        split = row["split"]
+        if split["numCategories"] != -1:
+            raise UnsupportedStage(
+                f"{describe(owner)}: categorical split on feature {split['featureIndex']} "
+                "has no sklearn equivalent; drop the categorical metadata or one-hot encode"
+            )
+        nodes[i]["left_child"] = row["leftChild"]
+        nodes[i]["right_child"] = row["rightChild"]
+        nodes[i]["feature"] = split["featureIndex"]
+        nodes[i]["threshold"] = float32_threshold(split["leftCategoriesOrThreshold"][0])
+    tree = Tree(n_features, np.array([n_classes], dtype=np.intp), 1)
+    tree.__setstate__(
+        {
+            "max_depth": _depth(nodes),
+            "node_count": len(rows),
+            "nodes": nodes,
+            "values": values.reshape(len(rows), 1, n_classes),
+        }
+    )
+    return tree
+
+
+def _depth(nodes: np.ndarray) -> int:
+    """Depth of the tree rooted at node 0 (a lone leaf has depth 0)."""
+    depth, stack = 0, [(0, 0)]
+    while stack:
+        index, level = stack.pop()
+        depth = max(depth, level)
+        if nodes[index]["left_child"] != TREE_LEAF:
+            stack.append((int(nodes[index]["left_child"]), level + 1))
+            stack.append((int(nodes[index]["right_child"]), level + 1))
+    return depth
+
+
+def _classifier_tree(
+    owner: Any, rows: list[dict[str, Any]], n_features: int, classes: np.ndarray
+) -> DecisionTreeClassifier:
+    """One fitted DecisionTreeClassifier whose leaves hold Spark's normalised class stats."""
+    values = np.stack([spark_normalize(r["impurityStats"]) for r in rows])
+    if values.shape[1] != len(classes):
+        raise UnsupportedStage(
+            f"{describe(owner)}: {values.shape[1]} classes but {len(classes)} labels"
+        )
+    estimator = DecisionTreeClassifier()
+    estimator.tree_ = build_tree(owner, rows, n_features, values, len(classes))
+    estimator.classes_ = classes
+    estimator.n_classes_ = len(classes)
+    estimator.n_outputs_ = 1
+    estimator.n_features_in_ = n_features
+    estimator.max_features_ = n_features
+    return estimator
+
+
+def convert_decision_tree(model: Any, classes: np.ndarray, spark: Any) -> DecisionTreeClassifier:
+    """DecisionTreeClassificationModel: probability = the leaf's normalised class counts."""
+    reject_class_thresholds(model)
+    saved = read_saved_trees(model, spark)
+    return _classifier_tree(model, saved.nodes[0], model.numFeatures, classes)
+
+
+def convert_random_forest(model: Any, classes: np.ndarray, spark: Any) -> RandomForestClassifier:
+    """RandomForestClassificationModel: the mean of per-tree normalised leaf distributions.
+
+    Spark sums each tree's normalised class counts and normalises the sum;
+    RandomForestClassifier averages its trees' ``predict_proba`` — the same numbers.
+    """
+    reject_class_thresholds(model)
+    saved = read_saved_trees(model, spark)
+    trees = [_classifier_tree(model, rows, model.numFeatures, classes) for rows in saved.nodes]
+    estimator = RandomForestClassifier(n_estimators=len(trees))
+    estimator.estimators_ = trees
+    estimator.estimator_ = DecisionTreeClassifier()
+    estimator.classes_ = classes
+    estimator.n_classes_ = len(classes)
+    estimator.n_outputs_ = 1
+    estimator.n_features_in_ = model.numFeatures
+    return estimator
+
+
+def convert_gbt(model: Any, classes: np.ndarray, spark: Any) -> GradientBoostingClassifier:
+    """GBTClassificationModel (binary) → GradientBoostingClassifier with ``init="zero"``.
+
+    Spark: margin m = Σ wᵢ·treeᵢ(x), P(1) = 1 / (1 + exp(−2m)), label 1 iff m > 0.
+    sklearn: raw r = learning_rate · Σ valueᵢ(x), P(1) = expit(r).  Storing wᵢ·leaf as
+    each regression tree's leaf value and using learning_rate=2 gives r = 2m exactly
+    (doubling is exact in floating point).
+    """
+    reject_class_thresholds(model)
+    require_binary(model, classes)
+    saved = read_saved_trees(model, spark)
+    n_features = model.numFeatures
+    stages = []
+    for rows, weight in zip(saved.nodes, saved.weights, strict=True):
+        values = np.array([[weight * r["prediction"]] for r in rows], dtype=np.float64)
+        tree = DecisionTreeRegressor(criterion="squared_error")
+        tree.tree_ = build_tree(model, rows, n_features, values, 1)
+        tree.n_outputs_ = 1
+        tree.n_features_in_ = n_features
+        tree.max_features_ = n_features
+        stages.append(tree)
+    estimator = GradientBoostingClassifier(
+        n_estimators=len(stages), learning_rate=2.0, init="zero", max_depth=model.getMaxDepth()
+    )
+    estimator.estimators_ = np.empty((len(stages), 1), dtype=object)
+    for i, stage in enumerate(stages):
+        estimator.estimators_[i, 0] = stage
+    estimator.init_ = "zero"
+    estimator.classes_ = classes
+    estimator.n_classes_ = 2
+    estimator.n_trees_per_iteration_ = 1
+    estimator.n_estimators_ = len(stages)
+    estimator.n_features_in_ = n_features
+    estimator.max_features_ = n_features
+    estimator._loss = estimator._get_loss(sample_weight=None)
+    return estimator

