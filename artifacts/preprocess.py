@@ -22,6 +22,7 @@ MNIST_SIDE = 28
 _BOX = 20  # the longer side of the digit after scaling, as in the MNIST construction
 _WORK_SIDE = 112  # analyse large inputs at this size: plenty for a digit, bounded cost
 _INK_THRESHOLD = 0.35  # fraction of full contrast that counts as ink for the bounding box
+_FAINT_INK = 0.05  # ink level still counted as part of a stroke's anti-aliased rim
 _SPECK_FRACTION = 0.08  # components smaller than this share of the largest one are specks
 _FRAME_SPAN = 0.9  # a component spanning this share of the image side is a frame or an edge
 _ORIENTATION_TAG = 0x0112
@@ -36,16 +37,44 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     the ink's bounding box ignoring specks and frames, scale the longer side to 20 px,
     paste into 28x28 so the centre of mass sits in the middle. A blank image gives zeros.
     """
-    gray = _grayscale(_upright(image))
-    ink = _ink_from_gray(gray)
-    if ink is None:
+    image = _upright(image)
+    overview = _grayscale(_shrink(image))
+    polarity = _polarity(overview)
+    if polarity is None:
         return np.zeros(MNIST_SIDE * MNIST_SIDE, dtype=np.float32)
+    ink = _normalise(overview, *polarity)
     box = _digit_box(ink)
     if box is None:
         return np.zeros(MNIST_SIDE * MNIST_SIDE, dtype=np.float32)
+    if overview.shape != (image.height, image.width):
+        ink, box = _detail(image, overview.shape, box, polarity)
     top, bottom, left, right = box
     digit = _scale_to_box(ink[top:bottom, left:right])
     return _centre_by_mass(digit).ravel()
+
+
+def _detail(
+    image: Image.Image, shape: tuple[int, int], box: tuple[int, ...], polarity: tuple[bool, float]
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Re-read the digit's region from the full-resolution image.
+
+    The box was found on a downscaled overview; a small digit on a big page would be only a
+    few pixels there, so the crop is taken from the original and analysed at up to 112 px.
+    """
+    factor_y, factor_x = image.height / shape[0], image.width / shape[1]
+    top, bottom, left, right = box
+    region = (
+        max(0, int((left - 1) * factor_x)),
+        max(0, int((top - 1) * factor_y)),
+        min(image.width, int(np.ceil((right + 1) * factor_x))),
+        min(image.height, int(np.ceil((bottom + 1) * factor_y))),
+    )
+    ink = _normalise(_grayscale(_shrink(image.crop(region))), *polarity)
+    rows = np.flatnonzero(ink.max(axis=1) > _FAINT_INK)
+    cols = np.flatnonzero(ink.max(axis=0) > _FAINT_INK)
+    if rows.size == 0:
+        return ink, (0, ink.shape[0], 0, ink.shape[1])
+    return ink, (rows[0], rows[-1] + 1, cols[0], cols[-1] + 1)
 
 
 def _upright(image: Image.Image) -> Image.Image:
@@ -92,20 +121,27 @@ def _shrink(image: Image.Image) -> Image.Image:
     return image.resize(size, Image.Resampling.BOX)
 
 
-def _ink_from_gray(gray: np.ndarray) -> np.ndarray | None:
-    """Ink intensity in [0, 1] with the background at 0, or None for a blank image.
+def _polarity(gray: np.ndarray) -> tuple[bool, float] | None:
+    """(invert?, background level after inversion), or None for a blank image.
 
     The background level is the median of a border band: digits rarely cover most of the
     border, while a thin frame covers only a small part of a band 1/8 of the side wide.
     """
-    band = _border_band(gray)
-    background = float(np.median(band))
-    ink = 1.0 - gray if background > 0.5 else gray
-    level = 1.0 - background if background > 0.5 else background
-    peak = float(ink.max())
-    if peak - level < 0.1:  # no contrast at all: nothing was drawn
+    background = float(np.median(_border_band(gray)))
+    invert = background > 0.5
+    level = 1.0 - background if invert else background
+    peak = float(gray.min() if invert else gray.max())
+    if abs(peak - background) < 0.1:  # no contrast at all: nothing was drawn
         return None
-    ink = (ink - level) * np.float32(1.0 / (peak - level))
+    return invert, level
+
+
+def _normalise(gray: np.ndarray, invert: bool, level: float) -> np.ndarray:
+    """Ink intensity in [0, 1]: background at 0, the strongest ink at 1."""
+    ink = 1.0 - gray if invert else gray.copy()
+    peak = float(ink.max())
+    ink -= level
+    ink *= np.float32(1.0 / max(peak - level, 1e-6))
     return np.clip(ink, 0.0, 1.0, out=ink)
 
 
@@ -135,7 +171,23 @@ def _digit_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
     bottom = max(c.bottom for c in kept)
     left = min(c.left for c in kept)
     right = max(c.right for c in kept)
-    return top, bottom, left, right
+    return _include_faint_edges(ink, (top, bottom, left, right))
+
+
+def _include_faint_edges(ink: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, ...]:
+    """Grow the box by a pixel or two to take in the anti-aliased rim of the strokes.
+
+    The component threshold is high so that noise does not connect blobs, but cutting the
+    faint rim off would enlarge every digit slightly compared with MNIST's own framing.
+    """
+    height, width = ink.shape
+    top, bottom, left, right = box
+    margin = max(1, round(0.02 * max(bottom - top, right - left)))
+    top, left = max(0, top - margin), max(0, left - margin)
+    bottom, right = min(height, bottom + margin), min(width, right + margin)
+    rows = np.flatnonzero(ink[top:bottom, left:right].max(axis=1) > _FAINT_INK)
+    cols = np.flatnonzero(ink[top:bottom, left:right].max(axis=0) > _FAINT_INK)
+    return top + rows[0], top + rows[-1] + 1, left + cols[0], left + cols[-1] + 1
 
 
 class _Component:
@@ -220,19 +272,29 @@ def _scale_to_box(crop: np.ndarray) -> np.ndarray:
 
 
 def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
-    """Paste ``digit`` into 28x28 with its centre of mass at the centre of the field."""
+    """Place ``digit`` in 28x28 with its centre of mass at the centre of the field.
+
+    The offset is applied with sub-pixel precision (bilinear), so the output varies smoothly
+    with the input instead of jumping a whole pixel when the centre crosses a half pixel.
+    """
     height, width = digit.shape
     total = float(digit.sum())
     if total > 0:
-        rows = np.arange(height, dtype=np.float32)
-        cols = np.arange(width, dtype=np.float32)
-        centre_y = float(digit.sum(axis=1) @ rows) / total
-        centre_x = float(digit.sum(axis=0) @ cols) / total
+        centre_y = float(digit.sum(axis=1) @ np.arange(height, dtype=np.float32)) / total
+        centre_x = float(digit.sum(axis=0) @ np.arange(width, dtype=np.float32)) / total
     else:
         centre_y, centre_x = (height - 1) / 2, (width - 1) / 2
-    middle = (MNIST_SIDE - 1) / 2
-    top = int(np.clip(round(middle - centre_y), 0, MNIST_SIDE - height))
-    left = int(np.clip(round(middle - centre_x), 0, MNIST_SIDE - width))
-    field = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
-    field[top : top + height, left : left + width] = digit
-    return field
+    middle = MNIST_SIDE / 2  # MNIST puts the centre of mass at pixel (14, 14)
+    top = float(np.clip(middle - centre_y, 0, MNIST_SIDE - height))
+    left = float(np.clip(middle - centre_x, 0, MNIST_SIDE - width))
+    row, frac_y = int(top), top - int(top)
+    col, frac_x = int(left), left - int(left)
+    # Bilinear split of every pixel over the four it lands on: keeps mass and centre exact.
+    field = np.zeros((MNIST_SIDE + 1, MNIST_SIDE + 1), dtype=np.float32)
+    for dy, weight_y in ((0, 1.0 - frac_y), (1, frac_y)):
+        for dx, weight_x in ((0, 1.0 - frac_x), (1, frac_x)):
+            if weight_y * weight_x > 0:
+                field[row + dy : row + dy + height, col + dx : col + dx + width] += (
+                    digit * np.float32(weight_y * weight_x)
+                )
+    return np.clip(field[:MNIST_SIDE, :MNIST_SIDE], 0.0, 1.0)

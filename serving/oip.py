@@ -8,12 +8,12 @@ Large batches skip JSON number parsing entirely that way. Nothing here knows abo
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 
 from .errors import BadRequest, InvalidDatatype, InvalidJSON, InvalidShape
 from .model import Prediction, ServedModel
@@ -55,8 +55,8 @@ def parse_infer_request(body: bytes, header_length: str | None) -> InferRequest:
         size = _header_size(header_length, len(body))
         body, binary = body[:size], body[size:]
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         raise InvalidJSON(f"the inference request is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise InvalidShape("the inference request must be a JSON object with 'inputs'")
@@ -221,7 +221,7 @@ def encode_response(
     if request.id is not None:
         doc["id"] = request.id
     doc["outputs"] = outputs
-    header = json.dumps(doc, separators=(",", ":")).encode()
+    header = orjson.dumps(doc)
     if not chunks:
         return header, None
     return header + b"".join(chunks), len(header)

