@@ -1,0 +1,162 @@
+"""Refusals: unsupported stages and settings, bad arguments, and parity failures."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from pyspark.ml import Pipeline
+from pyspark.ml import classification as sc
+from pyspark.ml import feature as sf
+from pyspark.ml.classification import LogisticRegressionModel
+
+from spark_jobs.export import (
+    ExportError,
+    ParityError,
+    UnsupportedStage,
+    check_parity,
+    export_model,
+)
+from spark_jobs.export import exporter as exporter_module
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def lr_binary(tabular_binary):
+    return sc.LogisticRegression(maxIter=20).fit(tabular_binary.train)
+
+
+@pytest.mark.parametrize(
+    ("factory", "match"),
+    [
+        pytest.param(lambda: sc.LogisticRegression(maxIter=5, threshold=0.3),
+                     r"threshold=0\.3", id="lr-threshold"),
+        pytest.param(lambda: sc.LogisticRegression(maxIter=5, thresholds=[0.4, 0.6]),
+                     r"thresholds=\[0\.4, 0\.6\]", id="lr-thresholds"),
+        pytest.param(lambda: sc.LinearSVC(maxIter=5, threshold=0.5),
+                     r"LinearSVCModel.*threshold=0\.5", id="svc-threshold"),
+        pytest.param(lambda: sc.RandomForestClassifier(numTrees=2).setThresholds([0.5, 0.5]),
+                     r"RandomForestClassificationModel.*thresholds", id="rf-thresholds"),
+    ],
+)  # fmt: skip
+def test_unsupported_settings_are_named(tabular_binary, factory, match):
+    model = factory().fit(tabular_binary.train)
+
+    with pytest.raises(UnsupportedStage, match=match):
+        export_model(model, tabular_binary.test)
+
+
+def test_complement_naive_bayes_is_refused(tabular_binary):
+    train, test = _non_negative(tabular_binary.train), _non_negative(tabular_binary.test)
+    model = sc.NaiveBayes(modelType="complement").fit(train)
+
+    with pytest.raises(UnsupportedStage, match=r"modelType='complement'"):
+        export_model(model, test)
+
+
+def _non_negative(df):
+    from pyspark.ml.functions import array_to_vector, vector_to_array
+    from pyspark.sql import functions as F  # noqa: N812
+
+    return df.withColumn(
+        "features",
+        array_to_vector(F.transform(vector_to_array("features"), lambda v: F.abs(v))),
+    )
+
+
+def test_unknown_stage_is_named(tabular_binary):
+    model = Pipeline(
+        stages=[
+            sf.PCA(k=3, inputCol="features", outputCol="pca"),
+            sc.LogisticRegression(featuresCol="pca", maxIter=5),
+        ]
+    ).fit(tabular_binary.train)
+
+    with pytest.raises(UnsupportedStage, match=r"PCAModel\(uid=PCA_\w+\) has no exact"):
+        export_model(model, tabular_binary.test)
+
+
+def test_categorical_split_is_refused(spark, tabular_binary):
+    from pyspark.ml.functions import array_to_vector, vector_to_array
+    from pyspark.sql import functions as F  # noqa: N812
+
+    # Feature 0 becomes a two-valued category that predicts the label, so VectorIndexer
+    # marks it categorical and the tree's root splits on it.
+    features = vector_to_array("features")
+    category = F.when(F.col("label") == 1.0, 2.0).otherwise(0.0)
+    coded = tabular_binary.train.withColumn(
+        "features", array_to_vector(F.concat(F.array(category), F.slice(features, 2, 7)))
+    )
+    indexer = sf.VectorIndexer(inputCol="features", outputCol="indexed", maxCategories=3)
+    indexed = indexer.fit(coded).transform(coded)
+    tree = sc.DecisionTreeClassifier(featuresCol="indexed", maxDepth=4).fit(indexed)
+    assert "feature 0 in" in tree.toDebugString  # the tree really splits on a category
+
+    with pytest.raises(UnsupportedStage, match=r"categorical split on feature 0"):
+        export_model(tree, indexed, features_col="indexed")
+
+
+def test_more_than_one_classifier_is_refused(lr_binary, tabular_binary):
+    from pyspark.ml import PipelineModel
+
+    with pytest.raises(UnsupportedStage, match="exactly one supported classifier, found 2"):
+        export_model(PipelineModel(stages=[lr_binary, lr_binary]), tabular_binary.test)
+
+
+def test_wrong_number_of_labels(lr_binary, tabular_binary):
+    with pytest.raises(ExportError, match="has 2 classes but labels has 3"):
+        export_model(lr_binary, tabular_binary.test, labels=["a", "b", "c"])
+
+
+def test_features_col_must_match_the_pipeline_input(lr_binary, tabular_binary):
+    with pytest.raises(ExportError, match=r"reads its features from 'features'.*'pixels'"):
+        export_model(lr_binary, tabular_binary.test, features_col="pixels")
+
+
+def test_empty_sample_is_refused(lr_binary, tabular_binary):
+    with pytest.raises(ExportError, match="no rows"):
+        export_model(lr_binary, tabular_binary.test.limit(0))
+
+
+def test_check_parity_catches_a_shifted_intercept(lr_binary, tabular_binary):
+    good = export_model(lr_binary, tabular_binary.test).estimator
+    broken = copy.deepcopy(good)
+    broken.intercept_ = broken.intercept_ + 3.0
+
+    with pytest.raises(ParityError) as caught:
+        check_parity(lr_binary, broken, tabular_binary.test)
+
+    assert caught.value.parity["passed"] is False
+    assert caught.value.parity["label_agreement"] < 1.0
+
+
+def test_check_parity_catches_probability_drift_even_when_labels_agree(lr_binary, tabular_binary):
+    good = export_model(lr_binary, tabular_binary.test).estimator
+    drifted = copy.deepcopy(good)
+    drifted.coef_ = drifted.coef_ * (1 + 1e-4)
+
+    with pytest.raises(ParityError) as caught:
+        check_parity(lr_binary, drifted, tabular_binary.test)
+
+    assert caught.value.parity["label_agreement"] == 1.0
+    assert caught.value.parity["max_proba_error"] > 1e-6
+
+
+def test_a_broken_mapping_makes_export_fail(monkeypatch, tabular_binary):
+    """A converter that forgets the K=2 multinomial collapse must not slip through."""
+    model = sc.LogisticRegression(maxIter=20, family="multinomial").fit(tabular_binary.train)
+    right = exporter_module._SPARK_FREE[LogisticRegressionModel]
+
+    def forgets_collapse(spark_model, classes):
+        estimator = right(spark_model, classes)
+        matrix = spark_model.coefficientMatrix.toArray()
+        estimator.coef_ = matrix[1:]  # wrong: should be row 1 minus row 0
+        estimator.intercept_ = np.array(spark_model.interceptVector.toArray()[1:])
+        return estimator
+
+    monkeypatch.setitem(exporter_module._SPARK_FREE, LogisticRegressionModel, forgets_collapse)
+
+    with pytest.raises(ParityError, match="disagree on 80 held-out rows"):
+        export_model(model, tabular_binary.test)
