@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 STORE ?= model-store
 KEYS ?= .keys
 
-.PHONY: help install demo test test-fast serve bench lint format clean docker-test
+.PHONY: help install demo test test-fast serve bench lint format clean docker-test browser-deps
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,7 +35,7 @@ format: install ## Apply ruff formatting and autofixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install lint ## Run the whole test suite (slow cases included)
+test: install lint browser-deps ## Run the whole test suite (slow cases included)
 	$(BIN)/pytest
 	$(MAKE) docker-test
 
@@ -48,6 +48,12 @@ demo: install ## Train on the MNIST sample with local Spark, sign, serve, and pr
 serve: install ## Serve the newest artifacts in ./model-store on 127.0.0.1:8000 (Ctrl-C stops)
 	SERVING_MODEL_STORE=$(STORE) SERVING_VERIFY_KEY_FILE=$${SERVING_VERIFY_KEY_FILE:-$(KEYS)/verify-key.pem} \
 	SERVING_API_KEYS_FILE=$${SERVING_API_KEYS_FILE:-$(KEYS)/api-keys} exec $(BIN)/model-server
+
+browser-deps: ## Debian chromium for the page test (Playwright drives it; never `playwright install`)
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian chromium for the browser test (tests/serving/test_page.py)"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 
 test-fast: install ## Tests without the slow ones
 	$(BIN)/pytest -m 'not slow'

@@ -42,7 +42,11 @@
 
   pad.addEventListener("pointerdown", (event) => {
     event.preventDefault();
-    pad.setPointerCapture(event.pointerId);
+    try {
+      pad.setPointerCapture(event.pointerId); // keep the stroke when the pointer leaves the pad
+    } catch (error) {
+      // synthetic or already-released pointers cannot be captured; drawing still works
+    }
     drawing = true;
     last = point(event);
     stroke(last, last);
