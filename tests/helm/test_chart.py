@@ -192,3 +192,16 @@ def test_inconsistent_values_fail_with_a_clear_message(helm, sets, message):
     proc = run_helm(helm, *args)
     assert proc.returncode != 0
     assert message in proc.stderr, proc.stderr
+
+
+def test_notes_tell_how_to_reach_and_check_the_release(helm):
+    values = CHART / "ci" / "ingress-tls-values.yaml"
+    proc = run_helm(
+        helm, "install", "mnist", str(CHART), "-n", "ml", "--dry-run=client", "-f", str(values)
+    )
+    assert proc.returncode == 0, proc.stderr
+    notes = proc.stdout.split("NOTES:", 1)[1]
+    assert "kubectl -n ml rollout status deploy/mnist-model-server" in notes
+    assert "curl -F file=@7.png https://mnist.example.com/predict" in notes
+    assert "Authorization: Bearer" in notes
+    assert "helm test mnist -n ml" in notes
