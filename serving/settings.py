@@ -64,6 +64,13 @@ def _log_level(raw: str) -> str:
     return level
 
 
+def _non_negative_int(raw: str | int) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(f"must be an integer >= 0, got {raw!r}")
+    return value
+
+
 def _seconds(raw: str | float) -> float:
     value = float(raw)
     if not value >= 0:
@@ -219,6 +226,14 @@ class Settings:
     )
     token_rate_limit: str = field(
         default="10/minute", metadata=_meta(_rate_limit, "Per-client limit on POST /auth/token.")
+    )
+    proxy_hops: int = field(
+        default=0,
+        metadata=_meta(
+            _non_negative_int,
+            "Reverse proxies (Ingress) in front that append X-Forwarded-For/-Proto; their headers "
+            "identify the client for rate limits. 0 trusts no such header.",
+        ),
     )
     rate_limit_storage: str = field(
         default="memory://",

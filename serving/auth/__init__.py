@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..errors import problem
 from ..metrics import Metrics
@@ -38,6 +39,9 @@ def install(
     ``open_blueprints`` name the blueprints anyone may call; ``admin_blueprints`` need the admin
     role; every other endpoint needs the predict role.
     """
+    if settings.proxy_hops:
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.register_blueprint(auth_bp)
     app.register_error_handler(AuthError, _auth_error)
     install_headers(app)

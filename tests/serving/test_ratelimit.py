@@ -80,3 +80,17 @@ def test_probes_metrics_and_page_are_not_limited(limited, path):
     app, _ = limited
     client = _client(app, "10.0.1." + str(len(path)))
     assert {client.get(path).status_code for _ in range(10)} == {200}
+
+
+@pytest.mark.parametrize(("hops", "separate"), [(0, False), (1, True)])
+def test_forwarded_for_is_trusted_only_behind_configured_proxies(signed_store, hops, separate):
+    """Without proxy_hops a client cannot dodge its limit by inventing X-Forwarded-For."""
+    app = create_app(
+        signed_store.config(rate_limit_enabled=True, rate_limit="2/minute", proxy_hops=hops)
+    )
+    client = app.test_client()
+    statuses = [
+        client.post("/predict", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+        for i in range(4)
+    ]
+    assert (429 not in statuses) is separate

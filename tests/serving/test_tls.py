@@ -92,6 +92,9 @@ def test_auth_still_applies_over_tls(https_server):
     base, cert_file, _ = https_server
     response = requests.post(base + "/predict", verify=str(cert_file), timeout=10)
     assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="model-server"'
+    metrics = requests.get(base + "/metrics", verify=str(cert_file), timeout=10).text
+    assert 'model_server_auth_failures_total{reason="missing"}' in metrics  # multiprocess mode
 
 
 def test_untrusted_certificate_is_rejected_by_clients(https_server):
