@@ -35,7 +35,7 @@ from .mlp import convert_mlp
 from .parity import check_parity
 from .plan import make_plan
 from .scalers import Step, convert_min_max_scaler, convert_standard_scaler
-from .trees import convert_decision_tree, convert_gbt, convert_random_forest
+from .trees import TreeReader, convert_decision_tree, convert_gbt, convert_random_forest
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ _SPARK_FREE: dict[type, Callable[[Any, np.ndarray], Any]] = {
     NaiveBayesModel: convert_naive_bayes,
     MultilayerPerceptronClassificationModel: convert_mlp,
 }
-_NEEDS_SPARK: dict[type, Callable[[Any, np.ndarray, Any], Any]] = {
+_NEEDS_SPARK: dict[type, Callable[[Any, np.ndarray, TreeReader], Any]] = {
     DecisionTreeClassificationModel: convert_decision_tree,
     RandomForestClassificationModel: convert_random_forest,
     GBTClassificationModel: convert_gbt,
@@ -71,13 +71,13 @@ class ExportResult:
     input_cols: list[str]
 
 
-def convert_classifier(model: Any, classes: np.ndarray, spark: Any) -> Any:
+def convert_classifier(model: Any, classes: np.ndarray, reader: TreeReader) -> Any:
     """Map one fitted Spark classifier onto its sklearn counterpart."""
     kind = type(model)
     if kind in _SPARK_FREE:
         return _SPARK_FREE[kind](model, classes)
     if kind in _NEEDS_SPARK:
-        return _NEEDS_SPARK[kind](model, classes, spark)
+        return _NEEDS_SPARK[kind](model, classes, reader)
     raise UnsupportedStage(f"{describe(model)} has no exact scikit-learn mapping")
 
 
@@ -97,17 +97,20 @@ def export_model(
     label_col: str = "label",
     labels: Sequence[Any] | None = None,
     atol: float = 1e-6,
+    work_dir: str | None = None,
 ) -> ExportResult:
     """Export a fitted PipelineModel or bare classifier and prove parity on ``sample_df``.
 
     Returns a bare estimator when there are no feature steps, else an sklearn Pipeline.
     Raises UnsupportedStage for anything without an exact mapping and ParityError when
     Spark and sklearn disagree (label on any row, or probability beyond ``atol``).
+    ``work_dir``: where tree models are saved to be read back (see TreeReader).
     """
     plan = make_plan(pipeline_model, features_col=features_col, label_col=label_col)
     classes = resolve_classes(labels, plan.label_indexer, plan.classifier)
     steps = [step for stage in plan.feature_stages for step in convert_feature_stage(stage)]
-    final = convert_classifier(plan.classifier, classes, sample_df.sparkSession)
+    reader = TreeReader(sample_df.sparkSession, work_dir)
+    final = convert_classifier(plan.classifier, classes, reader)
     estimator = Pipeline([*steps, (plan.classifier.uid, final)]) if steps else final
     spark_model = PipelineModel(stages=[*plan.feature_stages, plan.classifier])
     parity = check_parity(

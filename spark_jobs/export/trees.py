@@ -18,6 +18,7 @@ would catch such a row.
 from __future__ import annotations
 
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,20 +43,38 @@ class SavedTrees:
     weights: list[float]
 
 
-def read_saved_trees(model: Any, spark: Any) -> SavedTrees:
-    """Save ``model`` to a temporary directory and read its node parquet back.
+@dataclass(frozen=True)
+class TreeReader:
+    """Where tree models are saved to be read back.
 
-    A single tree saves bare node rows; ensembles save ``(treeID, nodeData)`` rows plus
-    a ``treesMetadata`` table whose third column is each tree's weight.
+    ``work_dir=None`` uses a temporary directory on the driver, which is right for local
+    masters.  On a cluster whose executors do not share the driver's disk, pass a
+    directory every node can reach (``hdfs://…``, ``s3a://…``); the exporter writes one
+    ``spark-export-<uuid>`` directory there per model and leaves it for the caller to clean.
     """
-    with tempfile.TemporaryDirectory(prefix="spark-export-") as tmp:
-        path = str(Path(tmp) / "model")
-        model.write().save(path)
-        rows = [row.asDict(recursive=True) for row in spark.read.parquet(f"{path}/data").collect()]
-        meta = Path(path) / "treesMetadata"
-        if not meta.exists():
-            return SavedTrees(nodes=[_sorted_nodes(rows)], weights=[1.0])
-        weights = {int(r[0]): float(r[2]) for r in spark.read.parquet(str(meta)).collect()}
+
+    spark: Any
+    work_dir: str | None = None
+
+
+def read_saved_trees(model: Any, reader: TreeReader) -> SavedTrees:
+    """Save ``model`` and read its node parquet back (see TreeReader for where)."""
+    if reader.work_dir is None:
+        with tempfile.TemporaryDirectory(prefix="spark-export-") as tmp:
+            return _save_and_read(model, reader.spark, str(Path(tmp) / "model"))
+    path = f"{reader.work_dir.rstrip('/')}/spark-export-{uuid.uuid4().hex}"
+    return _save_and_read(model, reader.spark, path)
+
+
+def _save_and_read(model: Any, spark: Any, path: str) -> SavedTrees:
+    """A single tree saves bare node rows; an ensemble saves ``(treeID, nodeData)`` rows
+    plus a ``treesMetadata`` table whose third column is each tree's weight."""
+    model.write().save(path)
+    rows = [row.asDict(recursive=True) for row in spark.read.parquet(f"{path}/data").collect()]
+    if not hasattr(model, "treeWeights"):
+        return SavedTrees(nodes=[_sorted_nodes(rows)], weights=[1.0])
+    meta = spark.read.parquet(f"{path}/treesMetadata").collect()
+    weights = {int(r[0]): float(r[2]) for r in meta}
     per_tree: dict[int, list[dict[str, Any]]] = {tree_id: [] for tree_id in weights}
     for row in rows:
         per_tree[int(row["treeID"])].append(row["nodeData"])
@@ -154,21 +173,25 @@ def _classifier_tree(
     return estimator
 
 
-def convert_decision_tree(model: Any, classes: np.ndarray, spark: Any) -> DecisionTreeClassifier:
+def convert_decision_tree(
+    model: Any, classes: np.ndarray, reader: TreeReader
+) -> DecisionTreeClassifier:
     """DecisionTreeClassificationModel: probability = the leaf's normalised class counts."""
     reject_class_thresholds(model)
-    saved = read_saved_trees(model, spark)
+    saved = read_saved_trees(model, reader)
     return _classifier_tree(model, saved.nodes[0], model.numFeatures, classes)
 
 
-def convert_random_forest(model: Any, classes: np.ndarray, spark: Any) -> RandomForestClassifier:
+def convert_random_forest(
+    model: Any, classes: np.ndarray, reader: TreeReader
+) -> RandomForestClassifier:
     """RandomForestClassificationModel: the mean of per-tree normalised leaf distributions.
 
     Spark sums each tree's normalised class counts and normalises the sum;
     RandomForestClassifier averages its trees' ``predict_proba`` — the same numbers.
     """
     reject_class_thresholds(model)
-    saved = read_saved_trees(model, spark)
+    saved = read_saved_trees(model, reader)
     trees = [_classifier_tree(model, rows, model.numFeatures, classes) for rows in saved.nodes]
     estimator = RandomForestClassifier(n_estimators=len(trees))
     estimator.estimators_ = trees
@@ -180,7 +203,7 @@ def convert_random_forest(model: Any, classes: np.ndarray, spark: Any) -> Random
     return estimator
 
 
-def convert_gbt(model: Any, classes: np.ndarray, spark: Any) -> GradientBoostingClassifier:
+def convert_gbt(model: Any, classes: np.ndarray, reader: TreeReader) -> GradientBoostingClassifier:
     """GBTClassificationModel (binary) → GradientBoostingClassifier with ``init="zero"``.
 
     Spark: margin m = Σ wᵢ·treeᵢ(x), P(1) = 1 / (1 + exp(−2m)), label 1 iff m > 0.
@@ -190,7 +213,7 @@ def convert_gbt(model: Any, classes: np.ndarray, spark: Any) -> GradientBoosting
     """
     reject_class_thresholds(model)
     require_binary(model, classes)
-    saved = read_saved_trees(model, spark)
+    saved = read_saved_trees(model, reader)
     n_features = model.numFeatures
     stages = []
     for rows, weight in zip(saved.nodes, saved.weights, strict=True):

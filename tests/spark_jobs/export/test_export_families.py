@@ -59,7 +59,10 @@ FAMILIES = [
 
 @pytest.mark.parametrize(
     ("data", "factory", "expected"),
-    [pytest.param(d, f, e, id=i) for i, d, f, e in FAMILIES],
+    [
+        pytest.param(d, f, e, id=i, marks=[pytest.mark.slow] if d.startswith("mnist") else [])
+        for i, d, f, e in FAMILIES
+    ],
     indirect=["data"],
 )
 def test_family_parity(data, factory, expected):

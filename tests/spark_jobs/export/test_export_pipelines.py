@@ -160,3 +160,12 @@ def test_explicit_labels_override_indices(mnist_binary):
     assert result.classes == ["even", "odd"]
     assert list(result.estimator.classes_) == ["even", "odd"]
     assert result.parity["passed"] is True
+
+
+def test_tree_models_can_be_staged_in_a_shared_work_dir(tmp_path, tabular_multi):
+    model = sc.RandomForestClassifier(numTrees=3, maxDepth=3, seed=5).fit(tabular_multi.train)
+
+    result = export_model(model, tabular_multi.test, work_dir=str(tmp_path))
+
+    assert result.parity["passed"] is True
+    assert [p.name[:13] for p in tmp_path.iterdir()] == ["spark-export-"]
