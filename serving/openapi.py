@@ -61,6 +61,28 @@ def _v2_model_paths(suffix: str, operation: dict[str, Any], method: str) -> dict
     }
 
 
+def _v1_predict(operation_id: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "operationId": operation_id,
+        "summary": "KServe V1: rows of features → predicted labels",
+        "parameters": parameters,
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Instances"}}},
+        },
+        "responses": {
+            **_ok(
+                {
+                    "type": "object",
+                    "required": ["predictions"],
+                    "properties": {"predictions": {"type": "array"}},
+                }
+            ),
+            **_problems(400, 404, 413, 415, 503),
+        },
+    }
+
+
 def build_spec() -> dict[str, Any]:
     """The whole document; cheap enough to rebuild, but the view caches it."""
     infer = {
@@ -124,27 +146,9 @@ def build_spec() -> dict[str, Any]:
                 "responses": {**_ok({"type": "object"}), **_problems(404)},
             }
         },
-        "/v1/models/{name}:predict": {
-            "post": {
-                "operationId": "v1Predict",
-                "parameters": [_NAME],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Instances"}}
-                    },
-                },
-                "responses": {
-                    **_ok(
-                        {
-                            "type": "object",
-                            "required": ["predictions"],
-                            "properties": {"predictions": {"type": "array"}},
-                        }
-                    ),
-                    **_problems(400, 404, 413, 503),
-                },
-            }
+        "/v1/models/{name}:predict": {"post": _v1_predict("v1Predict", [_NAME])},
+        "/v1/models/{name}/versions/{version}:predict": {
+            "post": _v1_predict("v1PredictVersion", [_NAME, _VERSION])
         },
         "/v2": {"get": {"operationId": "v2Server", "responses": _ok({"type": "object"})}},
         "/v2/health/live": {"get": {"operationId": "v2Live", "responses": _ok({"type": "object"})}},
