@@ -6,6 +6,7 @@ from functools import cache
 
 from flask import Blueprint, Response, json
 
+from ..auth.openapi import document as document_security
 from ..openapi import build_spec
 
 bp = Blueprint("docs", __name__)
@@ -13,7 +14,7 @@ bp = Blueprint("docs", __name__)
 
 @cache
 def _spec_json() -> str:
-    return json.dumps(build_spec())
+    return json.dumps(document_security(build_spec()))
 
 
 @bp.get("/openapi.json")

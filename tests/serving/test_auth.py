@@ -286,3 +286,26 @@ def _principal():
     from serving.auth.principal import Principal
 
     return Principal("user:alice", frozenset({"predict"}), "password")
+
+
+def test_openapi_documents_security(client):
+    spec = client.get("/openapi.json").get_json()
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert spec["security"] == [{"bearer": []}]
+    assert spec["paths"]["/healthz"]["get"]["security"] == []
+    predict_op = spec["paths"]["/predict"]["post"]
+    assert "security" not in predict_op  # inherits the global bearer requirement
+    assert {"401", "429"} <= set(predict_op["responses"])
+    assert spec["paths"]["/auth/token"]["post"]["security"] == [{"basic": []}]
+    assert "403" in spec["paths"]["/admin/reload"]["post"]["responses"]
+
+
+def test_openapi_marks_open_exactly_what_the_server_leaves_open(client):
+    """Every path the spec says is open answers without credentials, and vice versa."""
+    spec = client.get("/openapi.json").get_json()
+    for path, operations in spec["paths"].items():
+        if "{" in path:
+            continue
+        for method, operation in operations.items():
+            status = client.open(path, method=method.upper()).status_code
+            assert (operation.get("security") == []) == (status != 401), (method, path, status)
