@@ -30,7 +30,11 @@ def serve(estimator) -> ServedModel:
         (LogisticRegression(), Y3, True),
         (LogisticRegression(), Y2, True),
         (make_pipeline(StandardScaler(), LogisticRegression()), Y3, True),
-        (make_pipeline(MinMaxScaler(), StandardScaler(with_mean=False), LogisticRegression()), Y2, True),
+        (
+            make_pipeline(MinMaxScaler(), StandardScaler(with_mean=False), LogisticRegression()),
+            Y2,
+            True,
+        ),
         (make_pipeline(MinMaxScaler(clip=True), LogisticRegression()), Y3, False),
         (RandomForestClassifier(n_estimators=5, random_state=0), Y3, False),
         (MultinomialNB(), Y3, False),
