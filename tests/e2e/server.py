@@ -78,17 +78,19 @@ def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
     return predicate()
 
 
-def ready(base: str) -> bool:
+def ready(base: str, probe: str = "/readyz") -> bool:
     try:
-        with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
+        with urllib.request.urlopen(base + probe, timeout=2) as response:
             return response.status == 200
     except (OSError, urllib.error.HTTPError):
         return False
 
 
 @contextlib.contextmanager
-def live_server(env: dict[str, str], log_path: Path, timeout: float = 60) -> Iterator[LiveServer]:
-    """Start ``model-server`` with ``env``; yield once /readyz is 200; always stop it."""
+def live_server(
+    env: dict[str, str], log_path: Path, timeout: float = 60, probe: str = "/readyz"
+) -> Iterator[LiveServer]:
+    """Start ``model-server`` with ``env``; yield once ``probe`` is 200; always stop it."""
     port = free_port()
     full_env = {**os.environ, **env, "SERVING_BIND": f"127.0.0.1:{port}"}
     with open(log_path, "wb") as log:
@@ -100,7 +102,7 @@ def live_server(env: dict[str, str], log_path: Path, timeout: float = 60) -> Ite
         )
     server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
     try:
-        if not wait_until(lambda: process.poll() is not None or ready(server.base), timeout):
+        if not wait_until(lambda: process.poll() is not None or ready(server.base, probe), timeout):
             raise RuntimeError(f"server not ready after {timeout}s:\n{server.log()}")
         if process.poll() is not None:
             raise RuntimeError(f"server exited {process.returncode}:\n{server.log()}")
