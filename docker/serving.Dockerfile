@@ -52,7 +52,9 @@ RUN groupadd --system --gid 10001 app \
        --shell /usr/sbin/nologin app
 COPY --from=build /opt/venv /opt/venv
 COPY --chown=root:root ${MODEL_STORE_DIR}/ /models/
+# HOME=/tmp: anything that writes under ~ (Gunicorn's control socket) lands on the tmpfs.
 ENV PATH=/opt/venv/bin:$PATH \
+    HOME=/tmp \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     SERVING_BIND=0.0.0.0:8080 \

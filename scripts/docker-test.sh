@@ -130,8 +130,9 @@ make_artifact() {
   mkdir -p "$work/store" "$work/keys"
   PYTHONPATH="$root" "$venv/bin/python" "$root/scripts/make_test_artifact.py" \
     "$work/store" "$work/keygen" "$work/digit.png"
-  # only the public half goes into the container
+  # only the public half goes into the container, plus one API key for the clients
   cp "$work/keygen/verify-key.pem" "$work/keys/verify-key.pem"
+  "$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$work/keys/api-keys"
   chmod -R a+rX "$work/store" "$work/keys"
   chmod a+rx "$work"
 }
@@ -145,23 +146,25 @@ run_container() {
     --health-interval 2s --health-start-period 60s --health-timeout 5s \
     -v "$work/store:/models:ro" -v "$work/keys:/etc/model-server/keys:ro" \
     -e "SERVING_BIND=127.0.0.1:$port" -e SERVING_VERIFY_KEY_FILE=/etc/model-server/keys/verify-key.pem \
-    -e SERVING_SIGNATURE_SCHEME=openssf -e SERVING_AUTH_ENABLED=false -e WEB_CONCURRENCY=1 \
+    -e SERVING_SIGNATURE_SCHEME=openssf -e SERVING_API_KEYS_FILE=/etc/model-server/keys/api-keys \
+    -e WEB_CONCURRENCY=1 \
     "$image_tag" >/dev/null
 }
 
 probe() {
   log "probing /healthz, /readyz, HEALTHCHECK and POST /predict"
-  "$venv/bin/python" - "$port" "$work/digit.png" <<'PY'
-import json, sys, time, urllib.request
+  "$venv/bin/python" - "$port" "$work/digit.png" "$work/keys/api-keys" <<'PY'
+import json, sys, time
 import requests
 port, png = sys.argv[1], sys.argv[2]
+key = open(sys.argv[3]).read().strip()
 base = f"http://127.0.0.1:{port}"
 deadline = time.monotonic() + 120
 while True:
     try:
         if requests.get(f"{base}/readyz", timeout=3).status_code == 200:
             break
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):
         pass
     if time.monotonic() > deadline:
         sys.exit("FAIL: /readyz not 200 within 120 s")
@@ -169,11 +172,16 @@ while True:
 for path in ("/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"):
     r = requests.get(base + path, timeout=5)
     assert r.status_code == 200, (path, r.status_code, r.text)
-with open(png, "rb") as fh:
-    r = requests.post(f"{base}/predict", files={"file": ("digit.png", fh, "image/png")}, timeout=10)
+def predict(headers):
+    with open(png, "rb") as fh:
+        files = {"file": ("digit.png", fh, "image/png")}
+        return requests.post(f"{base}/predict", files=files, headers=headers, timeout=30)
+r = predict({})
+assert r.status_code == 401, ("auth is on, a request without a key must be refused", r.text)
+r = predict({"Authorization": f"Bearer {key}"})
 assert r.status_code == 200, (r.status_code, r.text)
 body = r.json()
-assert isinstance(body.get("digit"), int) and 0 <= body["digit"] <= 9, body
+assert body.get("digit") == 7, body
 print(json.dumps({"predict": body}), file=sys.stderr)
 PY
   local status=""
@@ -194,8 +202,11 @@ main() {
   ensure_daemon
   ensure_base_image
   make_context
+  # the artifact is fitted on the host while the image builds
+  make_artifact >"$work/artifact.log" 2>&1 &
+  local artifact_pid=$!
   build_image
-  make_artifact
+  wait "$artifact_pid" || { cat "$work/artifact.log" >&2; die "making the test artifact failed"; }
   run_container
   probe
   log "PASS: image built offline, ran read-only as uid 10001, healthy, predicted"
