@@ -71,7 +71,10 @@ class Reloader:
         self.store = Path(store)
         self.interval = interval
         self._lock = threading.Lock()
-        self._fingerprint = store_fingerprint(self.store)
+        # None: the first poll always reloads, closing the gap between the start-up load and
+        # now (a version saved while the factory was loading would otherwise be missed).
+        self._fingerprint: Fingerprint | None = None
+        self._metrics = metrics
         self._poller_pid: int | None = None
         self._stop = threading.Event()
         self.reloads = None
@@ -93,6 +96,8 @@ class Reloader:
             if result.changed or merged.failures != old.failures:
                 self.registry.swap(merged)
             self._fingerprint = fingerprint
+        if self._metrics is not None:  # the registry counted `new`; kept copies serve too
+            self._metrics.models_loaded.set(len(_keys(self.registry.snapshot)))
         self._count("swapped" if result.changed else "unchanged")
         for failure in result.refused:
             log.error(
@@ -107,7 +112,7 @@ class Reloader:
         return result
 
     def poll_once(self) -> ReloadResult | None:
-        """Reload if the store's files changed since the last reload; else do nothing."""
+        """Reload if the store's files changed since the last reload (or none ran yet)."""
         if store_fingerprint(self.store) == self._fingerprint:
             return None
         return self.reload()
@@ -184,7 +189,9 @@ def store_fingerprint(store: Path) -> Fingerprint:
     return tuple(sorted(entries))
 
 
-def install(app: Flask, registry: ModelRegistry, store: Path, interval: float, metrics) -> Reloader:
+def install(
+    app: Flask, registry: ModelRegistry, store: Path, interval: float, metrics: Metrics | None
+) -> Reloader:
     """Attach a reloader to the app; its poller starts with the first request of each process."""
     reloader = Reloader(registry, store, interval, metrics)
     app.extensions[EXTENSION_KEY] = reloader

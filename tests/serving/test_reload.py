@@ -63,7 +63,9 @@ def test_new_version_is_swapped_in(reloading, digit):
     app, store = reloading
     client, reloader = app.test_client(), app.extensions[EXTENSION_KEY]
     assert served_version(client, digit) == "2"
-    assert reloader.poll_once() is None  # nothing changed: no reload at all
+    first = reloader.poll_once()  # the first poll always reloads: nothing changed
+    assert (first.added, first.removed, first.refused) == ((), (), ())
+    assert reloader.poll_once() is None  # store unchanged since: no reload at all
     save_version(store, "3")
     result = reloader.poll_once()
     assert result.added == ("mnist/3",)
@@ -97,6 +99,7 @@ def test_tampered_new_version_is_refused_and_old_keeps_serving(reloading, digit)
         in metrics
     )
     assert 'model_server_reloads_total{outcome="unchanged"} 1.0' in metrics
+    assert "model_server_models_loaded 3.0" in metrics  # mnist/1, mnist/2, tabular/1
 
 
 def test_version_signed_with_another_key_is_refused(reloading, digit, tmp_path):
