@@ -108,7 +108,7 @@ class Metrics:
             multiprocess.MultiProcessCollector(registry)
         else:
             registry = self.registry
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def _start_timer() -> None:

@@ -32,7 +32,9 @@ def test_metrics_count_requests_and_predictions(signed_store, session_store):
     rows = session_store.images[:6].tolist()
     client.post("/predict", json={"instances": rows})
     client.post("/predict?model=nope", json={"instances": rows})
-    text = client.get("/metrics").get_data(as_text=True)
+    response = client.get("/metrics")
+    assert response.headers["Content-Type"].count("charset") == 1
+    text = response.get_data(as_text=True)
     assert 'model_server_requests_total{method="POST",route="/predict",status="200"} 1.0' in text
     assert 'model_server_requests_total{method="POST",route="/predict",status="404"} 1.0' in text
     assert 'model_server_request_duration_seconds_count{method="POST",route="/predict"} 2.0' in text
