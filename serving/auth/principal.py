@@ -14,7 +14,7 @@ class Principal:
 
     name: str
     roles: frozenset[str]
-    via: str  # "api-key", "token" or "disabled"
+    via: str  # how it was proven: "api-key", "token" or "password"
 
     def has(self, role: str) -> bool:
         return role in self.roles
