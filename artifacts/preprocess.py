@@ -205,8 +205,9 @@ def _components(mask: np.ndarray) -> list[_Component]:
     padded = np.zeros((height, width + 2), dtype=np.int8)
     padded[:, 1:-1] = mask
     run_rows, edges = np.nonzero(np.diff(padded, axis=1))
-    rows, starts, stops = run_rows[::2], edges[::2], edges[1::2]
-    parent = list(range(len(rows)))
+    row_list, start_list = run_rows[::2].tolist(), edges[::2].tolist()
+    stop_list = edges[1::2].tolist()
+    parent = list(range(len(row_list)))
 
     def find(node: int) -> int:
         while parent[node] != node:
@@ -214,7 +215,6 @@ def _components(mask: np.ndarray) -> list[_Component]:
             node = parent[node]
         return node
 
-    row_list, start_list, stop_list = rows.tolist(), starts.tolist(), stops.tolist()
     previous_first = previous_end = first = 0
     for node, row in enumerate(row_list):
         if node == 0 or row != row_list[node - 1]:  # a new row begins
@@ -226,19 +226,18 @@ def _components(mask: np.ndarray) -> list[_Component]:
                 a, b = find(node), find(other)
                 if a != b:
                     parent[b] = a
-    roots = np.fromiter(
-        (find(node) for node in range(len(parent))), dtype=np.intp, count=len(parent)
-    )
-    return [
-        _Component(
-            int((stops[member] - starts[member]).sum()),
-            int(rows[member].min()),
-            int(rows[member].max()) + 1,
-            int(starts[member].min()),
-            int(stops[member].max()),
-        )
-        for member in (roots == root for root in np.unique(roots))
-    ]
+    blobs: dict[int, _Component] = {}
+    for node, row in enumerate(row_list):
+        root, start, stop = find(node), start_list[node], stop_list[node]
+        blob = blobs.get(root)
+        if blob is None:
+            blobs[root] = _Component(stop - start, row, row + 1, start, stop)
+        else:
+            blob.area += stop - start
+            blob.bottom = row + 1  # rows arrive in order, so the top never changes
+            blob.left = min(blob.left, start)
+            blob.right = max(blob.right, stop)
+    return list(blobs.values())
 
 
 def _keep_digit(components: list[_Component], shape: tuple[int, int]) -> list[_Component]:
