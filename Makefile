@@ -58,11 +58,12 @@ browser-deps: ## Debian chromium for the page test (Playwright drives it; never 
 test-fast: install ## Tests without the slow ones
 	$(BIN)/pytest -m 'not slow'
 
-bench: install ## Serving benchmark vs the seed-style baseline (apt-get installs wrk if missing)
+bench: install ## Serving + training benchmarks vs seed-style baselines (apt-get installs wrk if missing)
 	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi; } || \
 	  echo "wrk unavailable: bench/serving_bench.py falls back to its Python load generator"
 	$(PY) bench/serving_bench.py
+	$(PY) bench/train_bench.py
 
 clean: ## Remove build and test leftovers (keeps .venv)
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
