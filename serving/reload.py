@@ -107,6 +107,12 @@ class Reloader:
                 failure.reason,
                 _served(merged),
             )
+        if result.kept:
+            log.warning(
+                "files of %s no longer load or verify; serving their verified in-memory copies "
+                "(see /readyz failures)",
+                ", ".join(result.kept),
+            )
         if result.changed:
             log.info("reload swapped in %s, removed %s", result.added, result.removed)
         return result

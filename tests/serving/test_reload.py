@@ -168,3 +168,23 @@ def test_poller_picks_up_new_versions(signed_store, digit):
     else:
         pytest.fail("the poller did not swap in version 3 within 20 s")
     app.extensions[EXTENSION_KEY].stop()
+
+
+def test_merge_keeps_failed_served_versions_in_version_order():
+    from serving.registry import LoadFailure, Snapshot
+    from serving.reload import merge
+
+    old = Snapshot({"m": {"9": "model-9", "10": "model-10"}}, (), "m")
+    new = Snapshot(
+        {"m": {"9": "model-9b", "11": "model-11"}},
+        (LoadFailure("m", "10", "DigestMismatch", "tampered"),),
+        "m",
+    )
+    merged, result = merge(old, new)
+    assert list(merged.models["m"]) == ["9", "10", "11"]
+    assert merged.models["m"]["10"] == "model-10"  # the verified copy from memory
+    assert merged.latest("m") == "model-11"
+    assert result.added == ("m/11",)
+    assert result.kept == ("m/10",)
+    assert result.refused == ()  # m/10 was not refused: it is still served
+    assert merged.failures == new.failures  # but /readyz still reports its files failing
