@@ -137,28 +137,17 @@ class Client:
         self.conn.close()
 
 
-_ENCODED: dict[int, tuple[bytes | None, dict[str, str]]] = {}
-
-
 def encoded(call: Call) -> tuple[bytes | None, dict[str, str]]:
-    """The wire body and headers of ``call`` (multipart built once per call object)."""
-    key = id(call)
-    if key not in _ENCODED:
-        if call.files:
-            boundary = "e2eboundary" + "7" * 16
-            parts = b""
-            for field_name, (filename, content) in call.files.items():
-                parts += (
-                    (
-                        f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
-                        f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-                    ).encode()
-                    + content
-                    + b"\r\n"
-                )
-            body = parts + f"--{boundary}--\r\n".encode()
-            headers = {**call.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
-            _ENCODED[key] = (body, headers)
-        else:
-            _ENCODED[key] = (call.body, dict(call.headers))
-    return _ENCODED[key]
+    """The wire body and headers of ``call`` (multipart encoded by hand: cheap, no deps)."""
+    if not call.files:
+        return call.body, dict(call.headers)
+    boundary = "e2eboundary" + "7" * 16
+    body = b""
+    for field_name, (filename, content) in call.files.items():
+        body += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
+        body += content + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    return body, {**call.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
