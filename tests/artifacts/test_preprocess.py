@@ -52,8 +52,8 @@ def test_dark_ink_on_light_paper_is_inverted_and_normalised():
     cols = np.flatnonzero(grid.max(axis=0) > 0.1)
     assert max(np.ptp(rows), np.ptp(cols)) + 1 in (19, 20, 21)  # the longer side scaled to ~20 px
     centre_y, centre_x = _centre_of_mass(vector)
-    assert abs(centre_y - 13.5) <= 1.0
-    assert abs(centre_x - 13.5) <= 1.0
+    assert abs(centre_y - 14) < 0.05  # MNIST: centre of mass at (14, 14)
+    assert abs(centre_x - 14) < 0.05
 
 
 def test_light_on_dark_input_keeps_polarity():
@@ -119,6 +119,25 @@ def test_mnist_digits_stay_recognisable(mnist_rows):
     for row in mnist_rows:
         image = Image.fromarray((row.reshape(28, 28) * 255).astype(np.uint8))
         assert np.abs(to_mnist(image) - row).mean() < 0.08
+
+
+def test_mnist_form_input_is_returned_as_is(mnist_rows):
+    """Idempotence shortcut: an MNIST-normalised 28x28 image needs no further work."""
+    row = mnist_rows[0]
+    image = Image.fromarray((row.reshape(28, 28) * 255).round().astype(np.uint8))
+    np.testing.assert_allclose(to_mnist(image), row / row.max(), atol=1e-6)
+
+
+def test_off_centre_28px_digit_is_recentred(mnist_rows):
+    """Not in MNIST form (shifted by 4 px): the full pipeline runs and undoes the shift."""
+    row = mnist_rows[1]
+    shifted = np.roll(row.reshape(28, 28), (4, -3), axis=(0, 1))
+    image = Image.fromarray((shifted * 255).round().astype(np.uint8))
+    output = to_mnist(image)
+    assert np.abs(output - row).mean() < 0.05
+    centre_y, centre_x = _centre_of_mass(output)
+    assert abs(centre_y - 14) < 0.05
+    assert abs(centre_x - 14) < 0.05
 
 
 @pytest.fixture(scope="module")
