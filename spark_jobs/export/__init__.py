@@ -2,18 +2,22 @@
 
 The exported objects are stock scikit-learn classes with their learned attributes set
 from Spark's, so an artifact loads with ``joblib.load`` wherever scikit-learn is
-installed — this project and pyspark are not needed to use it.
+installed — this project and pyspark are not needed to use it.  ``export_onnx`` (optional)
+turns such an estimator into an ONNX graph, checked against onnxruntime.
 """
 
 from .errors import ExportError, ParityError, UnsupportedStage
 from .exporter import ExportResult, export_model
+from .onnx_export import OnnxExport, export_onnx
 from .parity import check_parity
 
 __all__ = [
     "ExportError",
     "ExportResult",
+    "OnnxExport",
     "ParityError",
     "UnsupportedStage",
     "check_parity",
     "export_model",
+    "export_onnx",
 ]
