@@ -13,13 +13,13 @@ drops a dead worker's live gauges in ``child_exit``.
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 from serving.settings import Settings
 
 _settings = Settings.from_env()
-_log = logging.getLogger("gunicorn.error")
 
 wsgi_app = "serving.wsgi:app"
 bind = [address.strip() for address in _settings.bind.split(",") if address.strip()]
@@ -46,6 +46,29 @@ if _settings.tls_cert_file or _settings.tls_key_file:
 # over them made a 256-row matmul ~50x slower. Read by numpy's BLAS when a worker imports it.
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+
+
+def _application_logging(level: str) -> None:
+    """Send the app's own loggers (serving, artifacts) to stderr like Gunicorn's error log.
+
+    Set up in the master, inherited by every forked worker; idempotent because Gunicorn
+    re-reads this file on SIGHUP.
+    """
+    formatter = logging.Formatter(
+        "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s", "[%Y-%m-%d %H:%M:%S %z]"
+    )
+    for name in ("serving", "artifacts"):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.propagate = False
+        if not any(getattr(h, "_model_server", False) for h in logger.handlers):
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(formatter)
+            handler._model_server = True
+            logger.addHandler(handler)
+
+
+_application_logging(_settings.log_level)
 
 _OWNED_METRICS_DIR = "MODEL_SERVER_OWNS_METRICS_DIR"
 

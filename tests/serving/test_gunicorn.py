@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import requests
@@ -27,7 +28,19 @@ def server(session_store, tmp_path_factory):
     }
     log = tmp_path_factory.mktemp("gunicorn") / "server.log"
     with running_server(env, log) as base:
+        _wait_for_workers(log, LOADED, 2)
         yield base, log
+
+
+LOADED = "serving.registry: serving mnist/2"
+
+
+def _wait_for_workers(log, line: str, workers: int, timeout: float = 90) -> None:
+    """/readyz answers once one worker is up; the aggregation tests need both."""
+    deadline = time.monotonic() + timeout
+    while log.read_text().count(line) < workers:
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
 
 
 def test_seed_contract_over_http(server, digit):
@@ -71,3 +84,9 @@ def test_access_log_lines(server):
     base, log = server
     requests.get(f"{base}/healthz", timeout=10)
     assert re.search(r'"GET /healthz HTTP/1.1" 200 \d+ \d+ms', log.read_text())
+
+
+def test_application_logs_reach_stderr(server):
+    _, log = server
+    assert log.read_text().count(LOADED) == 2  # once per worker, in Gunicorn's log format
+    assert re.search(r"\[\d+\] \[INFO\] serving.registry: serving mnist/1", log.read_text())
