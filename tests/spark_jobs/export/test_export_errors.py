@@ -28,24 +28,40 @@ def lr_binary(tabular_binary):
     return sc.LogisticRegression(maxIter=20).fit(tabular_binary.train)
 
 
+@pytest.fixture(scope="module")
+def svc_binary(tabular_binary):
+    return sc.LinearSVC(maxIter=5).fit(tabular_binary.train)
+
+
+@pytest.fixture(scope="module")
+def rf_binary(tabular_binary):
+    return sc.RandomForestClassifier(numTrees=2, maxDepth=2, seed=1).fit(tabular_binary.train)
+
+
 @pytest.mark.parametrize(
-    ("factory", "match"),
+    ("model", "setting", "match"),
     [
-        pytest.param(lambda: sc.LogisticRegression(maxIter=5, threshold=0.3),
-                     r"threshold=0\.3", id="lr-threshold"),
-        pytest.param(lambda: sc.LogisticRegression(maxIter=5, thresholds=[0.4, 0.6]),
+        pytest.param("lr_binary", lambda m: m.setThreshold(0.3), r"threshold=0\.3",
+                     id="lr-threshold"),
+        pytest.param("lr_binary", lambda m: m.setThresholds([0.4, 0.6]),
                      r"thresholds=\[0\.4, 0\.6\]", id="lr-thresholds"),
-        pytest.param(lambda: sc.LinearSVC(maxIter=5, threshold=0.5),
+        pytest.param("svc_binary", lambda m: m.setThreshold(0.5),
                      r"LinearSVCModel.*threshold=0\.5", id="svc-threshold"),
-        pytest.param(lambda: sc.RandomForestClassifier(numTrees=2).setThresholds([0.5, 0.5]),
+        pytest.param("rf_binary", lambda m: m.setThresholds([0.5, 0.5]),
                      r"RandomForestClassificationModel.*thresholds", id="rf-thresholds"),
     ],
 )  # fmt: skip
-def test_unsupported_settings_are_named(tabular_binary, factory, match):
-    model = factory().fit(tabular_binary.train)
+def test_unsupported_settings_are_named(request, tabular_binary, model, setting, match):
+    configured = setting(request.getfixturevalue(model).copy())
 
     with pytest.raises(UnsupportedStage, match=match):
-        export_model(model, tabular_binary.test)
+        export_model(configured, tabular_binary.test)
+
+
+def test_default_threshold_set_explicitly_is_fine(lr_binary, tabular_binary):
+    result = export_model(lr_binary.copy().setThreshold(0.5), tabular_binary.test)
+
+    assert result.parity["passed"] is True
 
 
 def test_complement_naive_bayes_is_refused(tabular_binary):

@@ -14,7 +14,7 @@ from pyspark.ml import feature as sf
 from spark_jobs.export import ExportError, export_model, export_onnx
 from spark_jobs.export.onnx_export import onnx_parity
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 MODELS = [
     pytest.param("tabular_multi", lambda: sc.LogisticRegression(featuresCol="s", maxIter=10),
