@@ -27,13 +27,18 @@ def reloading(signed_store, tmp_path):
     return app, signed_store
 
 
-def save_version(store, version: str, key_file=None) -> None:
-    """A copy of mnist/1's estimator saved as a new signed version."""
+def save_version(store, version: str, key_file=None, into=None):
+    """mnist/1's estimator saved as a new signed version (in ``into``, default the store)."""
     key_file = key_file or store.key_file
     estimator = artifacts.load(store.path / "mnist" / "1", verifier=verifier(store)).estimator
     signer = artifacts.load_signer(key_file)
-    artifacts.save(
-        estimator, store.path, "mnist", version=version, signer=signer, input_schema=MNIST_SCHEMA
+    return artifacts.save(
+        estimator,
+        into or store.path,
+        "mnist",
+        version=version,
+        signer=signer,
+        input_schema=MNIST_SCHEMA,
     )
 
 

@@ -89,16 +89,19 @@ def live_server(signed_store, tmp_path):
         yield base, signed_store, creds, log
 
 
-def test_swap_and_refusal_under_load(live_server, digit):
+def test_swap_and_refusal_under_load(live_server, digit, tmp_path):
     base, store, creds, log = live_server
     with Load(base + "/predict", digit[0].tolist(), creds.api_key) as load:
         time.sleep(1.5)  # steady state on version 2, every worker has served requests
         save_version(store, "3")
         load.wait_for("3", streak=40, timeout=30)
-        swapped_at = time.monotonic()
-        save_version(store, "4")
-        tamper(store.path / "mnist" / "4")  # a bad artifact: must never be served
-        time.sleep(3)  # several poll intervals for both workers
+        time.sleep(3)  # a worker that served none of that streak may swap a poll later
+        swapped_at = time.monotonic()  # from here on every worker must answer with v3
+        # a bad artifact, tampered before it appears (one rename), so no poll can see it intact
+        staged = save_version(store, "4", into=tmp_path / "staging")
+        tamper(staged)
+        staged.rename(store.path / "mnist" / "4")
+        time.sleep(4)  # several poll intervals for both workers
     results = load.results
     statuses = Counter(status for _, status, _ in results)
     versions = Counter(version for _, _, version in results)
