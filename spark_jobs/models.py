@@ -14,6 +14,8 @@ from pyspark.ml.feature import MinMaxScaler, StandardScaler
 from spark_jobs.settings import JobSettings
 
 SCALED = "scaled_features"
+BINARY_ONLY = ("svc", "gbt")
+"""Families MLlib fits for two classes only; more classes need ``OneVsRest``."""
 
 
 def _classifier(settings: JobSettings, features: str, num_features: int, num_classes: int):
