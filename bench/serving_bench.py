@@ -272,6 +272,10 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per scenario")
+    parser.add_argument(
+        "--worker-class", default="sync", choices=("sync", "gthread"), help="ours only"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     load = run_wrk if shutil.which("wrk") else run_python
@@ -286,40 +290,56 @@ def main() -> int:
     return 0
 
 
+def interleaved(runs: dict[str, tuple], load, args, work: Path) -> dict[str, dict]:
+    """Alternate short rounds between the servers so a busy machine slows both alike.
+
+    Each entry of ``runs`` is (url, body, content type, headers). Over ``args.rounds`` rounds
+    every run gets ``duration / rounds`` seconds per round; req/s is the total over all rounds,
+    p50/p99 the median of the rounds' values (one noisy round does not decide the result).
+    """
+    per_round = argparse.Namespace(
+        **{**vars(args), "duration": max(1, args.duration // args.rounds)}
+    )
+    rounds: dict[str, list[dict]] = {name: [] for name in runs}
+    for _ in range(args.rounds):
+        for name, (url, body, ctype, headers) in runs.items():
+            rounds[name].append(load(url, body, ctype, headers, per_round, work))
+    return {
+        name: {
+            "req_per_s": float(np.mean([r["req_per_s"] for r in results])),
+            "p50_ms": float(np.median([r["p50_ms"] for r in results])),
+            "p99_ms": float(np.median([r["p99_ms"] for r in results])),
+            "errors": sum(r["errors"] for r in results),
+            "rounds": len(results),
+        }
+        for name, results in rounds.items()
+    }
+
+
 def benchmark(args, load, work: Path) -> dict:
     store, key, plain, features = train_store(work)
     digit = features[0]
-    seed_small = multipart(png_of(digit))
-    seed_large = multipart(png_of(digit, size=256, dark_on_light=True))
-    scenarios: dict[str, dict] = {}
+    seeds = {
+        "seed_28px": multipart(png_of(digit)),
+        "seed_256px": multipart(png_of(digit, size=256, dark_on_light=True)),
+    }
     python = sys.executable
-    port = free_port()
-    baseline_cmd = [
-        python,
-        "-m",
-        "gunicorn",
-        "-w",
-        str(args.workers),
+    base_port, our_port = free_port(), free_port()
+    baseline_cmd = [python, "-m", "gunicorn", "-w", str(args.workers)]
+    baseline_cmd += [
         "-b",
-        f"127.0.0.1:{port}",
+        f"127.0.0.1:{base_port}",
         "--chdir",
         str(ROOT / "bench" / "baseline_seed"),
-        "app:app",
     ]
-    with server(baseline_cmd, {"BASELINE_MODEL_FILE": str(plain)}, port, work / "base.log") as url:
-        for name, (body, ctype) in (("seed_28px", seed_small), ("seed_256px", seed_large)):
-            scenarios[f"baseline/{name}"] = {
-                **load(url + "/predict", body, ctype, "", args, work),
-                "rows": 1,
-            }
+    baseline_cmd += ["app:app"]
     api_key = secrets.token_urlsafe(32)
     api_keys = work / "api-keys"
     api_keys.write_text(api_key + "\n")
-    port = free_port()
     env = {
         "SERVING_MODEL_STORE": str(store),
         "SERVING_VERIFY_KEY_FILE": str(key),
-        "SERVING_BIND": f"127.0.0.1:{port}",
+        "SERVING_BIND": f"127.0.0.1:{our_port}",
         "WEB_CONCURRENCY": str(args.workers),
         "SERVING_ACCESS_LOG": "false",  # the baseline (gunicorn default) logs no access either
         "SERVING_METRICS_ENABLED": "true",
@@ -327,35 +347,46 @@ def benchmark(args, load, work: Path) -> dict:
         "SERVING_API_KEYS_FILE": str(api_keys),
         # The per-client rate limit would throttle the load generator itself, not measure speed.
         "SERVING_RATE_LIMIT_ENABLED": "false",
+        "SERVING_WORKER_CLASS": args.worker_class,
     }
     auth = f"Authorization: Bearer {api_key}"
-    with server([python, "-m", "serving.cli"], env, port, work / "ours.log") as url:
-        for name, (body, ctype) in (("seed_28px", seed_small), ("seed_256px", seed_large)):
-            scenarios[f"ours/{name}"] = {
-                **load(url + "/predict", body, ctype, auth, args, work),
-                "rows": 1,
-            }
+    baseline_env = {"BASELINE_MODEL_FILE": str(plain)}
+    with (
+        server(baseline_cmd, baseline_env, base_port, work / "base.log") as base_url,
+        server([python, "-m", "serving.cli"], env, our_port, work / "ours.log") as our_url,
+    ):
+        seed_runs = {}
+        for name, (body, ctype) in seeds.items():
+            seed_runs[f"baseline/{name}"] = (base_url + "/predict", body, ctype, "")
+            seed_runs[f"ours/{name}"] = (our_url + "/predict", body, ctype, auth)
+        scenarios = interleaved(seed_runs, load, args, work)
+        v2_runs = {}
         for rows in (1, 256):
             for kind, (body, ctype, extra) in v2_bodies(features[:rows]).items():
                 headers = "\n".join(filter(None, (auth, extra)))
-                result = load(url + "/v2/models/mnist/infer", body, ctype, headers, args, work)
-                scenarios[f"ours/v2_{kind}_{rows}row"] = {**result, "rows": rows}
+                url = our_url + "/v2/models/mnist/infer"
+                v2_runs[f"ours/v2_{kind}_{rows}row"] = (url, body, ctype, headers)
+        scenarios.update(interleaved(v2_runs, load, args, work))
+    for name, result in scenarios.items():
+        result["rows"] = 256 if name.endswith("256row") else 1
+        result["rows_per_s"] = result["req_per_s"] * result["rows"]
     baseline = scenarios["baseline/seed_28px"]
     for name, result in scenarios.items():
-        result["rows_per_s"] = result["req_per_s"] * result["rows"]
         reference = scenarios.get(name.replace("ours/", "baseline/"), baseline)
         result["throughput_ratio"] = result["rows_per_s"] / reference["rows_per_s"]
         result["p99_ratio"] = result["p99_ms"] / reference["p99_ms"]
         result["compared_with"] = next(k for k, v in scenarios.items() if v is reference)
     return {
         "workers": args.workers,
+        "worker_class": {"ours": args.worker_class, "baseline": "sync (gunicorn default)"},
         "connections": args.connections,
         "duration_s": args.duration,
+        "rounds": args.rounds,
         "load_generator": load.__name__.removeprefix("run_"),
         "cpus": os.cpu_count(),
         "auth": "API key (Bearer) on ours; none on the baseline; rate limiting off",
         "metrics": True,
-        "scenarios": scenarios,
+        "scenarios": dict(sorted(scenarios.items())),
     }
 
 
