@@ -1,0 +1,451 @@
+"""MLServer (Seldon) vs our model-server vs the seed baseline: same model, same load, one run.
+
+The model is the signed artifact ``serving_bench.train_store`` writes; it is verified and
+loaded with ``artifacts.load``, then dumped with joblib into an MLServer model directory
+(``model-settings.json``, implementation ``mlserver_sklearn.SKLearnModel``). MLServer runs
+from its own venv (``.venv-mlserver``, see environment.py) on 127.0.0.1 with
+``parallel_workers`` equal to our Gunicorn worker count: MLServer has one uvicorn front-end
+process feeding that many inference worker processes; ours has that many Gunicorn workers
+(4 threads each) behind a master. The load generator is serving_bench's (wrk, or its Python
+fallback) with the same duration and connections.
+
+Also measured for all three servers: cold start (process start → readiness probe 200;
+median of --cold-runs) and resident memory per worker after a short warm load.
+Results: bench/results/mlserver.json. Ratios are against the seed baseline's figures in the
+serving_bench results of the same `make bench` run (bench/results/serving.json).
+
+    .venv/bin/python bench/mlserver/compare.py [--duration 10] [--workers 2] [--connections 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+BENCH = HERE.parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(HERE))
+
+import environment  # noqa: E402
+import serving_bench as sb  # noqa: E402
+
+import artifacts  # noqa: E402
+
+log = logging.getLogger("bench.mlserver")
+RESULTS = BENCH / "results" / "mlserver.json"
+
+
+# ---------------------------------------------------------------- processes
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (scans /proc; Linux only)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if stat[0] != "Z":
+                parents.setdefault(int(stat[1]), []).append(int(entry))
+    found, queue = [], [pid]
+    while queue:
+        for child in parents.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def memory(pid: int, workers: Callable[[int], list[int]]) -> dict:
+    """RSS of the whole process tree and the mean RSS of its worker processes."""
+    tree = [pid, *descendants(pid)]
+    worker_pids = workers(pid)
+    return {
+        "rss_total_mb": round(sum(rss_mb(p) for p in tree), 1),
+        "rss_per_worker_mb": round(statistics.mean(rss_mb(p) for p in worker_pids), 1)
+        if worker_pids
+        else None,
+        "processes": len(tree),
+        "worker_processes": len(worker_pids),
+    }
+
+
+def gunicorn_workers(master: int) -> list[int]:
+    return [p for p in descendants(master) if cmdline(p).startswith(cmdline(master)[:20])]
+
+
+def mlserver_workers(main: int) -> list[int]:
+    """MLServer's inference pool: child processes other than multiprocessing helpers."""
+    return [p for p in descendants(main) if "resource_tracker" not in cmdline(p)]
+
+
+def status_of(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def start(command: list[str], env: dict, probe: str, accept: set[int], log_file: Path, cwd=None):
+    """Start a server; return (process, seconds from start to the probe answering)."""
+    started = time.perf_counter()
+    with open(log_file, "ab") as out:
+        proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=out, cwd=cwd)
+    deadline = time.monotonic() + 120
+    while status_of(probe) not in accept:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError(
+                f"{command[0]} did not become ready:\n{log_file.read_text()[-3000:]}"
+            )
+        time.sleep(0.02)
+    return proc, time.perf_counter() - started
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ---------------------------------------------------------------- servers
+
+
+class Server:
+    """How to start one contender, probe its readiness and find its workers."""
+
+    def __init__(self, name, command, env, probe, accept, workers, cwd=None) -> None:
+        self.name, self.command, self.env = name, command, env
+        self.probe, self.accept, self.workers, self.cwd = probe, accept, workers, cwd
+
+
+def contenders(args, work: Path, store: Path, key: Path, plain: Path, mlserver: Path | None):
+    python = sys.executable
+    port = sb.free_port()
+    baseline = Server(
+        "baseline",
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(BENCH / "baseline_seed"),
+            "app:app",
+        ],
+        {"BASELINE_MODEL_FILE": str(plain)},
+        f"http://127.0.0.1:{port}/predict",
+        {405},  # GET on the POST-only route: a worker has imported the app and the model
+        gunicorn_workers,
+    )
+    port = sb.free_port()
+    api_key = "bench-" + os.urandom(16).hex()
+    (work / "api-keys").write_text(api_key + "\n")
+    ours = Server(
+        "ours",
+        [python, "-m", "serving.cli"],
+        {
+            "SERVING_MODEL_STORE": str(store),
+            "SERVING_VERIFY_KEY_FILE": str(key),
+            "SERVING_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": str(args.workers),
+            "SERVING_ACCESS_LOG": "false",
+            "SERVING_AUTH_ENABLED": "true",
+            "SERVING_API_KEYS_FILE": str(work / "api-keys"),
+            "SERVING_RATE_LIMIT_ENABLED": "false",
+        },
+        f"http://127.0.0.1:{port}/readyz",
+        {200},
+        gunicorn_workers,
+    )
+    ours.api_key = api_key
+    servers = [baseline, ours]
+    if mlserver is not None:
+        port = sb.free_port()
+        root = model_repository(work, store, key, args.workers, port)
+        servers.append(
+            Server(
+                "mlserver",
+                [str(mlserver), "start", str(root)],
+                {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+                f"http://127.0.0.1:{port}/v2/models/mnist/ready",
+                {200},
+                mlserver_workers,
+                cwd=root,
+            )
+        )
+    return servers
+
+
+def model_repository(work: Path, store: Path, key: Path, workers: int, port: int) -> Path:
+    """The signed artifact, verified, re-dumped as plain joblib for MLServer's sklearn runtime."""
+    loaded = artifacts.load(store / "mnist" / "1", verifier=artifacts.load_verifier(key))
+    root = work / "mlserver-models"
+    model_dir = root / "mnist"
+    model_dir.mkdir(parents=True)
+    joblib.dump(loaded.estimator, model_dir / "model.joblib")
+    (model_dir / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": "mnist",
+                "implementation": "mlserver_sklearn.SKLearnModel",
+                "parameters": {"uri": "./model.joblib", "version": "1"},
+            }
+        )
+    )
+    (root / "settings.json").write_text(
+        json.dumps(
+            {
+                "debug": False,
+                "host": "127.0.0.1",
+                "http_port": port,
+                "grpc_port": sb.free_port(),
+                "metrics_port": sb.free_port(),
+                "parallel_workers": workers,
+            }
+        )
+    )
+    return root
+
+
+# ---------------------------------------------------------------- load
+
+
+def mlserver_bodies(rows: np.ndarray) -> dict[str, tuple[bytes, str, str]]:
+    """V2 bodies asking for label and probabilities, like ours returns by default."""
+    doc = {
+        "inputs": [
+            {
+                "name": "input",
+                "shape": list(rows.shape),
+                "datatype": "FP32",
+                "data": rows.astype(np.float32).ravel().tolist(),
+            }
+        ],
+        "outputs": [{"name": "predict"}, {"name": "predict_proba"}],
+    }
+    binary = sb.v2_bodies(rows)["binary"]
+    return {"json": (json.dumps(doc).encode(), "application/json", ""), "binary": binary}
+
+
+def probe_once(url: str, body: bytes, content_type: str, extra: str) -> tuple[int, str]:
+    headers = {"Content-Type": content_type}
+    for line in filter(None, extra.split("\n")):
+        name, value = line.split(":", 1)
+        headers[name] = value.strip()
+    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()[:300].decode(errors="replace")
+
+
+def run_mlserver_scenarios(server: Server, features: np.ndarray, load, args, work: Path) -> dict:
+    base = server.probe.rsplit("/v2/", 1)[0]
+    url = base + "/v2/models/mnist/infer"
+    scenarios: dict[str, dict] = {
+        "mlserver/seed_28px": {
+            "skipped": "MLServer's sklearn runtime has no image-upload endpoint (V2 tensors only)"
+        }
+    }
+    for rows, kinds in ((1, ("json",)), (256, ("json", "binary"))):
+        bodies = mlserver_bodies(features[:rows])
+        for kind in kinds:
+            body, ctype, extra = bodies[kind]
+            name = f"mlserver/v2_{kind}_{rows}row"
+            status, detail = probe_once(url, body, ctype, extra)
+            if status != 200:
+                scenarios[name] = {
+                    "skipped": f"MLServer answered HTTP {status} to this request"
+                    + (" (no binary tensor extension in its REST API)" if kind == "binary" else "")
+                    + (f": {detail}" if detail else "")
+                }
+                continue
+            scenarios[name] = {**load(url, body, ctype, extra, args, work), "rows": rows}
+    return scenarios
+
+
+def warm(server: Server, features: np.ndarray, load, args, work: Path) -> None:
+    """A short load so RSS is measured on a worker that has served requests."""
+    short = argparse.Namespace(**{**vars(args), "duration": 2})
+    base = server.probe.rsplit("/", 1)[0] if server.name == "ours" else None
+    if server.name == "baseline":
+        body, ctype = sb.multipart(sb.png_of(features[0]))
+        load(server.probe, body, ctype, "", short, work)
+    elif server.name == "ours":
+        auth = f"Authorization: Bearer {server.api_key}"
+        body, ctype = sb.multipart(sb.png_of(features[0]))
+        load(base + "/predict", body, ctype, auth, short, work)
+        body, ctype, _ = sb.v2_bodies(features[:256])["json"]
+        load(base + "/v2/models/mnist/infer", body, ctype, auth, short, work)
+
+
+def measure(server: Server, features, load, args, work: Path) -> dict:
+    log_file = work / f"{server.name}.log"
+    starts, result = [], {}
+    for attempt in range(args.cold_runs):
+        proc, seconds = start(
+            server.command, server.env, server.probe, server.accept, log_file, server.cwd
+        )
+        starts.append(seconds)
+        try:
+            if attempt == args.cold_runs - 1:
+                if server.name == "mlserver":
+                    result["scenarios"] = run_mlserver_scenarios(server, features, load, args, work)
+                else:
+                    warm(server, features, load, args, work)
+                result.update(memory(proc.pid, server.workers))
+        finally:
+            stop(proc)
+    result["cold_start_s"] = round(statistics.median(starts), 3)
+    result["cold_start_runs_s"] = [round(s, 3) for s in starts]
+    return result
+
+
+# ---------------------------------------------------------------- report
+
+
+def with_ratios(results: dict, serving: dict | None) -> dict:
+    """Ratios to the baseline (same run); MLServer's also to ours' matching scenario."""
+    base = results["servers"]["baseline"]
+    for server in results["servers"].values():
+        server["cold_start_ratio"] = server["cold_start_s"] / base["cold_start_s"]
+        if server.get("rss_per_worker_mb") and base.get("rss_per_worker_mb"):
+            server["rss_per_worker_ratio"] = server["rss_per_worker_mb"] / base["rss_per_worker_mb"]
+    scenarios = results["servers"].get("mlserver", {}).get("scenarios", {})
+    if not serving:
+        return results
+    reference = serving["scenarios"]["baseline/seed_28px"]
+    for name, scenario in scenarios.items():
+        if "skipped" in scenario:
+            continue
+        scenario["rows_per_s"] = scenario["req_per_s"] * scenario["rows"]
+        scenario["throughput_ratio"] = scenario["rows_per_s"] / reference["rows_per_s"]
+        scenario["p99_ratio"] = scenario["p99_ms"] / reference["p99_ms"]
+        scenario["compared_with"] = "baseline/seed_28px"
+        ours = serving["scenarios"].get(name.replace("mlserver/", "ours/"))
+        if ours:
+            scenario["vs_ours_throughput"] = scenario["rows_per_s"] / ours["rows_per_s"]
+            scenario["vs_ours_p99"] = scenario["p99_ms"] / ours["p99_ms"]
+    return results
+
+
+def report(results: dict) -> None:
+    out = [f"{'server':10} {'cold start s':>12} {'x base':>7} {'RSS/worker MB':>14} {'x base':>7}"]
+    for name, s in results["servers"].items():
+        rss = s.get("rss_per_worker_mb")
+        out.append(
+            f"{name:10} {s['cold_start_s']:12.2f} {s['cold_start_ratio']:7.2f} "
+            f"{rss if rss is not None else float('nan'):14.1f} "
+            f"{s.get('rss_per_worker_ratio', float('nan')):7.2f}"
+        )
+    if results.get("mlserver_skipped"):
+        out.append(f"mlserver   skipped: {results['mlserver_skipped']}")
+    for name, s in results["servers"].get("mlserver", {}).get("scenarios", {}).items():
+        if "skipped" in s:
+            out.append(f"{name:28} skipped: {s['skipped']}")
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def run(args) -> dict:
+    load = sb.run_wrk if shutil.which("wrk") else sb.run_python
+    work = Path(tempfile.mkdtemp(prefix="mlserver-bench-"))
+    results: dict = {
+        "workers": args.workers,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "load_generator": load.__name__.removeprefix("run_"),
+        "worker_model": (
+            "baseline/ours: Gunicorn master + N workers (ours: gthread, 4 threads); "
+            "mlserver: one uvicorn front-end process + parallel_workers=N inference processes"
+        ),
+        "servers": {},
+    }
+    mlserver = None
+    try:
+        mlserver = environment.ensure(args.mlserver_venv)
+        results["mlserver_version"] = subprocess.run(
+            [str(mlserver), "--version"], capture_output=True, text=True
+        ).stdout.strip()
+    except environment.EnvironmentUnavailable as exc:
+        results["mlserver_skipped"] = str(exc)
+    try:
+        store, key, plain, features = sb.train_store(work)
+        for server in contenders(args, work, store, key, plain, mlserver):
+            results["servers"][server.name] = measure(server, features, load, args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    serving = (
+        json.loads(args.serving_results.read_text()) if args.serving_results.exists() else None
+    )
+    if serving:
+        results["serving_results"] = str(args.serving_results.relative_to(ROOT))
+    return with_ratios(results, serving)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per server")
+    parser.add_argument("--mlserver-venv", type=Path, default=ROOT / ".venv-mlserver")
+    parser.add_argument("--serving-results", type=Path, default=BENCH / "results" / "serving.json")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    results = run(args)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
