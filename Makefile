@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 STORE ?= model-store
 KEYS ?= .keys
 
-.PHONY: help install demo test test-fast serve bench lint format clean docker-test browser-deps
+.PHONY: help install demo test test-fast serve bench soak lint format clean docker-test browser-deps
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,12 +58,17 @@ browser-deps: ## Debian chromium for the page test (Playwright drives it; never 
 test-fast: install ## Tests without the slow ones
 	$(BIN)/pytest -m 'not slow'
 
-bench: install ## Serving + training benchmarks vs seed-style baselines (apt-get installs wrk if missing)
+BENCH_DURATION ?= 10
+BENCH_TRAIN_FACTORS ?= 1,4,16
+bench: install ## Training, serving and MLServer benchmarks vs baselines in one run, one table (makes .venv-mlserver)
 	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi; } || \
 	  echo "wrk unavailable: bench/serving_bench.py falls back to its Python load generator"
-	$(PY) bench/serving_bench.py
-	$(PY) bench/train_bench.py
+	$(PY) bench/run.py --duration $(BENCH_DURATION) --train-factors $(BENCH_TRAIN_FACTORS)
+
+soak: install ## Reliability suites (tests/e2e) at full size: 200k-request soak, more fuzzing
+	E2E_SOAK_REQUESTS=200000 E2E_SOAK_MAX_SECONDS=3600 E2E_FUZZ_EXAMPLES=200 \
+	  E2E_FUZZ_MAX_SECONDS=900 E2E_IMAGE_EXAMPLES=3000 $(BIN)/pytest tests/e2e
 
 clean: ## Remove build and test leftovers (keeps .venv)
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,141 @@
+"""`make bench`: every benchmark in one run, then one table of ratios.
+
+Runs, in this order and in separate processes (so one's memory never inflates another's):
+bench/train_bench.py (Spark job vs the seed trainer), bench/serving_bench.py (our server vs
+the seed baseline under wrk) and bench/mlserver/compare.py (MLServer's sklearn runtime on the
+same model, cold start and RSS of all three). Ratios are only meaningful within one run:
+everything here shares the same machine, load generator, worker count and minute.
+
+    .venv/bin/python bench/run.py [--duration 10] [--workers 2] [--connections 8]
+                                  [--train-factors 1,4,16] [--skip-train]
+
+Writes bench/results/{train,serving,mlserver,summary}.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+NAN = float("nan")
+
+
+def step(name: str, command: list[str]) -> str | None:
+    """Run one benchmark with its output streaming through; a failure is reported, not fatal."""
+    sys.stdout.write(f"\n=== {name}: {' '.join(command[1:])}\n")
+    sys.stdout.flush()
+    started = time.monotonic()
+    code = subprocess.run(command, check=False).returncode
+    sys.stdout.write(f"=== {name}: exit {code} after {time.monotonic() - started:.0f}s\n")
+    return None if code == 0 else f"{name} exited with status {code} (see its output above)"
+
+
+def serving_rows(serving: dict | None, mlserver: dict | None) -> list[str]:
+    head = f"{'scenario':28} {'req/s':>8} {'rows/s':>9} {'p50 ms':>7} {'p99 ms':>8} "
+    head += f"{'x thrpt':>7} {'x p99':>6} {'vs ours':>7}"
+    lines = [head, "-" * len(head)]
+    scenarios = dict(serving["scenarios"]) if serving else {}
+    if mlserver:
+        scenarios.update(mlserver.get("servers", {}).get("mlserver", {}).get("scenarios", {}))
+    for name, r in scenarios.items():
+        if "skipped" in r:
+            lines.append(f"{name:28} n/a: {r['skipped']}")
+            continue
+        lines.append(
+            f"{name:28} {r['req_per_s']:8.0f} {r['rows_per_s']:9.0f} {r['p50_ms']:7.2f} "
+            f"{r['p99_ms']:8.2f} {r.get('throughput_ratio', NAN):7.2f} "
+            f"{r.get('p99_ratio', NAN):6.2f} {r.get('vs_ours_throughput', NAN):7.2f}"
+        )
+    if mlserver and mlserver.get("mlserver_skipped"):
+        lines.append(f"{'mlserver/*':28} n/a: {mlserver['mlserver_skipped']}")
+    return lines
+
+
+def footprint_rows(mlserver: dict | None) -> list[str]:
+    if not mlserver:
+        return ["(no footprint results)"]
+    head = f"{'server':10} {'cold start s':>12} {'x base':>7} {'RSS/worker MB':>14} {'x base':>7}"
+    head += f" {'RSS total MB':>13}"
+    lines = [head, "-" * len(head)]
+    for name, s in mlserver["servers"].items():
+        lines.append(
+            f"{name:10} {s['cold_start_s']:12.2f} {s['cold_start_ratio']:7.2f} "
+            f"{s.get('rss_per_worker_mb') or NAN:14.1f} {s.get('rss_per_worker_ratio', NAN):7.2f} "
+            f"{s['rss_total_mb']:13.1f}"
+        )
+    return lines
+
+
+def training_rows(train: dict | None) -> list[str]:
+    if not train:
+        return ["(no training results)"]
+    head = f"{'rows':>7} {'spark s':>8} {'x':>5} {'driver MB':>9} {'x':>5} {'seed sgd s':>10}"
+    lines = [head, "-" * len(head)]
+    for size in train["sizes"]:
+        s, k = size["spark"], size["sklearn"]
+        lines.append(
+            f"{s['train_rows']:>7} {s['wall_s']:8.1f} {s['time_ratio']:5.2f} "
+            f"{s['driver_peak_rss_mb']:9.0f} {s['rss_ratio']:5.2f} {k['wall_s']:10.1f}"
+        )
+    return lines
+
+
+def load(path: Path, since: float) -> dict | None:
+    """A result file written by this run (older files would mix runs, so they are ignored)."""
+    if path.exists() and path.stat().st_mtime >= since:
+        return json.loads(path.read_text())
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per load scenario")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--train-factors", default="1,4,16")
+    parser.add_argument("--skip-train", action="store_true")
+    args = parser.parse_args()
+    python, started = sys.executable, time.time()
+    load_args = ["--duration", str(args.duration), "--workers", str(args.workers)]
+    load_args += ["--connections", str(args.connections)]
+    problems = []
+    if not args.skip_train:
+        problems.append(
+            step("train", [python, str(BENCH / "train_bench.py"), "--factors", args.train_factors])
+        )
+    problems.append(step("serving", [python, str(BENCH / "serving_bench.py"), *load_args]))
+    compare = [python, str(BENCH / "mlserver" / "compare.py"), *load_args]
+    problems.append(step("mlserver", [*compare, "--cold-runs", str(args.cold_runs)]))
+    train = load(RESULTS / "train.json", started)
+    serving = load(RESULTS / "serving.json", started)
+    mlserver = load(RESULTS / "mlserver.json", started)
+    lines = [
+        "",
+        f"== Serving ({args.workers} workers, {args.connections} connections, "
+        f"{args.duration}s per scenario; x = ratio to baseline/seed_28px rows/s or the "
+        "baseline's matching scenario; vs ours = MLServer / ours)",
+        *serving_rows(serving, mlserver),
+        "",
+        "== Cold start (process start -> ready) and memory after warm load; x = / baseline",
+        *footprint_rows(mlserver),
+        "",
+        "== Training (Spark job local[2] vs the seed's SGDClassifier); x = / smallest size",
+        *(training_rows(train) if not args.skip_train else ["(skipped: --skip-train)"]),
+    ]
+    problems = [p for p in problems if p]
+    lines += [f"!! {p}" for p in problems]
+    sys.stdout.write("\n".join(lines) + "\n")
+    summary = {"started": started, "args": vars(args), "problems": problems}
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
