@@ -52,8 +52,6 @@ def _numeric(values: Any, field: str) -> np.ndarray:
         raise InvalidDatatype(
             f"'{field}' must hold only numbers in equally long rows ({reason} found)"
         ) from None
-    if array.dtype != np.float64:  # pragma: no cover - asarray with a dtype guarantees it
-        raise InvalidDatatype(f"'{field}' must hold numbers")
     return array
 
 
