@@ -8,29 +8,10 @@ tables, binary and three-class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 import pytest
 
-
-@dataclass(frozen=True)
-class Split:
-    """A data set as Spark DataFrames (``features`` vector, ``label`` double)."""
-
-    train: Any
-    test: Any
-    n_classes: int
-
-
-def to_frames(spark, x: np.ndarray, y: np.ndarray, n_test: int) -> Split:
-    from pyspark.ml.linalg import Vectors
-
-    rows = [(Vectors.dense(row.tolist()), float(label)) for row, label in zip(x, y, strict=True)]
-    train = spark.createDataFrame(rows[n_test:], ["features", "label"]).cache()
-    test = spark.createDataFrame(rows[:n_test], ["features", "label"]).cache()
-    return Split(train, test, len(np.unique(y)))
+from .helpers import Split, to_frames
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
-"""Independent checks used by the exporter tests (deliberately not check_parity)."""
+"""Test helpers: Spark frames from arrays, and independent checks (not check_parity)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,3 +32,21 @@ def assert_matches_spark(model: Any, estimator: Any, df: Any, classes: np.ndarra
     else:
         margin = estimator.decision_function(spark["x"])
         np.testing.assert_allclose(margin, spark["rawPrediction"][:, 1], rtol=1e-9, atol=1e-9)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A data set as Spark DataFrames (``features`` vector, ``label`` double)."""
+
+    train: Any
+    test: Any
+    n_classes: int
+
+
+def to_frames(spark, x: np.ndarray, y: np.ndarray, n_test: int) -> Split:
+    from pyspark.ml.linalg import Vectors
+
+    rows = [(Vectors.dense(row.tolist()), float(label)) for row, label in zip(x, y, strict=True)]
+    train = spark.createDataFrame(rows[n_test:], ["features", "label"]).cache()
+    test = spark.createDataFrame(rows[:n_test], ["features", "label"]).cache()
+    return Split(train, test, len(np.unique(y)))

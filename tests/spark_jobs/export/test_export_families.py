@@ -9,7 +9,7 @@ from sklearn import ensemble, linear_model, naive_bayes, neural_network, svm, tr
 
 from spark_jobs.export import export_model
 
-from .helpers import assert_matches_spark
+from .helpers import assert_matches_spark, to_frames
 
 pytestmark = pytest.mark.spark
 
@@ -85,8 +85,6 @@ def test_family_parity(data, factory, expected):
 
 
 def test_bernoulli_naive_bayes_on_binarized_pixels(spark, mnist_arrays):
-    from .conftest import to_frames
-
     x, y = mnist_arrays
     split = to_frames(spark, (x > 0.5).astype(float), y, n_test=100)
     model = sc.NaiveBayes(modelType="bernoulli").fit(split.train)
