@@ -29,6 +29,9 @@ threads = _settings.threads
 graceful_timeout = _settings.graceful_timeout
 timeout = max(30, _settings.graceful_timeout)
 keepalive = 5
+# Gunicorn 27's runtime control socket lives under $HOME: an extra local control surface that a
+# read-only, non-root container neither needs nor can write. Off.
+control_socket_disable = True
 max_requests = 0
 loglevel = _settings.log_level.lower()
 errorlog = "-"
