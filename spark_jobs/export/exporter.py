@@ -21,6 +21,7 @@ from pyspark.ml.classification import (
     LogisticRegressionModel,
     MultilayerPerceptronClassificationModel,
     NaiveBayesModel,
+    OneVsRestModel,
     RandomForestClassificationModel,
 )
 from pyspark.ml.feature import MinMaxScalerModel, StandardScalerModel, VectorAssembler
@@ -32,6 +33,7 @@ from .errors import UnsupportedStage
 from .labels import resolve_classes
 from .linear import convert_linear_svc, convert_logistic_regression
 from .mlp import convert_mlp
+from .ovr import convert_one_vs_rest, decision_scale
 from .parity import check_parity
 from .plan import make_plan
 from .scalers import Step, convert_min_max_scaler, convert_standard_scaler
@@ -78,6 +80,10 @@ def convert_classifier(model: Any, classes: np.ndarray, reader: TreeReader) -> A
         return _SPARK_FREE[kind](model, classes)
     if kind in _NEEDS_SPARK:
         return _NEEDS_SPARK[kind](model, classes, reader)
+    if kind is OneVsRestModel:
+        return convert_one_vs_rest(
+            model, classes, lambda sub, binary: convert_classifier(sub, binary, reader)
+        )
     raise UnsupportedStage(f"{describe(model)} has no exact scikit-learn mapping")
 
 
@@ -113,8 +119,15 @@ def export_model(
     final = convert_classifier(plan.classifier, classes, reader)
     estimator = Pipeline([*steps, (plan.classifier.uid, final)]) if steps else final
     spark_model = PipelineModel(stages=[*plan.feature_stages, plan.classifier])
+    scale = decision_scale(plan.classifier) if isinstance(plan.classifier, OneVsRestModel) else 1
     parity = check_parity(
-        spark_model, estimator, sample_df, input_cols=plan.input_cols, labels=classes, atol=atol
+        spark_model,
+        estimator,
+        sample_df,
+        input_cols=plan.input_cols,
+        labels=classes,
+        atol=atol,
+        decision_scale=scale,
     )
     log.info("exported %s as %s", describe(plan.classifier), type(estimator).__name__)
     return ExportResult(estimator, parity, classes.tolist(), plan.input_cols)

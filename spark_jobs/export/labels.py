@@ -20,11 +20,18 @@ def indexer_labels(indexer: Any) -> list[str]:
     return list(indexer.labelsArray[0])
 
 
+def num_classes(classifier: Any) -> int:
+    """``numClasses``, or for a OneVsRestModel the number of its binary models."""
+    if hasattr(classifier, "models"):
+        return len(classifier.models)
+    return int(classifier.numClasses)
+
+
 def resolve_classes(
     labels: Sequence[Any] | None, indexer: Any | None, classifier: Any
 ) -> np.ndarray:
     """Explicit ``labels`` win, then the label StringIndexer's, else the indices as ints."""
-    n_classes = int(classifier.numClasses)
+    n_classes = num_classes(classifier)
     if labels is not None:
         chosen: list[Any] = list(labels)
         source = "labels"

@@ -55,10 +55,13 @@ def check_parity(
     input_cols: Sequence[str] = ("features",),
     labels: Sequence[Any] | None = None,
     atol: float = 1e-6,
+    decision_scale: float = 1.0,
 ) -> dict[str, Any]:
     """Run Spark ``transform`` and the estimator on the same rows and compare.
 
     ``labels`` maps Spark's class indices to labels (default: ``estimator.classes_``).
+    Without probabilities (LinearSVC, one-vs-rest), decision values are compared with
+    Spark's raw predictions times ``decision_scale``, relative to max(1, |value|).
     Returns ``{rows, label_agreement, max_proba_error, max_decision_error, passed,
     atol}``; raises ParityError, carrying that dict, when the check fails.
     """
@@ -76,8 +79,10 @@ def check_parity(
     if prob_col and hasattr(estimator, "predict_proba"):
         proba_error = float(np.max(np.abs(estimator.predict_proba(x) - _vectors(rows, prob_col))))
     elif raw_col and hasattr(estimator, "decision_function"):
-        margin = _vectors(rows, raw_col)[:, 1]
-        error = np.abs(estimator.decision_function(x) - margin) / np.maximum(1.0, np.abs(margin))
+        decision = estimator.decision_function(x)
+        raw = _vectors(rows, raw_col) * decision_scale
+        margin = raw[:, 1] if decision.ndim == 1 else raw
+        error = np.abs(decision - margin) / np.maximum(1.0, np.abs(margin))
         decision_error = float(np.max(error))
     else:
         raise ExportError("neither probabilities nor decision values could be compared")

@@ -20,6 +20,7 @@ from pyspark.ml.classification import (
     LogisticRegressionModel,
     MultilayerPerceptronClassificationModel,
     NaiveBayesModel,
+    OneVsRestModel,
     RandomForestClassificationModel,
 )
 from pyspark.ml.feature import (
@@ -41,6 +42,7 @@ CLASSIFIER_TYPES = (
     DecisionTreeClassificationModel,
     RandomForestClassificationModel,
     GBTClassificationModel,
+    OneVsRestModel,
 )
 SCALER_TYPES = (StandardScalerModel, MinMaxScalerModel)
 

@@ -29,9 +29,17 @@ def assert_matches_spark(model: Any, estimator: Any, df: Any, classes: np.ndarra
     if "probability" in spark:
         proba = estimator.predict_proba(spark["x"])
         np.testing.assert_allclose(proba, spark["probability"], rtol=0, atol=1e-6)
-    else:
-        margin = estimator.decision_function(spark["x"])
-        np.testing.assert_allclose(margin, spark["rawPrediction"][:, 1], rtol=1e-9, atol=1e-9)
+    else:  # LinearSVC: margin; one-vs-rest: one margin per class (GBT log-odds are 2×)
+        decision = estimator.decision_function(spark["x"])
+        raw = spark["rawPrediction"]
+        expected = raw[:, 1] if decision.ndim == 1 else raw * _ovr_scale(estimator)
+        np.testing.assert_allclose(decision, expected, rtol=1e-9, atol=1e-9)
+
+
+def _ovr_scale(estimator: Any) -> float:
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    is_gbt = type(final.estimators_[0]).__name__ == "GradientBoostingClassifier"
+    return 2.0 if is_gbt else 1.0
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pyspark.ml import classification as sc
-from sklearn import ensemble, linear_model, naive_bayes, neural_network, svm, tree
+from sklearn import ensemble, linear_model, multiclass, naive_bayes, neural_network, svm, tree
 
 from spark_jobs.export import export_model
 
@@ -51,6 +51,13 @@ FAMILIES = [
     ("gbt-tabular", "tabular_binary",
      lambda: sc.GBTClassifier(maxIter=8, maxDepth=3, seed=4),
      ensemble.GradientBoostingClassifier),
+    ("ovr-linearsvc-tabular", "tabular_multi",
+     lambda: sc.OneVsRest(classifier=sc.LinearSVC(maxIter=10)), multiclass.OneVsRestClassifier),
+    ("ovr-gbt-tabular", "tabular_multi",
+     lambda: sc.OneVsRest(classifier=sc.GBTClassifier(maxIter=3, maxDepth=2, seed=4)),
+     multiclass.OneVsRestClassifier),
+    ("ovr-linearsvc-mnist", "mnist",
+     lambda: sc.OneVsRest(classifier=sc.LinearSVC(maxIter=5)), multiclass.OneVsRestClassifier),
     ("gbt-mnist", "mnist_binary",
      lambda: sc.GBTClassifier(maxIter=5, maxDepth=3, seed=4),
      ensemble.GradientBoostingClassifier),
@@ -75,7 +82,7 @@ def test_family_parity(data, factory, expected):
     assert result.parity["label_agreement"] == 1.0
     assert result.parity["rows"] == data.test.count()
     error = result.parity["max_proba_error"]
-    if expected is svm.LinearSVC:
+    if expected in (svm.LinearSVC, multiclass.OneVsRestClassifier):
         assert error is None
         assert result.parity["max_decision_error"] <= 1e-6
     else:
