@@ -176,3 +176,11 @@ def test_a_broken_mapping_makes_export_fail(monkeypatch, tabular_binary):
 
     with pytest.raises(ParityError, match="disagree on 80 held-out rows"):
         export_model(model, tabular_binary.test)
+
+
+def test_one_vs_rest_with_an_unsupported_base_is_refused(tabular_multi):
+    train, test = _non_negative(tabular_multi.train), _non_negative(tabular_multi.test)
+    model = sc.OneVsRest(classifier=sc.NaiveBayes()).fit(train)
+
+    with pytest.raises(UnsupportedStage, match=r"base model NaiveBayesModel.*not supported"):
+        export_model(model, test)
