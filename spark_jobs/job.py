@@ -50,11 +50,6 @@ def _preflight(settings: JobSettings):
 def _check_fit(settings: JobSettings, data: sources.Dataset) -> None:
     if settings.augment > 1 and not data.image:
         raise UsageError("--augment needs 28x28 image data; this source is tabular")
-    if settings.model in models.BINARY_ONLY and len(data.classes) > 2:
-        raise UsageError(
-            f"--model {settings.model} is binary in MLlib and the exporter cannot translate "
-            f"One-vs-Rest; this data has {len(data.classes)} classes (use lr, mlp, nb, dt or rf)"
-        )
     if settings.model == "nb" and data.min_value < 0:
         raise DataError(f"{data.source}: naive Bayes needs non-negative features")
 

@@ -15,7 +15,7 @@ from spark_jobs.settings import JobSettings
 
 SCALED = "scaled_features"
 BINARY_ONLY = ("svc", "gbt")
-"""Families MLlib fits for two classes only; more classes need ``OneVsRest``."""
+"""Families MLlib fits for two classes only; more classes are wrapped in ``OneVsRest``."""
 
 
 def _classifier(settings: JobSettings, features: str, num_features: int, num_classes: int):
