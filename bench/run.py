@@ -26,6 +26,11 @@ RESULTS = BENCH / "results"
 NAN = float("nan")
 
 
+def ratio(value: float | None, width: int) -> str:
+    """A ratio column: blank (not 'nan') where the comparison does not apply."""
+    return f"{value:{width}.2f}" if value is not None else " " * (width - 1) + "-"
+
+
 def step(name: str, command: list[str]) -> str | None:
     """Run one benchmark with its output streaming through; a failure is reported, not fatal."""
     sys.stdout.write(f"\n=== {name}: {' '.join(command[1:])}\n")
@@ -49,8 +54,8 @@ def serving_rows(serving: dict | None, mlserver: dict | None) -> list[str]:
             continue
         lines.append(
             f"{name:28} {r['req_per_s']:8.0f} {r['rows_per_s']:9.0f} {r['p50_ms']:7.2f} "
-            f"{r['p99_ms']:8.2f} {r.get('throughput_ratio', NAN):7.2f} "
-            f"{r.get('p99_ratio', NAN):6.2f} {r.get('vs_ours_throughput', NAN):7.2f}"
+            f"{r['p99_ms']:8.2f} {ratio(r.get('throughput_ratio'), 7)} "
+            f"{ratio(r.get('p99_ratio'), 6)} {ratio(r.get('vs_ours_throughput'), 7)}"
         )
     if mlserver and mlserver.get("mlserver_skipped"):
         lines.append(f"{'mlserver/*':28} n/a: {mlserver['mlserver_skipped']}")
@@ -66,7 +71,7 @@ def footprint_rows(mlserver: dict | None) -> list[str]:
     for name, s in mlserver["servers"].items():
         lines.append(
             f"{name:10} {s['cold_start_s']:12.2f} {s['cold_start_ratio']:7.2f} "
-            f"{s.get('rss_per_worker_mb') or NAN:14.1f} {s.get('rss_per_worker_ratio', NAN):7.2f} "
+            f"{s.get('rss_per_worker_mb') or NAN:14.1f} {ratio(s.get('rss_per_worker_ratio'), 7)} "
             f"{s['rss_total_mb']:13.1f}"
         )
     return lines

@@ -171,10 +171,13 @@ def test_sigterm_master_lets_in_flight_requests_complete(tmp_path, session_store
     )
     body = v2_call(session_store.images[:64]).body
     with live_server(env, tmp_path / "server.log") as server:
+        # one per worker: a sync worker holds one connection at a time, and a connection still
+        # in the listen backlog when the master closes it was never in flight
         in_flight = [
-            _start_partial_request(server.port, credentials.api_key, body) for _ in range(3)
+            _start_partial_request(server.port, credentials.api_key, body)
+            for _ in server.worker_pids()
         ]
-        time.sleep(0.5)  # the workers have read the headers and wait for the rest of the body
+        time.sleep(1.0)  # the workers have read the headers and wait for the rest of the body
         server.process.send_signal(signal.SIGTERM)
         time.sleep(1.0)  # the master is draining: listeners closed, workers told to stop
         refused = not ready(server.base)
