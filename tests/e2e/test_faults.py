@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -110,6 +111,11 @@ def predict_version(base: str, api_key: str, rows: np.ndarray) -> str:
         return json.loads(response.read())["version"]
 
 
+def pids_that_logged(log: str, text: str) -> set[str]:
+    """Worker pids (Gunicorn's ``[pid]`` log field) with a log line containing ``text``."""
+    return {m.group(1) for m in re.finditer(r"\[(\d+)\] \[\w+\] [^\n]*" + re.escape(text), log)}
+
+
 def admin_reload(base: str, admin_key: str) -> dict:
     request = urllib.request.Request(
         base + "/admin/reload", method="POST", headers={"Authorization": f"Bearer {admin_key}"}
@@ -197,6 +203,9 @@ def test_unreadable_store_keeps_serving_loaded_models(
 ):
     env = server_env(store_copy, session_store.key_file, credentials, SERVING_RELOAD_INTERVAL="0.3")
     with live_server(env, tmp_path / "server.log") as server:
+        # /readyz answers as soon as one worker is up; break the store only once every worker
+        # has loaded it (a worker still booting would only ever have part of it)
+        assert wait_until(lambda: len(pids_that_logged(server.log(), "serving mnist/2")) == 2, 60)
         assert predict_version(server.base, credentials.api_key, session_store.images) == "2"
         store_copy.rename(store_copy.with_name("store.gone"))
         if fault == "replaced-by-file":
@@ -212,7 +221,8 @@ def test_unreadable_store_keeps_serving_loaded_models(
                 "1",
                 "2",
             }
-            assert predict_version(server.base, credentials.api_key, session_store.images) == "2"
+            version = predict_version(server.base, credentials.api_key, session_store.images)
+            assert version == "2", server.log()[-4000:]
         assert server.process.poll() is None
 
 

@@ -94,8 +94,8 @@ def test_executor_killed_mid_job_is_retried_or_fails_cleanly(tmp_path, session_s
             "--limit", "1500", "--model", "lr", "--max-iter", "30", "--output", str(store),
             "--version", "retry", "--signing-key", str(hmac_key),
         ]  # fmt: skip
-        with (tmp_path / "job.log").open("w") as log:
-            job = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        with (tmp_path / "job.log").open("w") as job_log:
+            job = subprocess.Popen(command, stdout=job_log, stderr=subprocess.STDOUT, env=env)
         try:
             busy = wait_until(lambda: job.poll() is not None or finished_tasks(work) >= 12, 300)
             assert busy, "no executor task finished within 300s"
