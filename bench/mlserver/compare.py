@@ -5,8 +5,8 @@ loaded with ``artifacts.load``, then dumped with joblib into an MLServer model d
 (``model-settings.json``, implementation ``mlserver_sklearn.SKLearnModel``). MLServer runs
 from its own venv (``.venv-mlserver``, see environment.py) on 127.0.0.1 with
 ``parallel_workers`` equal to our Gunicorn worker count: MLServer has one uvicorn front-end
-process feeding that many inference worker processes; ours has that many Gunicorn workers
-(4 threads each) behind a master. The load generator is serving_bench's (wrk, or its Python
+process feeding that many inference worker processes; ours has that many Gunicorn sync
+workers behind a master. The load generator is serving_bench's (wrk, or its Python
 fallback) with the same duration and connections.
 
 Also measured for all three servers: cold start (process start → readiness probe 200;
@@ -194,6 +194,7 @@ def contenders(args, work: Path, store: Path, key: Path, plain: Path, mlserver: 
             "SERVING_VERIFY_KEY_FILE": str(key),
             "SERVING_BIND": f"127.0.0.1:{port}",
             "WEB_CONCURRENCY": str(args.workers),
+            "SERVING_WORKER_CLASS": "sync",  # as serving_bench's default
             "SERVING_ACCESS_LOG": "false",
             "SERVING_AUTH_ENABLED": "true",
             "SERVING_API_KEYS_FILE": str(work / "api-keys"),
@@ -402,7 +403,7 @@ def run(args) -> dict:
         "duration_s": args.duration,
         "load_generator": load.__name__.removeprefix("run_"),
         "worker_model": (
-            "baseline/ours: Gunicorn master + N workers (ours: gthread, 4 threads); "
+            "baseline/ours: Gunicorn master + N sync workers; "
             "mlserver: one uvicorn front-end process + parallel_workers=N inference processes"
         ),
         "servers": {},
