@@ -77,7 +77,7 @@ def test_schemathesis_openapi_no_server_errors(fuzz_server, credentials, tmp_pat
         "--request-timeout",
         "20",
         "--workers",
-        "2",
+        "1",  # hypothesis' source cache is not thread-safe: workers > 1 crash the generator
         "--max-time",
         str(size("fuzz_max_seconds", 45)),
         "--no-color",
@@ -90,10 +90,14 @@ def test_schemathesis_openapi_no_server_errors(fuzz_server, credentials, tmp_pat
     assert "FAILURES" not in out, out[-8000:]
     assert "Server error" not in out, out[-8000:]
     if run.returncode != 0:
-        # schemathesis 4 sometimes reports its own generator flaking ("Runtime Error:
-        # Inconsistent results") as an error; that is the client, not the server.
-        errors = out.split("ERRORS", 1)[-1]
-        assert "Inconsistent results" in errors, out[-8000:]
+        # schemathesis 4.32 sometimes reports a crash of its own test generator as a "Runtime
+        # Error" (in hypothesis' lambda_sources while describing a strategy); that is the
+        # client, not the server, so only those are tolerated.
+        errors = out.split("ERRORS", 1)[-1].split("WARNINGS", 1)[0]
+        blocks = errors.split("Runtime Error")[1:]
+        assert blocks, out[-8000:]
+        assert all("lambda_sources.py" in block for block in blocks), out[-8000:]
+        assert "Network Error" not in out, out[-8000:]
     tested = re.search(r"Tested: (\d+)", out)
     assert tested, out[-3000:]
     assert int(tested.group(1)) >= 16, "every operation of /openapi.json must be exercised"
