@@ -19,9 +19,9 @@ import pytest
 
 import artifacts
 from tests.e2e.conftest import server_env
-from tests.e2e.server import live_server, ready, wait_until
 from tests.e2e.traffic import Call, Client, mixed_calls
 from tests.serving.conftest import MNIST_SCHEMA
+from tests.serving.live import live_server, ready, wait_until
 
 CLIENTS = 4
 

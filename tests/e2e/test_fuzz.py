@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tests.e2e.conftest import server_env, size
-from tests.e2e.server import live_server
 from tests.e2e.traffic import Call, Client
+from tests.serving.live import live_server
 
 # (mode, formats that can store it)
 MODES = {

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from tests.e2e.conftest import server_env, size
-from tests.e2e.server import live_server
 from tests.e2e.traffic import Client, mixed_calls
+from tests.serving.live import live_server
 
 CLIENTS = 4
 RSS_GROWTH_BOUND_KB = 24 * 1024  # per worker, after warm-up

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import artifacts
-from tests.e2e.server import wait_until
+from tests.serving.live import wait_until
 from tests.spark_jobs.test_cli import SCRIPT
 from tests.spark_jobs.test_standalone import _free_port, _spark_class, _stop, _wait_for_worker
 

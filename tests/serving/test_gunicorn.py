@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from .conftest import png_bytes
-from .live import running_server
+from .live import running_server, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,9 @@ def test_metrics_aggregate_all_workers(server, session_store):
 def test_access_log_lines(server):
     base, log = server
     requests.get(f"{base}/healthz", timeout=10)
-    assert re.search(r'"GET /healthz HTTP/1.1" 200 \d+ \d+ms', log.read_text())
+    # Gunicorn writes the access line after the response is sent: allow it a moment.
+    line = re.compile(r'"GET /healthz HTTP/1.1" 200 \d+ \d+ms')
+    assert wait_until(lambda: line.search(log.read_text()), timeout=10), log.read_text()[-2000:]
 
 
 def test_application_logs_reach_stderr(server):

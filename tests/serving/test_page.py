@@ -14,7 +14,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from .auth_files import write_credentials
 from .conftest import png_bytes
-from .server_process import model_server
+from .live import running_server
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,7 @@ def site(_session_store, tmp_path_factory):
         "WEB_CONCURRENCY": "1",
         **creds.env(),
     }
-    with model_server(env, directory / "server.log") as base:
+    with running_server(env, directory / "server.log") as base:
         yield base, creds
 
 

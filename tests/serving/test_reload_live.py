@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from .auth_files import write_credentials
-from .server_process import model_server
+from .live import running_server
 from .test_reload import save_version, tamper
 
 pytestmark = pytest.mark.slow
@@ -85,7 +85,7 @@ def live_server(signed_store, tmp_path):
         **creds.env(),
     }
     log = tmp_path / "server.log"
-    with model_server(env, log) as base:
+    with running_server(env, log) as base:
         yield base, signed_store, creds, log
 
 

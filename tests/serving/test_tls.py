@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from .auth_files import write_credentials
-from .server_process import model_server
+from .live import running_server
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +69,7 @@ def https_server(_session_store, tmp_path_factory):
         "WEB_CONCURRENCY": "1",
         **creds.env(),
     }
-    with model_server(env, directory / "server.log", ca_file=cert_file) as base:
+    with running_server(env, directory / "server.log", ca_file=cert_file) as base:
         yield base, cert_file, creds
 
 
