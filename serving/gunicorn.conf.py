@@ -10,6 +10,7 @@ Prometheus multiprocess mode: every worker writes its metric values to files in
 drops a dead worker's live gauges in ``child_exit``.
 """
 
+import gc
 import logging
 import os
 import shutil
@@ -91,6 +92,17 @@ def on_starting(server):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
         os.environ[_OWNED_METRICS_DIR] = path
     server.log.info("prometheus multiprocess directory: %s", path)
+
+
+def post_worker_init(worker):
+    """The app and its models are loaded by now (no preload): freeze what they allocated.
+
+    ~180k long-lived objects (scikit-learn, scipy, the signing stack) would otherwise be
+    scanned by every full garbage collection, a pause of tens of milliseconds landing on some
+    unlucky request; frozen, collections only look at per-request garbage (p99 latency).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def child_exit(server, worker):
