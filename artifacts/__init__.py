@@ -18,7 +18,9 @@ from .errors import (
     VersionSkew,
 )
 from .layout import MANIFEST_FILE, MODEL_FILE
+from . import schema
 from .loader import LoadedArtifact, load, verify
+from .schema import Column, InputSchema, OutputSchema
 from .signing import SCHEMES, generate_keys, load_signer, load_verifier
 from .store import LATEST, ArtifactRef, list_artifacts, resolve, save
 
@@ -31,6 +33,9 @@ __all__ = [
     "ArtifactExists",
     "ArtifactNotFound",
     "ArtifactRef",
+    "Column",
+    "InputSchema",
+    "OutputSchema",
     "DigestMismatch",
     "KeyFileError",
     "LayoutError",
@@ -48,5 +53,6 @@ __all__ = [
     "load_verifier",
     "resolve",
     "save",
+    "schema",
     "verify",
 ]

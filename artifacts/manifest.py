@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
+from . import schema as schema_mod
 from .errors import ManifestInvalid
 from .layout import MANIFEST_FILE, check_name, sha256_hex
 
@@ -37,14 +38,17 @@ def build(
     version: str,
     estimator: object,
     files: dict[str, bytes],
-    input_schema: dict[str, Any],
+    input_schema: schema_mod.InputSchema | dict[str, Any],
     classes: list | None,
+    output_schema: schema_mod.OutputSchema | dict[str, Any] | None = None,
     metrics: dict | None,
     parity: dict | None,
     lineage: dict | None,
 ) -> dict[str, Any]:
     """Assemble a manifest for `files` (name → bytes; signatures and the manifest excluded)."""
     cls = type(estimator)
+    if output_schema is None and classes:
+        output_schema = schema_mod.OutputSchema(schema_mod.CLASSIFICATION, classes=tuple(classes))
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -53,7 +57,8 @@ def build(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "framework": framework_versions(),
         "estimator": f"{cls.__module__}.{cls.__qualname__}",
-        "input_schema": input_schema,
+        "input_schema": schema_mod.as_dict(input_schema),
+        "output_schema": None if output_schema is None else schema_mod.as_dict(output_schema),
         "classes": classes,
         "metrics": metrics or {},
         "parity": parity,
