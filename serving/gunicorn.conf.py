@@ -25,8 +25,12 @@ _settings = Settings.from_env()
 wsgi_app = "serving.wsgi:app"
 bind = [address.strip() for address in _settings.bind.split(",") if address.strip()]
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
-worker_class = _settings.worker_class
-threads = _settings.threads
+# What the settings say is what runs: Gunicorn would silently turn `sync` with threads > 1 into
+# gthread, so sync always gets 1 thread; `buffered` is serving.worker.BufferingWorker.
+if _settings.worker_class == "sync":
+    worker_class, threads = "sync", 1
+else:
+    worker_class, threads = "serving.worker.BufferingWorker", _settings.threads
 graceful_timeout = _settings.graceful_timeout
 timeout = max(30, _settings.graceful_timeout)
 keepalive = 5

@@ -18,6 +18,7 @@ from typing import Any
 ENV_PREFIX = "SERVING_"
 SCHEMES = ("auto", "openssf", "hmac-sha256")
 SKEW_POLICIES = ("error", "warn")
+WORKER_CLASSES = ("buffered", "sync")
 
 
 class SettingsError(ValueError):
@@ -75,6 +76,13 @@ def _seconds(raw: str | float) -> float:
     value = float(raw)
     if not value >= 0:
         raise ValueError(f"must be a number of seconds >= 0, got {raw!r}")
+    return value
+
+
+def _positive_seconds(raw: str | float) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"must be a number of seconds > 0, got {raw!r}")
     return value
 
 
@@ -149,6 +157,14 @@ class Settings:
             "Largest uploaded image (width × height), checked from the header before decoding.",
         ),
     )
+    max_image_side: int = field(
+        default=8192,
+        metadata=_meta(
+            _positive_int,
+            "Longest side of an uploaded image in pixels, checked with max_image_pixels (a "
+            "16777216×1 image is within the area cap but not this one).",
+        ),
+    )
     log_level: str = field(
         default="INFO",
         metadata=_meta(_log_level, "Python logging level of the application."),
@@ -163,17 +179,30 @@ class Settings:
         metadata=_meta(str, "Gunicorn listen address(es), comma-separated host:port or unix:path."),
     )
     worker_class: str = field(
-        default="sync",
+        default="buffered",
         metadata=_meta(
-            _choice(("sync", "gthread")),
-            "Gunicorn worker class. sync: one request per worker at a time, the best throughput "
-            "and tail latency for CPU-bound inference behind a buffering proxy (ingress); "
-            "gthread: keep-alive and tolerance of slow clients when exposed directly.",
+            _choice(WORKER_CLASSES),
+            "Gunicorn worker. buffered (serving.worker.BufferingWorker): gthread whose event loop "
+            "reads each request (headers, and a body up to max_body_bytes) before one of `threads` "
+            "threads runs it, so stalled clients hold no thread. sync: one connection per worker "
+            "at a time and always 1 thread; a client that stalls mid-request stops the whole "
+            "worker until Gunicorn's timeout kills it: only behind a buffering proxy that is the "
+            "pod's only way in.",
         ),
     )
     threads: int = field(
         default=4,
-        metadata=_meta(_positive_int, "Threads per gthread worker (ignored by sync workers)."),
+        metadata=_meta(
+            _positive_int, "Threads per buffered worker; sync workers run exactly 1 (not gthread)."
+        ),
+    )
+    read_timeout: float = field(
+        default=15.0,
+        metadata=_meta(
+            _positive_seconds,
+            "Seconds a client has to send a whole request (buffered worker; slower → 408 and "
+            "closed); also the socket read/write timeout while a thread serves it.",
+        ),
     )
     graceful_timeout: int = field(
         default=30,
