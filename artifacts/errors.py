@@ -40,6 +40,11 @@ class DigestMismatch(ArtifactError):
     """A file's sha256 differs from the one the signed manifest records."""
 
 
+class IdentityMismatch(ArtifactError):
+    """The directory an artifact sits in (`<name>/<version>`) differs from the name and version
+    its signed manifest declares: a signed artifact copied or renamed to pose as another."""
+
+
 class UnsupportedScheme(ArtifactError):
     """An unknown signature scheme was requested or found."""
 

@@ -21,14 +21,14 @@ OPENSSF_SIGNATURE_FILE = "model.sig"
 SIGNATURE_FILES = frozenset({HMAC_SIGNATURE_FILE, OPENSSF_SIGNATURE_FILE})
 
 #: Names of models, versions and files: no separators, no leading dot, bounded length.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 #: Upper bound on one artifact's total size read into memory (2 GiB).
 MAX_ARTIFACT_BYTES = 2 << 30
 
 
 def check_name(value: str, what: str) -> str:
     """Return `value` if it is a safe single path component, else raise LayoutError."""
-    if not isinstance(value, str) or not NAME_PATTERN.match(value) or ".." in value:
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value) or ".." in value:
         raise LayoutError(
             f"invalid {what} {value!r}: use letters, digits, '.', '_' or '-' "
             "(no path separators, not starting with '.')"
@@ -63,18 +63,23 @@ def snapshot(path: Path) -> dict[str, bytes]:
             raise LayoutError(f"{entry.name} in {path} is a symlink; refusing to follow it")
         if not entry.is_file(follow_symlinks=False):
             raise LayoutError(f"{entry.name} in {path} is not a regular file")
-        files[entry.name] = _read_nofollow(Path(entry.path))
-        total += len(files[entry.name])
-        if total > MAX_ARTIFACT_BYTES:
+        budget = MAX_ARTIFACT_BYTES - total
+        if entry.stat(follow_symlinks=False).st_size > budget:
             raise LayoutError(f"{path} is larger than {MAX_ARTIFACT_BYTES} bytes")
+        files[entry.name] = _read_nofollow(Path(entry.path), budget)
+        total += len(files[entry.name])
     return files
 
 
-def _read_nofollow(path: Path) -> bytes:
-    """Read a file, refusing (at open time) to follow a symlink swapped in after the scan."""
+def _read_nofollow(path: Path, limit: int) -> bytes:
+    """Read at most `limit` bytes of a file, refusing (at open time) to follow a symlink swapped
+    in after the scan; a file that grew past the limit since it was listed is refused."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as fh:
-        return fh.read()
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise LayoutError(f"{path.parent} is larger than {MAX_ARTIFACT_BYTES} bytes")
+    return data
 
 
 def content_files(files: dict[str, bytes]) -> dict[str, bytes]:

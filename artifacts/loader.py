@@ -22,7 +22,13 @@ import joblib
 
 from . import manifest as manifest_mod
 from . import skew
-from .errors import DigestMismatch, LayoutError, NoVerificationKey, VersionSkew
+from .errors import (
+    DigestMismatch,
+    IdentityMismatch,
+    LayoutError,
+    NoVerificationKey,
+    VersionSkew,
+)
 from .layout import MANIFEST_FILE, MODEL_FILE, content_files, sha256_hex, snapshot
 
 log = logging.getLogger(__name__)
@@ -51,8 +57,21 @@ def _verified_snapshot(path: Path, verifier: Any, insecure_skip_verify: bool):
     else:
         verifier.verify(files)
     doc = manifest_mod.parse(files.get(MANIFEST_FILE))
+    _check_identity(path, doc)
     _check_manifest_digests(doc, files)
     return files, doc
+
+
+def _check_identity(path: Path, doc: dict) -> None:
+    """Bind the signature to the place: `<name>/<version>` must be what the manifest says."""
+    where = (path.parent.name, path.name)
+    signed = (doc.get("name"), doc.get("version"))
+    if where != signed:
+        raise IdentityMismatch(
+            f"{path} holds the signed artifact {signed[0]}/{signed[1]}; an artifact must sit in "
+            "the directory <name>/<version> its manifest names (copied or renamed artifacts are "
+            "refused)"
+        )
 
 
 def _check_manifest_digests(doc: dict, files: dict[str, bytes]) -> None:

@@ -125,7 +125,7 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _natural_key(version: str) -> tuple:
+def natural_version_key(version: str) -> tuple:
     """Sort '2' before '10' and timestamps chronologically."""
     return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", version))
 
@@ -147,7 +147,7 @@ def list_artifacts(store: str | os.PathLike) -> list[ArtifactRef]:
     refs = []
     for model_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         versions = [p for p in model_dir.iterdir() if _is_artifact_dir(p)]
-        for vdir in sorted(versions, key=lambda p: _natural_key(p.name)):
+        for vdir in sorted(versions, key=lambda p: natural_version_key(p.name)):
             refs.append(ArtifactRef(model_dir.name, vdir.name, vdir))
     return refs
 

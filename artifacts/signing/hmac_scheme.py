@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from pathlib import Path
 
 from ..errors import DigestMismatch, LayoutError, SignatureInvalid, SignatureMissing
 from ..layout import HMAC_SIGNATURE_FILE, content_files, sha256_hex
 
 SCHEME = "hmac-sha256"
+_HEX = re.compile(r"[0-9a-f]+")
 MIN_SECRET_BYTES = 32
 
 
@@ -96,15 +98,20 @@ def _parse(raw: bytes) -> dict:
         ok = (
             doc.get("scheme") == SCHEME
             and isinstance(doc.get("key_id"), str)
-            and isinstance(doc.get("mac"), str)
+            and _is_hex(doc.get("mac"), 64)
             and isinstance(doc.get("files"), dict)
-            and all(isinstance(v, str) for v in doc["files"].values())
+            and all(_is_hex(v, 64) for v in doc["files"].values())
         )
     except (ValueError, AttributeError):
         ok = False
     if not ok:
         raise SignatureInvalid(f"{HMAC_SIGNATURE_FILE} is malformed or truncated")
     return doc
+
+
+def _is_hex(value: object, length: int) -> bool:
+    """A lowercase hex string of exactly `length` characters (compare_digest needs ASCII)."""
+    return isinstance(value, str) and _HEX.fullmatch(value) is not None and len(value) == length
 
 
 def _check_digests(signed: dict[str, str], actual: dict[str, bytes]) -> None:

@@ -1,15 +1,29 @@
 """Key files: generating them, and turning a path into a Signer or Verifier.
 
-`auto` looks at the file: a PEM EC private key signs with openssf, a PEM public key verifies
-with openssf, anything else is an HMAC secret. The server should hold only a public key.
+A key file is classified strictly, by what it *is*, never by what it is not:
+
+- an HMAC secret only in its own format, ``hmac-sha256:<base64url of >= 32 random bytes>``
+  (what ``keygen --scheme hmac-sha256`` writes); the hex secrets written by earlier releases are
+  accepted only when the scheme is named explicitly (``hmac-sha256``);
+- an EC private or public key in PEM (a UTF-8 BOM, comment lines or other text around the PEM
+  block are tolerated) or DER; an X.509 certificate counts as its public key.
+
+Anything else is refused with a one-line error. In particular a public key or a certificate,
+whose bytes anyone may know, can never become an HMAC secret — that confusion would let anyone
+forge a signature. ``auto`` therefore picks the scheme from an unambiguous classification.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -18,36 +32,47 @@ from .hmac_scheme import MIN_SECRET_BYTES, HmacSigner, HmacVerifier
 from .openssf import OpenSSFSigner, OpenSSFVerifier
 
 SCHEMES = ("hmac-sha256", "openssf")
+HMAC_PREFIX = "hmac-sha256:"
+_HMAC_FORMAT = re.compile(r"hmac-sha256:([A-Za-z0-9_-]+={0,2})")
+_LEGACY_HEX = re.compile(r"[0-9a-fA-F]{64,}")
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
+_MAX_KEY_FILE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    """What a key file holds: ``secret`` (HMAC bytes), ``private`` or ``public`` (PEM bytes)."""
+
+    kind: str
+    data: bytes
 
 
 def _read(path: Path) -> bytes:
     try:
-        return Path(path).read_bytes()
+        size = path.stat().st_size
+        if size > _MAX_KEY_FILE_BYTES:
+            raise KeyFileError(f"{path} is {size} bytes; no key file is that large")
+        return path.read_bytes()
     except OSError as exc:
         raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
 
 
-def _kind(data: bytes) -> str:
-    head = data.lstrip()[:64]
-    if head.startswith(b"-----BEGIN") and b"PRIVATE KEY" in head:
-        return "private"
-    if head.startswith(b"-----BEGIN") and b"PUBLIC KEY" in head:
-        return "public"
-    return "secret"
-
-
-def _resolve(scheme: str, kind: str, path: Path) -> str:
-    if scheme not in ("auto", *SCHEMES):
-        raise UnsupportedScheme(f"unknown signature scheme {scheme!r}; use one of {SCHEMES}")
-    if scheme == "auto":
-        return "hmac-sha256" if kind == "secret" else "openssf"
-    if scheme == "hmac-sha256" and kind != "secret":
-        raise KeyFileError(f"{path} is a PEM key, not an HMAC secret")
-    return scheme
-
-
-def _secret(data: bytes, path: Path) -> bytes:
-    secret = data.strip()
+def _hmac_secret(data: bytes, path: Path, *, legacy_ok: bool) -> bytes | None:
+    """The secret if `data` is in an HMAC secret format, else None."""
+    try:
+        text = data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return None
+    match = _HMAC_FORMAT.fullmatch(text)
+    if match:
+        try:
+            secret = base64.urlsafe_b64decode(match[1] + "=" * (-len(match[1]) % 4))
+        except (binascii.Error, ValueError):
+            raise KeyFileError(f"{path}: the HMAC secret is not valid base64url") from None
+    elif legacy_ok and _LEGACY_HEX.fullmatch(text):
+        secret = text.encode()  # earlier releases used the hex text itself as the key
+    else:
+        return None
     if len(secret) < MIN_SECRET_BYTES:
         raise KeyFileError(
             f"HMAC secret in {path} is too short ({len(secret)} bytes; need at least "
@@ -57,47 +82,121 @@ def _secret(data: bytes, path: Path) -> bytes:
     return secret
 
 
-def _check_ec(data: bytes, path: Path, private: bool) -> None:
+def _public_pem(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _parse_key(data: bytes, path: Path) -> KeyMaterial | None:
+    """A PEM (anywhere in the file) or DER key/certificate, normalised to plain PEM."""
+    blocks = _PEM_BLOCK.findall(data)
+    if b"-----BEGIN" in data and not blocks:
+        raise KeyFileError(f"{path} contains a truncated or malformed PEM block")
+    if len(blocks) > 1:
+        raise KeyFileError(f"{path} holds {len(blocks)} PEM blocks; give exactly one key")
+    if blocks:
+        label, _ = blocks[0]
+        pem = _PEM_BLOCK.search(data)[0] + b"\n"
+        return _load_pem(label.decode(), pem, path)
+    return _load_der(data, path)
+
+
+def _load_pem(label: str, pem: bytes, path: Path) -> KeyMaterial:
     try:
-        if private:
-            key = serialization.load_pem_private_key(data, password=None)
+        if label == "CERTIFICATE":
+            key = x509.load_pem_x509_certificate(pem).public_key()
+        elif "PRIVATE KEY" in label:
+            key = serialization.load_pem_private_key(pem, password=None)
+        elif "PUBLIC KEY" in label:
+            key = serialization.load_pem_public_key(pem)
         else:
-            key = serialization.load_pem_public_key(data)
+            raise KeyFileError(f"{path} holds a PEM {label!r}, not a key or certificate")
     except (ValueError, TypeError) as exc:
         raise KeyFileError(f"{path} is not a valid unencrypted PEM key: {exc}") from None
-    if not isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-        raise KeyFileError(f"{path} is not an elliptic-curve key (openssf needs ECDSA P-256)")
+    return _material(key, path)
+
+
+def _load_der(data: bytes, path: Path) -> KeyMaterial | None:
+    for loader in (
+        serialization.load_der_public_key,
+        lambda raw: serialization.load_der_private_key(raw, password=None),
+        lambda raw: x509.load_der_x509_certificate(raw).public_key(),
+    ):
+        try:
+            key = loader(data)
+        except (ValueError, TypeError):
+            continue
+        return _material(key, path)
+    return None
+
+
+def _material(key: object, path: Path) -> KeyMaterial:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return KeyMaterial("private", _private_pem(key))
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return KeyMaterial("public", _public_pem(key))
+    raise KeyFileError(f"{path} is not an elliptic-curve key (openssf needs ECDSA P-256)")
+
+
+def classify(path: str | os.PathLike, scheme: str = "auto") -> KeyMaterial:
+    """Read and classify a key file; refuses anything that is not unambiguously one kind."""
+    if scheme not in ("auto", *SCHEMES):
+        raise UnsupportedScheme(f"unknown signature scheme {scheme!r}; use one of {SCHEMES}")
+    path = Path(path)
+    data = _read(path)
+    secret = _hmac_secret(data, path, legacy_ok=scheme == "hmac-sha256")
+    if secret is not None:
+        material = KeyMaterial("secret", secret)
+    else:
+        material = _parse_key(data, path)
+    if material is None:
+        raise KeyFileError(
+            f"{path} is neither an HMAC secret ({HMAC_PREFIX}…, written by `python -m artifacts "
+            "keygen --scheme hmac-sha256`) nor an EC key or certificate in PEM/DER"
+        )
+    wanted = {"hmac-sha256": ("secret",), "openssf": ("private", "public")}.get(scheme)
+    if wanted and material.kind not in wanted:
+        what = "an HMAC secret" if material.kind == "secret" else f"a {material.kind} EC key"
+        raise KeyFileError(f"{path} is {what}, not a key for the {scheme} scheme")
+    return material
 
 
 def load_signer(path: str | os.PathLike, scheme: str = "auto") -> HmacSigner | OpenSSFSigner:
     """A signer for the key at `path`: a PEM EC private key (openssf) or an HMAC secret file."""
-    path = Path(path)
-    data = _read(path)
-    kind = _kind(data)
-    chosen = _resolve(scheme, kind, path)
-    if chosen == "hmac-sha256":
-        return HmacSigner(_secret(data, path))
-    if kind != "private":
+    material = classify(path, scheme)
+    if material.kind == "secret":
+        return HmacSigner(material.data)
+    if material.kind != "private":
         raise KeyFileError(f"{path} is not a private key; signing needs the private half")
-    _check_ec(data, path, private=True)
-    return OpenSSFSigner(path)
+    return OpenSSFSigner(material.data)
 
 
 def load_verifier(path: str | os.PathLike, scheme: str = "auto") -> HmacVerifier | OpenSSFVerifier:
-    """A verifier for the key at `path`: a PEM EC public key (openssf) or an HMAC secret file."""
-    path = Path(path)
-    data = _read(path)
-    kind = _kind(data)
-    chosen = _resolve(scheme, kind, path)
-    if chosen == "hmac-sha256":
-        return HmacVerifier(_secret(data, path))
-    if kind != "public":
+    """A verifier for the key at `path`: a PEM EC public key or certificate (openssf) or an HMAC
+    secret file."""
+    material = classify(path, scheme)
+    if material.kind == "secret":
+        return HmacVerifier(material.data)
+    if material.kind != "public":
         raise KeyFileError(
             f"{path} is not a public key; give the verifier the public half "
             "(keep the private key with the training job)"
         )
-    _check_ec(data, path, private=False)
-    return OpenSSFVerifier(path)
+    return OpenSSFVerifier(material.data)
+
+
+def format_secret(secret: bytes) -> bytes:
+    """The on-disk form of an HMAC secret."""
+    return (HMAC_PREFIX + base64.urlsafe_b64encode(secret).decode().rstrip("=") + "\n").encode()
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -116,19 +215,11 @@ def generate_keys(scheme: str, out_dir: str | os.PathLike) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     if scheme == "hmac-sha256":
         path = out / "hmac.key"
-        _write_private(path, secrets.token_hex(32).encode() + b"\n")
+        _write_private(path, format_secret(secrets.token_bytes(32)))
         return {"secret": path}
     if scheme != "openssf":
         raise UnsupportedScheme(f"unknown signature scheme {scheme!r}; use one of {SCHEMES}")
     key = ec.generate_private_key(ec.SECP256R1())
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    _write_private(out / "signing-key.pem", private)
-    (out / "verify-key.pem").write_bytes(public)
+    _write_private(out / "signing-key.pem", _private_pem(key))
+    (out / "verify-key.pem").write_bytes(_public_pem(key.public_key()))
     return {"private": out / "signing-key.pem", "public": out / "verify-key.pem"}

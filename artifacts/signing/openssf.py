@@ -7,6 +7,7 @@ bytes that were verified are exactly the bytes the loader later unpickles.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -29,28 +30,30 @@ class OpenSSFSigner:
     scheme = SCHEME
     signature_file = OPENSSF_SIGNATURE_FILE
 
-    def __init__(self, private_key: Path) -> None:
-        self._private_key = Path(private_key)
+    def __init__(self, private_pem: bytes) -> None:
+        self._private_pem = bytes(private_pem)
 
-    def __repr__(self) -> str:
-        return f"OpenSSFSigner({self._private_key.name})"
+    def __repr__(self) -> str:  # never show the key
+        return "OpenSSFSigner(ecdsa-p256)"
 
     def sign(self, directory: Path) -> None:
         directory = Path(directory)
-        config = signing.Config().use_elliptic_key_signer(private_key=self._private_key)
-        config.set_hashing_config(_hashing_config())
-        config.sign(directory, directory / OPENSSF_SIGNATURE_FILE)
+        with tempfile.TemporaryDirectory(prefix="sign-") as tmp:
+            key_path = _private_file(Path(tmp) / "key.pem", self._private_pem)
+            config = signing.Config().use_elliptic_key_signer(private_key=key_path)
+            config.set_hashing_config(_hashing_config())
+            config.sign(directory, directory / OPENSSF_SIGNATURE_FILE)
 
 
 class OpenSSFVerifier:
     scheme = SCHEME
     signature_file = OPENSSF_SIGNATURE_FILE
 
-    def __init__(self, public_key: Path) -> None:
-        self._public_key = Path(public_key)
+    def __init__(self, public_pem: bytes) -> None:
+        self._public_pem = bytes(public_pem)
 
     def __repr__(self) -> str:
-        return f"OpenSSFVerifier({self._public_key.name})"
+        return "OpenSSFVerifier(ecdsa-p256)"
 
     def verify(self, files: dict[str, bytes]) -> None:
         if OPENSSF_SIGNATURE_FILE not in files:
@@ -63,11 +66,20 @@ class OpenSSFVerifier:
             for name, data in files.items():
                 (model_dir / name).write_bytes(data)
             signature = model_dir / OPENSSF_SIGNATURE_FILE
-            config = verifying.Config().use_elliptic_key_verifier(public_key=self._public_key)
+            key_path = _private_file(Path(tmp) / "verify-key.pem", self._public_pem)
+            config = verifying.Config().use_elliptic_key_verifier(public_key=key_path)
             try:
                 config.verify(model_dir, signature)
             except Exception as exc:  # noqa: BLE001 - the library raises many kinds; all mean "invalid"
                 raise _translate(exc) from None
+
+
+def _private_file(path: Path, data: bytes) -> Path:
+    """Write key material (normalised PEM) where only this process can read it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    return path
 
 
 def _translate(exc: Exception) -> Exception:

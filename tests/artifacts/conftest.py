@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 import artifacts
 
-TABULAR = {"type": "tabular", "features": 4, "feature_names": None}
+TABULAR = {"type": "vector", "features": 4, "dtype": "float64"}
 
 
 @dataclass

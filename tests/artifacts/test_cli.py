@@ -74,7 +74,7 @@ def test_verify_fails_with_one_line_reason(workdir):
     ("args", "code", "message"),
     [
         (["verify", "nowhere", "--key", "k"], 1, "cannot read key file k"),
-        (["verify", "st/m/1", "--key", "short.key"], 1, "too short"),
+        (["verify", "st/m/1", "--key", "short.key"], 1, "neither an HMAC secret"),
         (["keygen", "--scheme", "rsa", "--out", "x"], 2, "invalid choice"),
         (["pack", "model.joblib", "--name", "m", "--input-schema", "tabular"], 2, "--key"),
         (

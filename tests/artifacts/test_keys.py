@@ -25,7 +25,7 @@ def test_public_key_cannot_sign(tmp_path):
 
 def test_pem_is_not_an_hmac_secret(tmp_path):
     ec = artifacts.generate_keys("openssf", tmp_path)
-    with pytest.raises(artifacts.KeyFileError, match="not an HMAC secret"):
+    with pytest.raises(artifacts.KeyFileError, match="not a key for the hmac-sha256 scheme"):
         artifacts.load_verifier(ec["public"], scheme="hmac-sha256")
 
 
