@@ -3,6 +3,7 @@
 Importing this package never imports pyspark, Flask or the serving code.
 """
 
+from . import schema
 from .errors import (
     ArtifactError,
     ArtifactExists,
@@ -19,7 +20,6 @@ from .errors import (
     VersionSkew,
 )
 from .layout import MANIFEST_FILE, MODEL_FILE
-from . import schema
 from .loader import LoadedArtifact, load, verify
 from .schema import Column, InputSchema, OutputSchema
 from .signing import SCHEMES, generate_keys, load_signer, load_verifier
@@ -35,15 +35,15 @@ __all__ = [
     "ArtifactNotFound",
     "ArtifactRef",
     "Column",
-    "InputSchema",
-    "OutputSchema",
     "DigestMismatch",
     "IdentityMismatch",
+    "InputSchema",
     "KeyFileError",
     "LayoutError",
     "LoadedArtifact",
     "ManifestInvalid",
     "NoVerificationKey",
+    "OutputSchema",
     "SignatureInvalid",
     "SignatureMissing",
     "UnsupportedScheme",

@@ -154,10 +154,7 @@ def classify(path: str | os.PathLike, scheme: str = "auto") -> KeyMaterial:
     path = Path(path)
     data = _read(path)
     secret = _hmac_secret(data, path, legacy_ok=scheme == "hmac-sha256")
-    if secret is not None:
-        material = KeyMaterial("secret", secret)
-    else:
-        material = _parse_key(data, path)
+    material = KeyMaterial("secret", secret) if secret is not None else _parse_key(data, path)
     if material is None:
         raise KeyFileError(
             f"{path} is neither an HMAC secret ({HMAC_PREFIX}…, written by `python -m artifacts "

@@ -70,6 +70,10 @@ def _variants(key) -> dict[str, bytes]:
     }
 
 
+def _load_with(key_file, scheme, path):
+    return artifacts.load(path, verifier=artifacts.load_verifier(key_file, scheme=scheme))
+
+
 VARIANTS = [
     "pem-with-bom",
     "pem-with-comment",
@@ -99,8 +103,7 @@ def test_public_key_bytes_never_verify_an_hmac_forgery(tmp_path, ec_key, variant
     )
     (path / "model.joblib.gz").write_bytes(malicious_model_bytes(marker))
     with pytest.raises(artifacts.ArtifactError):
-        verifier = artifacts.load_verifier(key_file, scheme=scheme)
-        artifacts.load(path, verifier=verifier)
+        _load_with(key_file, scheme, path)
     assert not marker.exists(), "a forged HMAC signature made with public bytes was accepted"
 
 
@@ -179,9 +182,11 @@ def test_two_pem_blocks_are_refused(tmp_path, ec_key):
 def test_keygen_secret_has_its_own_format(tmp_path):
     path = artifacts.generate_keys("hmac-sha256", tmp_path)["secret"]
     text = path.read_text()
-    assert text.startswith("hmac-sha256:") and text.endswith("\n")
+    assert text.startswith("hmac-sha256:")
+    assert text.endswith("\n")
     material = classify(path)
-    assert material.kind == "secret" and len(material.data) == 32
+    assert material.kind == "secret"
+    assert len(material.data) == 32
 
 
 def test_legacy_hex_secret_needs_the_scheme_named(tmp_path, estimator):
