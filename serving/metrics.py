@@ -88,6 +88,8 @@ class Metrics:
         return response
 
     def record_predictions(self, model: ServedModel, prediction: Prediction) -> None:
+        if prediction.indices is None:  # regression/clustering: no classes to count
+            return
         counts = np.bincount(prediction.indices, minlength=len(model.labels))
         for index in np.flatnonzero(counts):
             self.predictions.labels(model.name, model.version, str(model.labels[index])).inc(

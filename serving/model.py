@@ -7,6 +7,12 @@ most (linear models, optionally behind scalers) the probability function is comp
 into a few numpy operations; anything else calls ``predict_proba`` with sklearn's finiteness
 check switched off. A compiled path is only used after it reproduced the estimator's own
 ``predict_proba`` and ``predict`` on probe rows at load time, so it can never change answers.
+
+What a model takes and returns comes from the manifest's typed schemas (:mod:`artifacts.schema`):
+image and vector models take that validated float array; tabular models take a pandas frame in
+the schema's frame form (:mod:`artifacts.tabular`). Classifiers answer with class indices into
+``labels`` — the original labels, strings staying strings — and probabilities; regressors (and
+clustering models) answer with one value per row.
 """
 
 from __future__ import annotations
@@ -19,6 +25,17 @@ from typing import Any
 import numpy as np
 import sklearn
 from scipy.special import expit
+from sklearn.base import is_regressor
+
+from artifacts.errors import ManifestInvalid
+from artifacts.schema import (
+    CLASSIFICATION,
+    REGRESSION,
+    InputSchema,
+    OutputSchema,
+    input_schema,
+    output_schema,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +47,12 @@ _PROBE_TOLERANCE = 1e-9
 
 @dataclass(frozen=True)
 class Prediction:
-    """Row-wise results: class index per row and probabilities (None if the model has none)."""
+    """Row-wise results. Classifiers: class index per row and probabilities (None if the model
+    has none). Regression and clustering: ``values``, one per row, and no indices."""
 
-    indices: np.ndarray
+    indices: np.ndarray | None
     probabilities: np.ndarray | None
+    values: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -44,66 +63,140 @@ class ServedModel:
     version: str
     manifest: dict[str, Any]
     estimator: Any
-    n_features: int
-    classes: np.ndarray
-    labels: list[Any]  # JSON-ready class labels, same order as ``classes``
+    n_features: int  # width of a row: features, pixels, or tabular columns
+    classes: np.ndarray  # classification labels (empty otherwise), same order as ``labels``
+    labels: list[Any]  # JSON-ready class labels in predict_proba's column order
     value_range: tuple[float, float] | None
     accepts_images: bool
     fast_path: bool = False
+    inputs: InputSchema | None = None
+    outputs: OutputSchema | None = None
     _proba: ProbaFn | None = field(default=None, repr=False)
+    _sorted: np.ndarray | None = field(default=None, repr=False)  # estimator.classes_
 
     @classmethod
     def from_artifact(cls, name: str, version: str, estimator: Any, manifest: dict) -> ServedModel:
         """Build from a loaded artifact; raises ValueError when it cannot be served."""
-        schema = manifest.get("input_schema") or {}
-        n_features = int(schema.get("features") or getattr(estimator, "n_features_in_", 0))
-        if n_features <= 0:
-            raise ValueError("the manifest input_schema does not give the number of features")
-        classes = np.asarray(getattr(estimator, "classes_", manifest.get("classes") or []))
-        if classes.size == 0:
-            raise ValueError("the model has no classes_: only classifiers are served")
-        value_range = schema.get("range")
-        proba, fast = _probability_function(estimator, n_features, value_range)
+        inputs = _inputs(manifest, estimator)
+        outputs = _outputs(manifest, estimator)
+        n_features = len(inputs.columns) if inputs.is_tabular else inputs.features
+        labels, sorted_classes = _labels(outputs, estimator)
+        value_range = None if inputs.is_tabular else inputs.range
+        proba, fast = None, False
+        if outputs.task == CLASSIFICATION:
+            proba, fast = _probability_function(
+                estimator, n_features, value_range, tabular=inputs.is_tabular
+            )
         return cls(
             name=name,
             version=version,
             manifest=manifest,
             estimator=estimator,
             n_features=n_features,
-            classes=classes,
-            labels=classes.tolist(),
-            value_range=tuple(value_range) if value_range else None,
-            accepts_images=schema.get("type") == IMAGE_SCHEMA,
+            classes=np.asarray(labels),
+            labels=labels,
+            value_range=value_range,
+            accepts_images=inputs.is_image,
             fast_path=fast,
+            inputs=inputs,
+            outputs=outputs,
             _proba=proba,
+            _sorted=sorted_classes,
         )
+
+    @property
+    def task(self) -> str:
+        return self.outputs.task if self.outputs else CLASSIFICATION
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.task == CLASSIFICATION
+
+    @property
+    def is_tabular(self) -> bool:
+        return self.inputs is not None and self.inputs.is_tabular
 
     @property
     def has_probabilities(self) -> bool:
         return self._proba is not None
 
-    def predict(self, rows: np.ndarray) -> Prediction:
-        """Predict a validated (n, n_features) finite float array."""
+    def predict(self, rows: Any) -> Prediction:
+        """Predict a validated (n, n_features) finite float array, or a tabular model's frame."""
+        if not self.is_classifier:
+            values = np.asarray(self.estimator.predict(rows))
+            if self.task == REGRESSION:
+                values = values.astype(np.float64, copy=False)
+            return Prediction(None, None, values)
         if self._proba is not None:
             probabilities = self._proba(rows)
             return Prediction(probabilities.argmax(axis=1), probabilities)
-        with sklearn.config_context(assume_finite=True):
+        with sklearn.config_context(assume_finite=not self.is_tabular):
             labels = self.estimator.predict(rows)
-        return Prediction(np.searchsorted(self.classes, labels), None)
+        return Prediction(np.searchsorted(self._sorted, labels), None)
+
+    def answers(self, prediction: Prediction) -> list[Any]:
+        """One JSON-ready answer per row: the label, or the predicted value."""
+        if prediction.indices is not None:
+            labels = self.labels
+            return [labels[i] for i in prediction.indices.tolist()]
+        return prediction.values.tolist()
+
+
+def _inputs(manifest: dict, estimator: Any) -> InputSchema:
+    """The input schema; very old manifests that omit the width take the estimator's."""
+    try:
+        return input_schema(manifest)
+    except ManifestInvalid as exc:
+        width = int(getattr(estimator, "n_features_in_", 0))
+        doc = manifest.get("input_schema") or {}
+        if width <= 0 or doc.get("columns") is not None or doc.get("type") == "image/mnist-28x28":
+            raise ValueError(f"the manifest input_schema is unusable: {exc}") from None
+        return InputSchema.vector(width)
+
+
+def _outputs(manifest: dict, estimator: Any) -> OutputSchema:
+    """The output schema; manifests without one or classes describe the estimator's kind."""
+    try:
+        return output_schema(manifest)
+    except ManifestInvalid as exc:
+        classes = getattr(estimator, "classes_", None)
+        if classes is not None and len(classes):
+            return OutputSchema(CLASSIFICATION, classes=tuple(np.asarray(classes).tolist()))
+        if is_regressor(estimator):
+            return OutputSchema(REGRESSION)
+        raise ValueError(f"the model's output is not described: {exc}") from None
+
+
+def _labels(outputs: OutputSchema, estimator: Any) -> tuple[list[Any], np.ndarray | None]:
+    """Class labels in predict_proba order (the output schema's originals when they line up
+    with the estimator's ``classes_``) and the estimator's own sorted ``classes_``."""
+    if outputs.task != CLASSIFICATION:
+        return [], None
+    own = getattr(estimator, "classes_", None)
+    if own is None:
+        raise ValueError("the output schema says classification but the model has no classes_")
+    own = np.asarray(own)
+    named = list(outputs.classes or ())
+    if len(named) == len(own):
+        return named, own
+    return own.tolist(), own
 
 
 def _probability_function(
-    estimator: Any, n_features: int, value_range: list | None
+    estimator: Any, n_features: int, value_range: Any, tabular: bool = False
 ) -> tuple[ProbaFn | None, bool]:
-    """The cheapest correct probability function for ``estimator`` and whether it is compiled."""
+    """The cheapest correct probability function for ``estimator`` and whether it is compiled.
+
+    Tabular frames carry NaN for missing values, so sklearn keeps its own checks for them and
+    nothing is compiled (the pipeline's imputer and encoder do real work there)."""
     if not hasattr(estimator, "predict_proba"):
         return None, False
 
     def generic(rows: np.ndarray) -> np.ndarray:
-        with sklearn.config_context(assume_finite=True):
+        with sklearn.config_context(assume_finite=not tabular):
             return estimator.predict_proba(rows)
 
-    compiled = _compile(estimator)
+    compiled = None if tabular else _compile(estimator)
     if compiled is None:
         return generic, False
     probe = _probe_rows(n_features, value_range)

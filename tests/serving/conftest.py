@@ -114,3 +114,130 @@ def png_bytes(pixels: np.ndarray, mode: str = "L") -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# --- tabular models (named, typed columns; issue 12) -------------------------------------------
+
+PENGUIN_COLUMNS = (
+    artifacts.Column("bill_length", "double", nullable=True, range=(30.0, 60.0)),
+    artifacts.Column("visits", "long", nullable=False, range=(0.0, 9.0)),
+    artifacts.Column(
+        "island", "string", nullable=True, categories=("Biscoe", "Dream", "Torgersen", "Ærø")
+    ),
+    artifacts.Column("member", "boolean", nullable=True, categories=("false", "true")),
+    artifacts.Column("plan", "string", nullable=False, categories=("basic", "pro"), unseen="error"),
+)
+PENGUIN_SCHEMA = artifacts.InputSchema.tabular(PENGUIN_COLUMNS)
+PENGUIN_ROW = {
+    "bill_length": 41.5,
+    "visits": 3,
+    "island": "Dream",
+    "member": True,
+    "plan": "pro",
+}
+
+
+def penguin_frame(n: int, seed: int = 0):
+    """A frame-form training table with gaps, and a string label and a continuous target."""
+    from artifacts import tabular
+
+    rng = np.random.default_rng(seed)
+    islands = np.array(["Biscoe", "Dream", "Torgersen", "Ærø"], dtype=object)
+    records = [
+        {
+            "bill_length": None if i % 7 == 0 else float(rng.uniform(30, 60)),
+            "visits": int(rng.integers(0, 10)),
+            "island": None if i % 11 == 0 else str(islands[i % 4]),
+            "member": bool(rng.integers(0, 2)),
+            "plan": "pro" if i % 3 else "basic",
+        }
+        for i in range(n)
+    ]
+    frame = tabular.from_records(records, PENGUIN_SCHEMA)
+    bill = frame["bill_length"].fillna(45.0).to_numpy()
+    species = np.where(
+        bill > 45, "Gentoo", np.where(frame["island"] == "Dream", "Chinstrap", "Adélie")
+    )
+    target = 2.0 * bill + 3.0 * frame["visits"].to_numpy() + (frame["plan"] == "pro") * 10.0
+    return frame, species, target
+
+
+def penguin_pipeline(final):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    categorical = [c for c in PENGUIN_COLUMNS if c.categorical]
+    encode = ColumnTransformer(
+        [
+            (
+                "num",
+                make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()),
+                ["bill_length", "visits"],
+            ),
+            (
+                "cat",
+                OneHotEncoder(
+                    categories=[list(c.categories) for c in categorical],
+                    handle_unknown="ignore",
+                ),
+                [c.name for c in categorical],
+            ),
+        ]
+    )
+    return Pipeline([("columns", encode), ("model", final)])
+
+
+@pytest.fixture(scope="session")
+def tabular_store(tmp_path_factory) -> SignedStore:
+    """penguins (classifier, string labels), bills (regressor), both on PENGUIN_SCHEMA, plus the
+    legacy-shaped 4-feature numeric model; signed with an HMAC key."""
+    from sklearn.linear_model import LinearRegression
+
+    root = tmp_path_factory.mktemp("tabular-store")
+    key = artifacts.generate_keys("hmac-sha256", root / "keys")["secret"]
+    signer = artifacts.load_signer(key)
+    store = root / "store"
+    frame, species, target = penguin_frame(300)
+    classifier = penguin_pipeline(LogisticRegression(max_iter=500)).fit(frame, species)
+    artifacts.save(
+        classifier,
+        store,
+        "penguins",
+        version="1",
+        signer=signer,
+        input_schema=PENGUIN_SCHEMA,
+        output_schema=artifacts.OutputSchema(
+            "classification", label="species", classes=tuple(classifier.classes_.tolist())
+        ),
+    )
+    regressor = penguin_pipeline(LinearRegression()).fit(frame, target)
+    artifacts.save(
+        regressor,
+        store,
+        "bills",
+        version="1",
+        signer=signer,
+        input_schema=PENGUIN_SCHEMA,
+        output_schema=artifacts.OutputSchema(
+            "regression", label="score", target={"type": "double", "range": [0.0, 200.0]}
+        ),
+    )
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 4))
+    numeric = LogisticRegression().fit(x, np.where(x[:, 0] > 0.5, "high", "low"))
+    artifacts.save(
+        numeric, store, "vector", version="1", signer=signer, input_schema=TABULAR_SCHEMA
+    )
+    return SignedStore(store, key, np.empty((0, 784)), np.empty(0))
+
+
+@pytest.fixture(scope="session")
+def tabular_app(tabular_store):
+    return create_app(tabular_store.config(default_model="penguins"))
+
+
+@pytest.fixture
+def tabular_client(tabular_app):
+    return tabular_app.test_client()

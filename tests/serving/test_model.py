@@ -59,11 +59,36 @@ def test_model_without_probabilities_predicts_labels():
     np.testing.assert_array_equal(model.classes[prediction.indices], estimator.predict(X[:20]))
 
 
-def test_regressors_are_refused():
+def test_regressors_predict_floats():
     from sklearn.linear_model import LinearRegression
 
-    with pytest.raises(ValueError, match="only classifiers"):
-        serve(LinearRegression().fit(X, X[:, 0]))
+    estimator = LinearRegression().fit(X, X[:, 0] * 3)
+    model = serve(estimator)
+    assert model.task == "regression"
+    assert not model.is_classifier
+    prediction = model.predict(X[:5])
+    assert prediction.indices is None
+    assert prediction.values.dtype == np.float64
+    np.testing.assert_allclose(model.answers(prediction), estimator.predict(X[:5]))
+
+
+def test_a_model_of_unknown_kind_is_refused():
+    from sklearn.cluster import KMeans
+
+    with pytest.raises(ValueError, match="not described"):
+        serve(KMeans(n_clusters=2, n_init=1).fit(X))
+
+
+def test_original_labels_come_from_the_output_schema():
+    estimator = LogisticRegression().fit(X, Y3)  # classes_ 0, 1, 2 as Spark's label indices
+    manifest = {
+        **SCHEMA,
+        "output_schema": {"task": "classification", "classes": ["setosa", "versicolor", "x"]},
+    }
+    model = ServedModel.from_artifact("m", "1", estimator, manifest)
+    answers = model.answers(model.predict(X[:10]))
+    expected = np.array(["setosa", "versicolor", "x"])[estimator.predict(X[:10])]
+    assert answers == expected.tolist()
 
 
 def test_feature_count_comes_from_the_manifest_or_estimator():

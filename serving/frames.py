@@ -1,0 +1,161 @@
+"""Rows by column name — records, column-split, columns, positional rows, CSV — → model input.
+
+Tabular models get a frame in their schema's frame form, built and validated by
+:mod:`artifacts.tabular` (every problem of a request reported at once, as one 400). Image and
+vector models keep their float arrays and the checks of :mod:`serving.inputs`; named formats
+reach them through a *view* of the model's feature names (or, for models whose features have no
+names, the names the client sent, in the client's order — as MLflow hands such a frame to
+scikit-learn positionally).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from artifacts import tabular
+from artifacts.schema import DOUBLE, Column, InputSchema
+
+from .errors import BadRequest, InvalidShape
+from .inputs import check_batch, rows_from_json, validate_rows
+from .metrics import Metrics
+from .model import Prediction, ServedModel
+
+log = logging.getLogger(__name__)
+
+RECORDS, SPLIT, COLUMNS, ROWS = "records", "split", "columns", "rows"
+
+
+class InputMismatch(BadRequest):
+    """The rows do not fit the model's typed input schema; ``problems`` lists every reason."""
+
+    status, title, slug = 400, "Input does not match the model's schema", "schema-mismatch"
+
+
+class ModelRefused(BadRequest):
+    """The estimator itself refused rows that passed validation (MLflow answers 400 too)."""
+
+    status, title, slug = 400, "The model could not score these rows", "model-refused"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A request's rows in one of the four JSON shapes, not yet checked against a model."""
+
+    shape: str  # RECORDS | SPLIT | COLUMNS | ROWS
+    data: Any  # list of objects | rows | {name: values}
+    columns: list[str] | None = None  # SPLIT only; None = positional
+
+    @classmethod
+    def of(cls, value: Any, field: str) -> Table:
+        """``instances``/``inputs``: objects, lists, or an object of columns (TF serving)."""
+        if isinstance(value, dict):
+            return cls(COLUMNS, value)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            return cls(RECORDS, value)
+        if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+            return cls(ROWS, value)
+        raise InvalidShape(
+            f"'{field}' must be a non-empty list of row objects ({{column: value}}), a list of "
+            "rows (lists of values in the model's column order), or an object of "
+            "{column: [values]}"
+        )
+
+    @property
+    def n_rows(self) -> int:
+        if self.shape == COLUMNS:
+            lengths = [len(v) for v in self.data.values() if isinstance(v, list)]
+            return max(lengths, default=1)
+        return len(self.data) if isinstance(self.data, list) else 0
+
+
+def model_input(table: Table, model: ServedModel, max_batch: int, field: str) -> Any:
+    """The validated frame (tabular models) or float array (image and vector models)."""
+    check_batch(table.n_rows, max_batch)
+    if model.is_tabular:
+        return _checked(_frame, table, model.inputs, False)
+    named = model.inputs is not None and bool(model.inputs.names)
+    if table.shape == ROWS or (table.shape == SPLIT and not named):
+        return rows_from_json(table.data, model, max_batch, field)
+    frame = _checked(_frame, table, _view(model, _given_names(table)), False)
+    return validate_rows(frame.to_numpy(dtype=np.float64), model, field)
+
+
+def csv_input(body: str, model: ServedModel, max_batch: int) -> Any:
+    """A CSV body with a header row → model input; an empty cell is a missing value."""
+    schema = model.inputs if model.is_tabular else None
+    if schema is None:
+        header = body.split("\n", 1)[0].strip().split(",")
+        schema = _view(model, [name.strip() for name in header])
+    frame = _checked(tabular.from_csv, body, schema)
+    check_batch(len(frame), max_batch)
+    if model.is_tabular:
+        return frame
+    return validate_rows(frame.to_numpy(dtype=np.float64), model, "body")
+
+
+def predict(model: ServedModel, inputs: Any, metrics: Metrics | None) -> Prediction:
+    """Run the model; an estimator's refusal of a validated frame is the client's 400."""
+    try:
+        prediction = model.predict(inputs)
+    except (ValueError, TypeError) as exc:
+        if not isinstance(inputs, pd.DataFrame):
+            raise
+        log.warning("model %s/%s refused a frame: %s", model.name, model.version, exc)
+        raise ModelRefused(f"the model could not score these rows: {exc}") from None
+    if metrics is not None:
+        metrics.record_predictions(model, prediction)
+    return prediction
+
+
+def _frame(table: Table, schema: InputSchema, text: bool) -> pd.DataFrame:
+    if table.shape == RECORDS:
+        return tabular.from_records(table.data, schema, text=text)
+    if table.shape == SPLIT:
+        return tabular.from_split(table.columns, table.data, schema, text=text)
+    if table.shape == COLUMNS:
+        return tabular.from_columns(table.data, schema, text=text)
+    return tabular.from_rows(table.data, schema, text=text)
+
+
+def _checked(build: Any, *args: Any) -> pd.DataFrame:
+    try:
+        return build(*args)
+    except tabular.SchemaMismatch as exc:
+        raise InputMismatch(str(exc), problems=exc.problems, problem_count=exc.total) from None
+
+
+def _given_names(table: Table) -> list[str] | None:
+    if table.shape == SPLIT:
+        return table.columns
+    if table.shape == COLUMNS:
+        return [str(name) for name in table.data]
+    first = table.data[0] if isinstance(table.data, list) and table.data else {}
+    return [str(name) for name in first] if isinstance(first, dict) else None
+
+
+def _view(model: ServedModel, given: list[str] | None) -> InputSchema:
+    """Image/vector features as a schema of required double columns, for named formats."""
+    names = model.inputs.names if model.inputs is not None else None
+    if names:
+        return _double_columns(tuple(names))
+    if not given or len(set(given)) != len(given):
+        raise InvalidShape(
+            f"model {model.name!r} takes {model.n_features} unnamed numeric features: send "
+            "rows as lists of numbers, or give every column a distinct name"
+        )
+    if len(given) != model.n_features:
+        raise InvalidShape(
+            f"{len(given)} columns sent; model {model.name!r} takes {model.n_features} features"
+        )
+    return _double_columns(tuple(given))
+
+
+@lru_cache(maxsize=64)
+def _double_columns(names: tuple[str, ...]) -> InputSchema:
+    return InputSchema.tabular([Column(name, DOUBLE, nullable=False) for name in names])
