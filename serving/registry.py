@@ -16,10 +16,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import artifacts
+from artifacts.store import natural_version_key
 
 from .errors import ModelNotFound, NoModelLoaded, VersionNotFound
 from .model import ServedModel
@@ -27,6 +28,8 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 LATEST = "latest"
+#: Failures `settle` derives from the loaded set (recomputed each time, never carried over).
+_DERIVED_FAILURES = frozenset({"RollbackRefused", "PinnedVersionMissing", "DefaultModelMissing"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class Snapshot:
     failures: tuple[LoadFailure, ...] = ()
     default_name: str | None = None
     loaded_at: float = 0.0
+    #: name → the version `latest` means; a name missing here has no servable `latest`
+    #: (its newest version would roll back what was served before, see ModelRegistry).
+    latest_versions: dict[str, str] | None = None
 
     @property
     def ready(self) -> bool:
@@ -56,7 +62,16 @@ class Snapshot:
         versions = self.models.get(name)
         if not versions:
             raise ModelNotFound(_unknown_model(name, self.models))
-        return next(reversed(versions.values()))
+        if self.latest_versions is None:
+            return next(reversed(versions.values()))
+        version = self.latest_versions.get(name)
+        if version is None:
+            raise NoModelLoaded(
+                f"the newest version of {name!r} in the store is older than one served before; "
+                "refusing to roll back 'latest' (pin a version with SERVING_PINNED_VERSIONS, or "
+                "ask for a version explicitly)"
+            )
+        return versions[version]
 
     def get(self, name: str | None = None, version: str | None = None) -> ServedModel:
         """The model to use for a request; unknown name or version → 404, none loaded → 503."""
@@ -80,6 +95,16 @@ class Snapshot:
             ) from None
 
 
+def order_key(model: ServedModel) -> tuple:
+    """(signed creation time, natural version order) of a served version."""
+    return (str(model.manifest.get("created", "")), natural_version_key(model.version))
+
+
+def _older(key: tuple, high: tuple) -> bool:
+    """Older by either measure: an earlier signed creation time or a lower version."""
+    return key[0] < high[0] or key[1] < high[1]
+
+
 def _unknown_model(name: str, models: dict[str, Any]) -> str:
     served = ", ".join(sorted(models)) or "none"
     return f"no model named {name!r} is served; served models: {served}"
@@ -97,9 +122,15 @@ class ModelRegistry:
         self._on_load = on_load
         self._swap_lock = threading.Lock()
         self.snapshot = Snapshot()
+        #: name → order key of the newest version ever published as `latest` (rollback guard)
+        self._served_high: dict[str, tuple] = {}
 
-    def load(self) -> Snapshot:
-        """Build a new snapshot from the store without publishing it."""
+    def load(self, *, settle: bool = True) -> Snapshot:
+        """Build a new snapshot from the store without publishing it.
+
+        ``settle=False`` leaves `latest` and the default undecided, for a caller (hot reload)
+        that first merges the result with what is served and then calls :meth:`settle`.
+        """
         settings = self._settings
         try:
             verifier = self._verifier()
@@ -112,6 +143,8 @@ class ModelRegistry:
             )
         else:
             snapshot = self._load_refs(refs, verifier)
+        if settle:
+            snapshot = self.settle(snapshot)
         if self._on_load is not None:
             self._on_load(snapshot)
         return snapshot
@@ -120,6 +153,11 @@ class ModelRegistry:
         """Publish ``snapshot`` atomically and return the one it replaced."""
         with self._swap_lock:
             previous, self.snapshot = self.snapshot, snapshot
+            for name, version in (snapshot.latest_versions or {}).items():
+                if name in self._settings.pinned_versions:
+                    continue
+                key = order_key(snapshot.models[name][version])
+                self._served_high[name] = max(key, self._served_high.get(name, key))
         return previous
 
     def reload(self) -> Snapshot:
@@ -146,7 +184,6 @@ class ModelRegistry:
     def _load_refs(self, refs: list, verifier: Any) -> Snapshot:
         models: dict[str, dict[str, ServedModel]] = {}
         failures: list[LoadFailure] = []
-        created: dict[str, str] = {}
         for ref in refs:  # sorted by name, then version oldest → newest
             try:
                 model = self._load_one(ref, verifier)
@@ -156,12 +193,50 @@ class ModelRegistry:
                 failures.append(LoadFailure(ref.name, ref.version, reason, str(exc)))
                 continue
             models.setdefault(ref.name, {})[ref.version] = model
-            created[ref.name] = str(model.manifest.get("created", ""))
             log.info(
                 "serving %s/%s (compiled fast path: %s)", ref.name, ref.version, model.fast_path
             )
-        default_name = self._default_name(models, created, failures)
-        return Snapshot(models, tuple(failures), default_name, time.time())
+        return Snapshot(models, tuple(failures), None, time.time())
+
+    def settle(self, snapshot: Snapshot) -> Snapshot:
+        """Decide `latest` per name and the default model for ``snapshot``'s models."""
+        failures = [f for f in snapshot.failures if f.reason not in _DERIVED_FAILURES]
+        latest = self._latest_versions(snapshot.models, failures)
+        created = {  # a name whose latest is refused keeps its place: requests get a 503
+            name: str(next(reversed(versions.values())).manifest.get("created", ""))
+            for name, versions in snapshot.models.items()
+        }
+        default_name = self._default_name(snapshot.models, created, failures)
+        return replace(
+            snapshot, failures=tuple(failures), default_name=default_name, latest_versions=latest
+        )
+
+    def _latest_versions(self, models: dict, failures: list[LoadFailure]) -> dict[str, str]:
+        """Which version `latest` means per name: a pin, else the newest — unless the newest
+        is older (signed creation time or version order) than one already served."""
+        latest = {}
+        for name, versions in models.items():
+            pinned = self._settings.pinned_versions.get(name)
+            if pinned is not None:
+                if pinned in versions:
+                    latest[name] = pinned
+                else:
+                    detail = f"SERVING_PINNED_VERSIONS names {name}/{pinned}, which is not served"
+                    log.error(detail)
+                    failures.append(LoadFailure(name, pinned, "PinnedVersionMissing", detail))
+                continue
+            newest = next(reversed(versions.values()))
+            high = self._served_high.get(name)
+            if high is not None and _older(order_key(newest), high):
+                detail = (
+                    f"newest version {newest.version} of {name!r} is older than a version served "
+                    "before; refusing to roll back 'latest' (pin one with SERVING_PINNED_VERSIONS)"
+                )
+                log.error(detail)
+                failures.append(LoadFailure(name, newest.version, "RollbackRefused", detail))
+                continue
+            latest[name] = newest.version
+        return latest
 
     def _load_one(self, ref: Any, verifier: Any) -> ServedModel:
         settings = self._settings

@@ -92,7 +92,8 @@ class Reloader:
         with self._lock:
             fingerprint = store_fingerprint(self.store)
             old = self.registry.snapshot
-            merged, result = merge(old, self.registry.load())
+            merged, result = merge(old, self.registry.load(settle=False))
+            merged = self.registry.settle(merged)
             if result.changed or merged.failures != old.failures:
                 self.registry.swap(merged)
             self._fingerprint = fingerprint

@@ -96,6 +96,25 @@ def _rate_limit(raw: str) -> str:
     return raw
 
 
+def _pins(raw: str | Mapping[str, str]) -> dict[str, str]:
+    from artifacts.layout import check_name
+
+    if isinstance(raw, Mapping):
+        items = list(raw.items())
+    else:
+        items = [part.split("=", 1) for part in raw.split(",") if part.strip()]
+    pins = {}
+    for item in items:
+        if len(item) != 2:
+            raise ValueError(f"expected name=version pairs separated by commas, got {raw!r}")
+        name, version = (str(x).strip() for x in item)
+        try:
+            pins[check_name(name, "model name")] = check_name(version, "version")
+        except Exception as exc:  # noqa: BLE001 - re-raised as the parser's ValueError
+            raise ValueError(str(exc)) from None
+    return pins
+
+
 def _meta(parse: Callable[[Any], Any], doc: str) -> dict[str, Any]:
     return {"parse": parse, "doc": doc}
 
@@ -142,9 +161,33 @@ class Settings:
             "Model used when a request names none (/predict). Default: the newest artifact.",
         ),
     )
+    pinned_versions: dict[str, str] = field(
+        default_factory=dict,
+        metadata=_meta(
+            _pins,
+            "Versions served as `latest`, overriding the newest: `name=version,…`. Also the only "
+            "way to go back to an older version: the server never rolls `latest` back on its own.",
+        ),
+    )
     max_body_bytes: int = field(
         default=8 * 1024 * 1024,
-        metadata=_meta(_positive_int, "Largest request body accepted; bigger → 413."),
+        metadata=_meta(
+            _positive_int, "Largest request body accepted (image uploads, binary tensors) → 413."
+        ),
+    )
+    max_json_bytes: int = field(
+        default=2 * 1024 * 1024,
+        metadata=_meta(
+            _positive_int,
+            "Largest body that is parsed as text (JSON; for the V2 binary extension its JSON "
+            "header); bigger → 413. Parsed JSON takes ~30x its size in memory.",
+        ),
+    )
+    max_values: int = field(
+        default=1_048_576,
+        metadata=_meta(
+            _positive_int, "Most numbers one request may send (rows × features); more → 413."
+        ),
     )
     max_batch: int = field(
         default=1024,
@@ -305,15 +348,24 @@ class Settings:
     def describe(cls) -> list[tuple[str, str, str]]:
         """(env var, default, description) for each setting — the README table source."""
         return [
-            (ENV_PREFIX + item.name.upper(), str(item.default), item.metadata["doc"])
+            (ENV_PREFIX + item.name.upper(), _default_text(item), item.metadata["doc"])
             for item in fields(cls)
         ]
+
+
+def _default_text(item: dataclasses.Field) -> str:
+    if item.default is dataclasses.MISSING:
+        default = item.default_factory()
+        return ",".join(f"{k}={v}" for k, v in default.items()) if isinstance(default, dict) else ""
+    return str(item.default)
 
 
 def _parse(item: dataclasses.Field, raw: Any, key: str) -> Any:
     """Parse strings (env) and validate ints; other typed values (Path, bool) pass through."""
     parse = item.metadata["parse"]
-    if not isinstance(raw, str) and not (isinstance(raw, int) and parse is _positive_int):
+    if not isinstance(raw, str) and not (
+        (isinstance(raw, int) and parse is _positive_int) or parse is _pins
+    ):
         return raw
     try:
         return parse(raw)

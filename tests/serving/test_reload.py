@@ -134,12 +134,19 @@ def test_unreadable_store_keeps_everything(reloading, digit):
     assert served_version(app.test_client(), digit) == "2"
 
 
-def test_deleted_version_is_removed(reloading, digit):
+def test_deleted_version_is_removed_without_rolling_latest_back(reloading, digit):
     app, store = reloading
     shutil.rmtree(store.path / "mnist" / "2")
     result = app.extensions[EXTENSION_KEY].poll_once()
     assert result.removed == ("mnist/2",)
-    assert served_version(app.test_client(), digit) == "1"
+    client = app.test_client()
+    refused = client.post(
+        "/predict",
+        json={"pixels": digit[0].tolist()},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert refused.status_code == 503
+    assert "refusing to roll back" in refused.get_json()["detail"]
 
 
 def test_admin_reload_endpoint(reloading, digit):
