@@ -32,7 +32,7 @@ latest=$("$py" -c 'import sys, artifacts; print(artifacts.resolve(sys.argv[1], "
 "$py" -m artifacts inspect "$latest" --key "$keys/verify-key.pem"
 
 step "serve with Gunicorn on 127.0.0.1:$port"
-export SERVING_MODEL_STORE="$store" SERVING_VERIFY_KEY_FILE="$keys/verify-key.pem"
+export SERVING_MODEL_STORE="$store" SERVING_VERIFY_KEY_FILE="$keys/verify-key.pem" SERVING_SIGNATURE_SCHEME=openssf
 export SERVING_API_KEYS_FILE="$keys/api-keys" SERVING_BIND="127.0.0.1:$port"
 "$venv/bin/model-server" &
 server=$!
