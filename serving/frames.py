@@ -74,6 +74,11 @@ class Table:
         return len(self.data) if isinstance(self.data, list) else 0
 
 
+def positional(instances: Any) -> bool:
+    """Rows given as lists of numbers (the array fast path), not objects or columns."""
+    return isinstance(instances, list) and not (instances and isinstance(instances[0], dict))
+
+
 def model_input(table: Table, model: ServedModel, max_batch: int, field: str) -> Any:
     """The validated frame (tabular models) or float array (image and vector models)."""
     check_batch(table.n_rows, max_batch)

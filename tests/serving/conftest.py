@@ -191,9 +191,13 @@ def penguin_pipeline(final):
 
 @pytest.fixture(scope="session")
 def tabular_store(tmp_path_factory) -> SignedStore:
-    """penguins (classifier, string labels), bills (regressor), both on PENGUIN_SCHEMA, plus the
-    legacy-shaped 4-feature numeric model; signed with an HMAC key."""
+    """penguins (classifier, string labels), bills (regressor), both on PENGUIN_SCHEMA; numeric
+    (two number columns, integer labels); vector (the legacy 4-feature form). HMAC-signed."""
+    from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+
+    from artifacts import tabular
 
     root = tmp_path_factory.mktemp("tabular-store")
     key = artifacts.generate_keys("hmac-sha256", root / "keys")["secret"]
@@ -230,6 +234,13 @@ def tabular_store(tmp_path_factory) -> SignedStore:
     artifacts.save(
         numeric, store, "vector", version="1", signer=signer, input_schema=TABULAR_SCHEMA
     )
+    both = artifacts.InputSchema.tabular(
+        [artifacts.Column("a", "double"), artifacts.Column("b", "long", nullable=False)]
+    )
+    table = tabular.from_columns({"a": x[:, 0].tolist(), "b": (x[:, 1] * 5).round().tolist()}, both)
+    numeric_table = make_pipeline(SimpleImputer(), LogisticRegression())
+    numeric_table.fit(table, np.where(x[:, 0] > 0.5, 1, 0))
+    artifacts.save(numeric_table, store, "numeric", version="1", signer=signer, input_schema=both)
     return SignedStore(store, key, np.empty((0, 784)), np.empty(0))
 
 
