@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ``config`` maps setting field names (see :class:`serving.settings.Settings`) to values,
     or holds a ready ``Settings`` under the key ``"settings"``.
     """
-    from . import api, auth, reload
+    from . import api, auth, limits, reload
     from .errors import register_error_handlers
     from .metrics import Metrics
     from .registry import ModelRegistry
@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.install(
         app, settings, metrics, tuple(b.name for b in api.OPEN), tuple(b.name for b in api.ADMIN)
     )
+    limits.install(app, settings)
     return app
 
 

@@ -67,6 +67,14 @@ class BatchTooLarge(BadRequest):
     status, title, slug = 413, "Batch too large", "batch-too-large"
 
 
+class TooManyValues(BadRequest):
+    status, title, slug = 413, "Too many values", "too-many-values"
+
+
+class BodyTooLarge(BadRequest):
+    status, title, slug = 413, "Request body too large", "body-too-large"
+
+
 class ImageError(BadRequest):
     status, title, slug = 400, "Not a usable image", "invalid-image"
 
@@ -130,7 +138,10 @@ def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     if isinstance(exc, RequestEntityTooLarge):
         limit = request.max_content_length
-        detail = f"request body is larger than the limit of {limit} bytes (SERVING_MAX_BODY_BYTES)"
+        detail = (
+            f"request body is larger than the limit of {limit} bytes "
+            "(SERVING_MAX_BODY_BYTES; SERVING_MAX_JSON_BYTES for JSON)"
+        )
         return problem(413, "Request body too large", detail, "body-too-large")
     slug = (exc.name or "error").lower().replace(" ", "-")
     response = problem(status, exc.name, exc.description or exc.name, slug)

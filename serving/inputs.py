@@ -11,27 +11,42 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BatchTooLarge, InvalidDatatype, InvalidShape, NonFiniteValue, OutOfRange
+from .errors import (
+    BatchTooLarge,
+    InvalidDatatype,
+    InvalidShape,
+    NonFiniteValue,
+    OutOfRange,
+    TooManyValues,
+)
 from .model import ServedModel
 
 
-def rows_from_json(instances: Any, model: ServedModel, max_batch: int, field: str) -> np.ndarray:
+def rows_from_json(
+    instances: Any, model: ServedModel, max_batch: int, field: str, max_values: int | None = None
+) -> np.ndarray:
     """A JSON list of rows (each a flat list, or 28x28 nested for images) → (n, features)."""
     if not isinstance(instances, list) or not instances:
         raise InvalidShape(
             f"'{field}' must be a non-empty list of rows of {model.n_features} numbers"
         )
     check_batch(len(instances), max_batch)
+    if max_values is not None:
+        check_values(_declared_size(instances), max_values)
     array = _numeric(instances, field)
     return validate_rows(
         array.reshape(len(instances), -1) if array.ndim > 2 else array, model, field
     )
 
 
-def row_from_json(pixels: Any, model: ServedModel, field: str) -> np.ndarray:
+def row_from_json(
+    pixels: Any, model: ServedModel, field: str, max_values: int | None = None
+) -> np.ndarray:
     """One JSON row (flat list, or 28x28 nested) → (1, features)."""
     if not isinstance(pixels, list) or not pixels:
         raise InvalidShape(f"'{field}' must be a list of {model.n_features} numbers")
+    if max_values is not None:
+        check_values(_declared_size(pixels), max_values)
     array = _numeric(pixels, field)
     return validate_rows(array.reshape(1, -1), model, field)
 
@@ -42,6 +57,24 @@ def check_batch(rows: int, max_batch: int) -> None:
             f"{rows} rows in one request; the limit is {max_batch} (SERVING_MAX_BATCH). "
             "Split the batch."
         )
+
+
+def check_values(count: int, max_values: int) -> None:
+    """Refuse a request that carries more numbers than one request may (before converting them)."""
+    if count > max_values:
+        raise TooManyValues(
+            f"{count} values in one request; the limit is {max_values} (SERVING_MAX_VALUES). "
+            "Split the batch."
+        )
+
+
+def _declared_size(values: list) -> int:
+    """Values in a nested list if it is as regular as its first elements say (it must be)."""
+    size, level = 1, values
+    while isinstance(level, list) and level:
+        size *= len(level)
+        level = level[0]
+    return size
 
 
 def _numeric(values: Any, field: str) -> np.ndarray:

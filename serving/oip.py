@@ -36,6 +36,8 @@ DATATYPES: dict[str, np.dtype] = {
     "FP64": np.dtype("<f8"),
 }
 NUMERIC_INPUTS = tuple(name for name in DATATYPES if name != "BOOL")
+#: Most dimensions a tensor shape may have (numpy stops at 64; models here take 1 to 4).
+MAX_DIMS = 8
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,10 @@ def _input_tensor(spec: Any, binary: bytes) -> tuple[str, np.ndarray, int]:
         and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
     ):
         raise InvalidShape(f"input {name!r}: 'shape' must be a list of non-negative integers")
+    if len(shape) > MAX_DIMS:
+        raise InvalidShape(
+            f"input {name!r}: 'shape' has {len(shape)} dimensions; at most {MAX_DIMS}"
+        )
     if datatype not in NUMERIC_INPUTS:
         raise InvalidDatatype(
             f"input {name!r}: datatype {datatype!r} is not accepted; use one of "

@@ -2,7 +2,10 @@
 
 A 40 kB PNG can declare 50 000 x 50 000 pixels and expand to gigabytes when decoded (a
 decompression bomb). ``Image.open`` only parses the header, so the declared size is checked
-against ``max_pixels`` first and ``load()`` runs only for images within the cap.
+against ``max_pixels`` and each side against ``max_side`` first, and ``load()`` runs only for
+images within both caps. Decoding must cost time in proportion to those caps, never more:
+compressed BMP is refused because Pillow decodes RLE4/RLE8 in pure Python (a 1 kB RLE8 file
+declaring 16777216x1 pixels took ~1.5 s of CPU), and BMP that wraps JPEG/PNG data is refused too.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from .errors import (
 #: Formats a client can reasonably send for a digit; others (PSD, EPS, ICNS …) are refused.
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "PPM")
 _WORKING_SIDE = 112  # JPEGs decode straight to about this size (DCT scaling), see draft()
+#: BMP compression values Pillow decodes in C straight from the file: BI_RGB and BI_BITFIELDS.
+_BMP_UNCOMPRESSED = (0, 3)
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError)
 
 
-def decode_upload(data: bytes, max_pixels: int) -> Image.Image:
+def decode_upload(data: bytes, max_pixels: int, max_side: int | None = None) -> Image.Image:
     """Return the decoded first frame of ``data``; bad input raises a 4xx ServingError."""
     if not data:
         raise MissingField("the uploaded file is empty; send an image in the 'file' field")
@@ -46,6 +51,16 @@ def decode_upload(data: bytes, max_pixels: int) -> Image.Image:
         raise TruncatedImage("the image declares an empty size")
     if width * height > max_pixels:
         raise _bomb(image.size, max_pixels)
+    if max_side is not None and max(width, height) > max_side:
+        raise DecompressionBomb(
+            f"the image declares {width}x{height} pixels; each side may be at most {max_side} "
+            "pixels (SERVING_MAX_IMAGE_SIDE); send a smaller image"
+        )
+    if image.format == "BMP" and image.info.get("compression") not in _BMP_UNCOMPRESSED:
+        raise UnsupportedImageFormat(
+            "compressed BMP (RLE, embedded JPEG/PNG) is not accepted; send PNG, or an "
+            "uncompressed BMP"
+        )
     if image.format == "JPEG":
         image.draft("L", (_WORKING_SIDE, _WORKING_SIDE))
     try:

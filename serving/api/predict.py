@@ -18,6 +18,7 @@ from artifacts.preprocess import to_mnist
 from ..errors import BadRequest, InvalidJSON, MissingField, UnsupportedMediaType
 from ..inputs import row_from_json, rows_from_json
 from ..model import Prediction, ServedModel
+from ..settings import Settings
 from ..state import server_state
 from ..uploads import decode_upload
 
@@ -29,9 +30,9 @@ def predict() -> Response:
     state = server_state()
     model = state.registry.snapshot.get(request.args.get("model"), request.args.get("version"))
     if request.mimetype == "multipart/form-data":
-        rows, single = _uploaded_rows(model, state.settings.max_image_pixels), True
+        rows, single = _uploaded_rows(model, state.settings), True
     elif request.is_json:
-        rows, single = _json_rows(model, state.settings.max_batch)
+        rows, single = _json_rows(model, state.settings)
     else:
         raise UnsupportedMediaType(
             "send multipart/form-data with the image in field 'file', or application/json "
@@ -64,12 +65,15 @@ def v1_predict(name: str, version: str | None = None) -> Response:
     doc = _json_body()
     if "instances" not in doc:
         raise MissingField('send {"instances": [[...], ...]}: one list of numbers per row')
-    rows = rows_from_json(doc["instances"], model, state.settings.max_batch, "instances")
+    settings = state.settings
+    rows = rows_from_json(
+        doc["instances"], model, settings.max_batch, "instances", settings.max_values
+    )
     prediction = _run(model, rows)
     return _json({"predictions": [model.labels[i] for i in prediction.indices.tolist()]})
 
 
-def _uploaded_rows(model: ServedModel, max_pixels: int) -> np.ndarray:
+def _uploaded_rows(model: ServedModel, settings: Settings) -> np.ndarray:
     upload = request.files.get("file")
     if upload is None:
         raise MissingField("send the image as multipart/form-data field 'file'")
@@ -78,16 +82,17 @@ def _uploaded_rows(model: ServedModel, max_pixels: int) -> np.ndarray:
             f"model {model.name!r} takes {model.n_features} numeric features, not images; "
             'send JSON {"instances": [[...]]}'
         )
-    image = decode_upload(upload.read(), max_pixels)
+    image = decode_upload(upload.read(), settings.max_image_pixels, settings.max_image_side)
     return to_mnist(image).reshape(1, -1)
 
 
-def _json_rows(model: ServedModel, max_batch: int) -> tuple[np.ndarray, bool]:
-    doc = _json_body()
+def _json_rows(model: ServedModel, settings: Settings) -> tuple[np.ndarray, bool]:
+    doc, limit = _json_body(), settings.max_values
     if "pixels" in doc:
-        return row_from_json(doc["pixels"], model, "pixels"), True
+        return row_from_json(doc["pixels"], model, "pixels", limit), True
     if "instances" in doc:
-        return rows_from_json(doc["instances"], model, max_batch, "instances"), False
+        rows = rows_from_json(doc["instances"], model, settings.max_batch, "instances", limit)
+        return rows, False
     raise MissingField('send {"pixels": [...]} for one image or {"instances": [[...], ...]}')
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, json, request
 
 from .. import oip
-from ..inputs import check_batch, validate_rows
+from ..inputs import check_batch, check_values, validate_rows
 from ..state import server_state
 
 bp = Blueprint("v2", __name__, url_prefix="/v2/models/<name>")
@@ -37,6 +37,7 @@ def infer(name: str, version: str | None = None) -> Response:
     state = server_state()
     model = state.registry.snapshot.get(name, version)
     parsed = oip.parse_infer_request(request.get_data(), request.headers.get(oip.HEADER_LENGTH))
+    check_values(parsed.tensor.size, state.settings.max_values)  # before converting to float64
     rows = oip.rows_of(parsed.tensor, model, parsed.name)
     check_batch(rows.shape[0], state.settings.max_batch)
     validate_rows(rows, model, f"input {parsed.name}")
