@@ -1,8 +1,17 @@
-"""``export_model``: a fitted Spark classifier or PipelineModel → a fitted sklearn object.
+"""``export_model``: a fitted Spark model or PipelineModel → a fitted sklearn object.
 
 Every learned number is copied from Spark in closed form (no fitting on data), the
 result is checked against Spark on held-out rows, and the parity figures travel with the
-estimator so the training job can record them in the signed manifest.
+estimator so the training job can record them in the signed manifest, next to the typed
+input and output schema derived here.
+
+Two input forms come out:
+
+* *tabular* — the pipeline assembles named columns (VectorAssembler over numeric,
+  boolean or encoded columns): the estimator is a Pipeline whose first step is a
+  ColumnTransformer taking a pandas DataFrame in frame form (``artifacts.schema``);
+* *vector* — the predictor (or its scalers, or an assembler over vector columns) reads
+  vector columns: the estimator takes X, those columns concatenated.
 """
 
 from __future__ import annotations
@@ -25,19 +34,41 @@ from pyspark.ml.classification import (
     RandomForestClassificationModel,
 )
 from pyspark.ml.feature import MinMaxScalerModel, StandardScalerModel, VectorAssembler
+from pyspark.ml.linalg import VectorUDT
+from pyspark.ml.regression import (
+    DecisionTreeRegressionModel,
+    GBTRegressionModel,
+    GeneralizedLinearRegressionModel,
+    LinearRegressionModel,
+    RandomForestRegressionModel,
+)
 from sklearn.pipeline import Pipeline
+
+from artifacts.schema import CLASSIFICATION, InputSchema, OutputSchema
 
 from .bayes import convert_naive_bayes
 from .checks import describe
+from .columns import build_column_transformer, trace_recipes
+from .edges import add_edge_rows
 from .errors import UnsupportedStage
+from .inputs import output_schema, tabular_schema
 from .labels import resolve_classes
 from .linear import convert_linear_svc, convert_logistic_regression
 from .mlp import convert_mlp
 from .ovr import convert_one_vs_rest, decision_scale
 from .parity import check_parity
-from .plan import make_plan
+from .plan import Plan, make_plan
+from .regression import convert_glm, convert_linear_regression
 from .scalers import Step, convert_min_max_scaler, convert_standard_scaler
-from .trees import TreeReader, convert_decision_tree, convert_gbt, convert_random_forest
+from .trees import (
+    TreeReader,
+    convert_decision_tree,
+    convert_decision_tree_regressor,
+    convert_gbt,
+    convert_gbt_regressor,
+    convert_random_forest,
+    convert_random_forest_regressor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +83,13 @@ _NEEDS_SPARK: dict[type, Callable[[Any, np.ndarray, TreeReader], Any]] = {
     RandomForestClassificationModel: convert_random_forest,
     GBTClassificationModel: convert_gbt,
 }
+_REGRESSORS: dict[type, Callable[[Any, TreeReader], Any]] = {
+    LinearRegressionModel: lambda model, reader: convert_linear_regression(model),
+    GeneralizedLinearRegressionModel: lambda model, reader: convert_glm(model),
+    DecisionTreeRegressionModel: convert_decision_tree_regressor,
+    RandomForestRegressionModel: convert_random_forest_regressor,
+    GBTRegressionModel: convert_gbt_regressor,
+}
 _FEATURE_STEPS: dict[type, Callable[[Any], list[Step]]] = {
     StandardScalerModel: convert_standard_scaler,
     MinMaxScalerModel: convert_min_max_scaler,
@@ -63,14 +101,18 @@ _FEATURE_STEPS: dict[type, Callable[[Any], list[Step]]] = {
 class ExportResult:
     """The exported estimator, its parity figures, and how to feed it.
 
-    ``input_cols`` are the ``sample_df`` columns whose values, concatenated in order,
-    form one row of X; ``classes`` are the labels ``predict`` returns.
+    ``input_cols``: for a tabular export the DataFrame's columns (``input_schema``'s
+    names); otherwise the ``sample_df`` columns whose values, concatenated in order,
+    form one row of X.  ``classes`` are the labels ``predict`` returns (empty for a
+    regressor).  ``input_schema``/``output_schema`` go into the manifest as they are.
     """
 
     estimator: Any
     parity: dict[str, Any]
     classes: list[Any]
     input_cols: list[str]
+    input_schema: InputSchema | None = None
+    output_schema: OutputSchema | None = None
 
 
 def convert_classifier(model: Any, classes: np.ndarray, reader: TreeReader) -> Any:
@@ -87,12 +129,32 @@ def convert_classifier(model: Any, classes: np.ndarray, reader: TreeReader) -> A
     raise UnsupportedStage(f"{describe(model)} has no exact scikit-learn mapping")
 
 
+def convert_regressor(model: Any, reader: TreeReader) -> Any:
+    """Map one fitted Spark regressor onto its sklearn counterpart."""
+    converter = _REGRESSORS.get(type(model))
+    if converter is None:
+        raise UnsupportedStage(f"{describe(model)} has no exact scikit-learn mapping")
+    return converter(model, reader)
+
+
 def convert_feature_stage(stage: Any) -> list[Step]:
     """Map one feature stage onto zero or more sklearn pipeline steps."""
     converter = _FEATURE_STEPS.get(type(stage))
     if converter is None:
         raise UnsupportedStage(f"{describe(stage)} has no exact scikit-learn mapping")
     return converter(stage)
+
+
+@dataclass(frozen=True)
+class _Front:
+    """How rows reach the vector chain: steps, Spark stages, schema, parity sample."""
+
+    steps: list[Step]
+    spark_stages: list[Any]
+    schema: InputSchema
+    input_cols: list[str]
+    sample: Any
+    synthesized: int
 
 
 def export_model(
@@ -104,30 +166,81 @@ def export_model(
     labels: Sequence[Any] | None = None,
     atol: float = 1e-6,
     work_dir: str | None = None,
+    schema_df: Any = None,
 ) -> ExportResult:
-    """Export a fitted PipelineModel or bare classifier and prove parity on ``sample_df``.
+    """Export a fitted PipelineModel or bare model and prove parity on ``sample_df``.
 
-    Returns a bare estimator when there are no feature steps, else an sklearn Pipeline.
-    Raises UnsupportedStage for anything without an exact mapping and ParityError when
-    Spark and sklearn disagree (label on any row, or probability beyond ``atol``).
-    ``work_dir``: where tree models are saved to be read back (see TreeReader).
+    Returns a bare estimator when there are no steps before it, else an sklearn
+    Pipeline.  ``sample_df`` holds the pipeline's raw input columns (the label may be
+    there too); tabular exports add edge rows to it (see ``edges``).  ``schema_df``
+    (default ``sample_df``) is where numeric ranges and gaps are measured.  Raises
+    UnsupportedStage for anything without an exact mapping and ParityError when Spark
+    and sklearn disagree.  ``work_dir``: where tree models are saved to be read back.
     """
     plan = make_plan(pipeline_model, features_col=features_col, label_col=label_col)
-    classes = resolve_classes(labels, plan.label_indexer, plan.classifier)
-    steps = [step for stage in plan.feature_stages for step in convert_feature_stage(stage)]
     reader = TreeReader(sample_df.sparkSession, work_dir)
-    final = convert_classifier(plan.classifier, classes, reader)
-    estimator = Pipeline([*steps, (plan.classifier.uid, final)]) if steps else final
-    spark_model = PipelineModel(stages=[*plan.feature_stages, plan.classifier])
-    scale = decision_scale(plan.classifier) if isinstance(plan.classifier, OneVsRestModel) else 1
+    task = plan.task
+    if task == CLASSIFICATION:
+        classes = resolve_classes(labels, plan.label_indexer, plan.predictor)
+        final = convert_classifier(plan.predictor, classes, reader)
+    else:
+        classes = np.array([])
+        final = convert_regressor(plan.predictor, reader)
+    schema_df = sample_df if schema_df is None else schema_df
+    front = _front(plan, sample_df, schema_df)
+    steps = [*front.steps, *(s for st in plan.feature_stages for s in convert_feature_stage(st))]
+    estimator = Pipeline([*steps, (plan.predictor.uid, final)]) if steps else final
+    spark_model = PipelineModel(stages=[*front.spark_stages, *plan.feature_stages, plan.predictor])
+    is_ovr = isinstance(plan.predictor, OneVsRestModel)
     parity = check_parity(
         spark_model,
         estimator,
-        sample_df,
+        front.sample,
         input_cols=plan.input_cols,
-        labels=classes,
+        labels=classes if task == CLASSIFICATION else None,
         atol=atol,
-        decision_scale=scale,
+        decision_scale=decision_scale(plan.predictor) if is_ovr else 1,
+        schema=front.schema,
+        task=task,
     )
-    log.info("exported %s as %s", describe(plan.classifier), type(estimator).__name__)
-    return ExportResult(estimator, parity, classes.tolist(), plan.input_cols)
+    parity["synthesized_rows"] = front.synthesized
+    label = plan.label_indexer.getInputCol() if plan.label_indexer is not None else label_col
+    outputs = output_schema(task, label, classes.tolist(), schema_df)
+    log.info("exported %s as %s", describe(plan.predictor), type(estimator).__name__)
+    return ExportResult(
+        estimator, parity, classes.tolist(), front.input_cols, front.schema, outputs
+    )
+
+
+def _front(plan: Plan, sample_df: Any, schema_df: Any) -> _Front:
+    """Tabular when an assembler reads scalar columns, else vector input."""
+    fields = {f.name: f.dataType for f in sample_df.schema.fields}
+    assembler = plan.assembler
+    if assembler is None or all(isinstance(fields.get(c), VectorUDT) for c in plan.input_cols):
+        stages = [assembler] if assembler is not None else []
+        schema = InputSchema.vector(_num_features(plan.predictor))
+        return _Front([], stages, schema, plan.input_cols, sample_df, 0)
+    if assembler.getHandleInvalid() == "skip":
+        raise UnsupportedStage(
+            f"{describe(assembler)}: handleInvalid='skip' drops rows, which a served model "
+            "cannot do; use 'error' or 'keep'"
+        )
+    vectors = [c for c in plan.input_cols if isinstance(fields.get(c), VectorUDT)]
+    if vectors:
+        raise UnsupportedStage(
+            f"{describe(assembler)} mixes vector columns {vectors} with named columns; "
+            "assemble either vectors only or scalar columns only"
+        )
+    recipes = trace_recipes(assembler, list(plan.column_stages), fields)
+    schema = tabular_schema(recipes, sample_df.columns, fields, schema_df)
+    used = {id(link.stage) for r in recipes for link in r.links}
+    stages = [s for s in plan.column_stages if id(s) in used]
+    sample, synthesized = add_edge_rows(sample_df, schema, recipes)
+    steps: list[Step] = [("columns", build_column_transformer(recipes, schema))]
+    return _Front(steps, [*stages, assembler], schema, schema.column_names, sample, synthesized)
+
+
+def _num_features(predictor: Any) -> int:
+    if isinstance(predictor, OneVsRestModel):
+        return int(predictor.models[0].numFeatures)
+    return int(predictor.numFeatures)

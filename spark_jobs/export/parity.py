@@ -2,7 +2,8 @@
 
 Every export runs it, so an artifact never claims to be a model it is not.  Labels must
 agree on every row; probabilities (or, for margin-only models such as LinearSVC, decision
-values) must agree within ``atol``.  The figures are returned for the manifest.
+values) must agree within ``atol``; regression values within ``atol``·max(1, |y|).  The
+figures are returned for the manifest.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from artifacts.schema import CLASSIFICATION, REGRESSION, InputSchema
 
 from .errors import ExportError, ParityError
+from .frame import to_frame
 from .plan import flatten
 
 log = logging.getLogger(__name__)
@@ -56,22 +61,69 @@ def check_parity(
     labels: Sequence[Any] | None = None,
     atol: float = 1e-6,
     decision_scale: float = 1.0,
+    schema: InputSchema | None = None,
+    task: str = CLASSIFICATION,
 ) -> dict[str, Any]:
     """Run Spark ``transform`` and the estimator on the same rows and compare.
 
-    ``labels`` maps Spark's class indices to labels (default: ``estimator.classes_``).
-    Without probabilities (LinearSVC, one-vs-rest), decision values are compared with
-    Spark's raw predictions times ``decision_scale``, relative to max(1, |value|).
-    Returns ``{rows, label_agreement, max_proba_error, max_decision_error, passed,
-    atol}``; raises ParityError, carrying that dict, when the check fails.
+    With a tabular ``schema`` the estimator gets the rows in frame form (``to_frame``),
+    else the ``input_cols`` concatenated into X.  Classification: ``labels`` maps Spark's
+    class indices to labels (default: ``estimator.classes_``); labels must agree on every
+    row and probabilities within ``atol`` — without probabilities (LinearSVC,
+    one-vs-rest), decision values against Spark's raw predictions times
+    ``decision_scale``, relative to max(1, |value|).  Regression: predictions within
+    ``atol``·max(1, |y|).  Returns the figures (``rows``, ``label_agreement``,
+    ``max_proba_error``, ``max_decision_error``, ``max_abs_error``, ``edge_rows``,
+    ``passed``, ``atol``); raises ParityError, carrying them, when the check fails.
     """
     out = spark_model.transform(sample_df)
     pred_col, prob_col, raw_col = _output_cols(spark_model, out.columns)
-    wanted = [*input_cols, pred_col, *(c for c in (prob_col, raw_col) if c)]
-    rows = out.select(*dict.fromkeys(wanted)).collect()
+    outputs = [pred_col, *(c for c in (prob_col, raw_col) if c)]
+    if schema is not None and schema.is_tabular:
+        x, rows = to_frame(out, schema, keep=outputs)
+    else:
+        rows = out.select(*dict.fromkeys([*input_cols, *outputs])).collect()
+        x = rows_to_matrix(rows, input_cols) if rows else None
     if not rows:
         raise ExportError("sample_df has no rows to check parity on")
-    x = rows_to_matrix(rows, input_cols)
+    if task == REGRESSION:
+        figures = _regression_figures(estimator, x, rows, pred_col, atol)
+    else:
+        figures = _classification_figures(
+            estimator, x, rows, (pred_col, prob_col, raw_col), labels, atol, decision_scale
+        )
+    parity = {"rows": len(rows), **figures, "atol": atol}
+    if schema is not None and schema.is_tabular:
+        parity["edge_rows"] = edge_row_counts(x, schema)
+    log.info("parity: %s", parity)
+    if not parity["passed"]:
+        raise ParityError(
+            f"Spark and scikit-learn disagree on {len(rows)} held-out rows: "
+            f"{_summary(parity)} (atol {atol:g})",
+            parity,
+        )
+    return parity
+
+
+def _summary(parity: dict[str, Any]) -> str:
+    if "max_abs_error" in parity:
+        return f"max error {parity['max_error']:.3g} relative to max(1, |y|)"
+    worst = parity["max_proba_error"]
+    if worst is None:
+        worst = parity["max_decision_error"]
+    return f"label agreement {parity['label_agreement']:.6f}, max error {worst:.3g}"
+
+
+def _classification_figures(
+    estimator: Any,
+    x: Any,
+    rows: list[Any],
+    cols: tuple[str, str | None, str | None],
+    labels: Sequence[Any] | None,
+    atol: float,
+    decision_scale: float,
+) -> dict[str, Any]:
+    pred_col, prob_col, raw_col = cols
     classes = np.asarray(labels if labels is not None else estimator.classes_)
     spark_labels = classes[np.array([int(row[pred_col]) for row in rows])]
     agreement = float(np.mean(estimator.predict(x) == spark_labels))
@@ -87,19 +139,46 @@ def check_parity(
     else:
         raise ExportError("neither probabilities nor decision values could be compared")
     worst = proba_error if proba_error is not None else decision_error
-    parity = {
-        "rows": len(rows),
+    return {
         "label_agreement": agreement,
         "max_proba_error": proba_error,
         "max_decision_error": decision_error,
         "passed": agreement == 1.0 and worst <= atol,
-        "atol": atol,
     }
-    log.info("parity: %s", parity)
-    if not parity["passed"]:
-        raise ParityError(
-            f"Spark and scikit-learn disagree on {len(rows)} held-out rows: label agreement "
-            f"{agreement:.6f}, max error {worst:.3g} (atol {atol:g})",
-            parity,
-        )
-    return parity
+
+
+def _regression_figures(
+    estimator: Any, x: Any, rows: list[Any], pred_col: str, atol: float
+) -> dict[str, Any]:
+    """|ours − Spark's| and the same relative to max(1, |Spark's|); NaN only matches NaN."""
+    spark_y = np.array([np.nan if r[pred_col] is None else r[pred_col] for r in rows], float)
+    ours = np.asarray(estimator.predict(x), dtype=np.float64).ravel()
+    both_nan = np.isnan(spark_y) & np.isnan(ours)
+    diff = np.where(both_nan, 0.0, np.abs(ours - spark_y))
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    relative = diff / np.maximum(1.0, np.abs(np.nan_to_num(spark_y)))
+    return {
+        "max_abs_error": float(np.max(diff)),
+        "max_error": float(np.max(relative)),
+        "passed": bool(np.max(relative) <= atol),
+    }
+
+
+def edge_row_counts(frame: pd.DataFrame, schema: InputSchema) -> dict[str, int]:
+    """How many checked rows have a missing number, a missing or an unseen category."""
+    missing_number = np.zeros(len(frame), dtype=bool)
+    missing_category = np.zeros(len(frame), dtype=bool)
+    unseen = np.zeros(len(frame), dtype=bool)
+    for column in schema.columns:
+        values = frame[column.name]
+        if column.categorical:
+            missing = values.isna().to_numpy()
+            missing_category |= missing
+            unseen |= ~missing & ~values.isin(list(column.categories)).to_numpy()
+        else:
+            missing_number |= values.isna().to_numpy()
+    return {
+        "missing_numeric": int(missing_number.sum()),
+        "missing_category": int(missing_category.sum()),
+        "unseen_category": int(unseen.sum()),
+    }

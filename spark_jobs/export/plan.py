@@ -1,10 +1,16 @@
-"""Reading a fitted Spark pipeline as: input columns → feature chain → one classifier.
+"""Reading a fitted Spark pipeline as: input columns → features → one predictor.
 
-Only a straight chain can be exported exactly: each feature stage must read the column
-the previous one wrote, and the classifier must read the last of them.  Stages that act
-on the label (a StringIndexer feeding the classifier's label column, an IndexToString
-decoding its prediction) are not part of the estimator; the indexer supplies the
-original labels instead.
+The shape that exports exactly is::
+
+    [column stages] → [VectorAssembler] → [scalers] → predictor | regressor [→ IndexToString]
+
+Column stages (Imputer, StringIndexer, OneHotEncoder) act on named columns and become a
+ColumnTransformer (see ``columns``); the vector chain after the assembler must be
+straight: each scaler reads the column the previous stage wrote and the predictor reads
+the last of them.  Stages that act on the label (a StringIndexer feeding the predictor's
+label column, an IndexToString decoding its prediction) are not part of the estimator;
+the indexer supplies the original labels instead.  Every stage without a mapping is
+named in one error, so a user sees the whole list at once.
 """
 
 from __future__ import annotations
@@ -30,8 +36,18 @@ from pyspark.ml.feature import (
     StringIndexerModel,
     VectorAssembler,
 )
+from pyspark.ml.regression import (
+    DecisionTreeRegressionModel,
+    GBTRegressionModel,
+    GeneralizedLinearRegressionModel,
+    LinearRegressionModel,
+    RandomForestRegressionModel,
+)
+
+from artifacts.schema import CLASSIFICATION, REGRESSION
 
 from .checks import describe
+from .columns import COLUMN_STAGE_TYPES, io_cols
 from .errors import ExportError, UnsupportedStage
 
 CLASSIFIER_TYPES = (
@@ -44,17 +60,42 @@ CLASSIFIER_TYPES = (
     GBTClassificationModel,
     OneVsRestModel,
 )
+REGRESSOR_TYPES = (
+    LinearRegressionModel,
+    GeneralizedLinearRegressionModel,
+    DecisionTreeRegressionModel,
+    RandomForestRegressionModel,
+    GBTRegressionModel,
+)
 SCALER_TYPES = (StandardScalerModel, MinMaxScalerModel)
+KNOWN_TYPES = (
+    *CLASSIFIER_TYPES,
+    *REGRESSOR_TYPES,
+    *SCALER_TYPES,
+    *COLUMN_STAGE_TYPES,
+    VectorAssembler,
+    IndexToString,
+)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What to export: the input columns (in X's column order), the chain, the classifier."""
+    """What to export.
+
+    ``input_cols``: the assembler's inputs, or the predictor's (scaled) vector column;
+    ``column_stages`` run before the assembler, ``feature_stages`` (scalers) after it.
+    """
 
     input_cols: list[str]
     feature_stages: list[Any]
-    classifier: Any
+    predictor: Any
     label_indexer: StringIndexerModel | None
+    assembler: VectorAssembler | None = None
+    column_stages: tuple[Any, ...] = ()
+
+    @property
+    def task(self) -> str:
+        return CLASSIFICATION if isinstance(self.predictor, CLASSIFIER_TYPES) else REGRESSION
 
 
 def flatten(model: Any) -> list[Any]:
@@ -65,48 +106,61 @@ def flatten(model: Any) -> list[Any]:
 
 
 def make_plan(model: Any, *, features_col: str, label_col: str) -> Plan:
-    """Split the stages into label handling, the feature chain and the classifier."""
+    """Split the stages into label handling, column stages, the vector chain, the predictor."""
     stages = flatten(model)
-    classifiers = [i for i, s in enumerate(stages) if isinstance(s, CLASSIFIER_TYPES)]
-    if len(classifiers) != 1:
+    unknown = [s for s in stages if not isinstance(s, KNOWN_TYPES)]
+    if unknown:
         raise UnsupportedStage(
-            f"expected exactly one supported classifier, found {len(classifiers)} in "
+            "; ".join(f"{describe(s)} has no exact scikit-learn mapping" for s in unknown)
+        )
+    found = [i for i, s in enumerate(stages) if isinstance(s, CLASSIFIER_TYPES + REGRESSOR_TYPES)]
+    if len(found) != 1:
+        raise UnsupportedStage(
+            f"expected exactly one supported predictor or regressor, found {len(found)} in "
             f"[{', '.join(describe(s) for s in stages)}]"
         )
-    classifier = stages[classifiers[0]]
-    _check_after_classifier(stages[classifiers[0] + 1 :], classifier)
+    predictor = stages[found[0]]
+    _check_after_predictor(stages[found[0] + 1 :], predictor)
     indexer = None
-    chain = []
-    for stage in stages[: classifiers[0]]:
-        if _is_label_indexer(stage, classifier, label_col):
+    column_stages, chain = [], []
+    for stage in stages[: found[0]]:
+        if _is_label_indexer(stage, predictor, label_col):
             indexer = stage
+        elif isinstance(stage, COLUMN_STAGE_TYPES):
+            column_stages.append(stage)
         else:
             chain.append(stage)
-    input_cols = _check_chain(chain, classifier, features_col)
-    return Plan(input_cols, chain, classifier, indexer)
+    input_cols = _check_chain(chain, predictor, features_col)
+    assembler = chain[0] if chain and isinstance(chain[0], VectorAssembler) else None
+    vector_chain = chain[1:] if assembler is not None else chain
+    if column_stages and assembler is None:
+        raise UnsupportedStage(
+            f"{describe(column_stages[0])} is supported only before a VectorAssembler"
+        )
+    return Plan(input_cols, vector_chain, predictor, indexer, assembler, tuple(column_stages))
 
 
-def _is_label_indexer(stage: Any, classifier: Any, label_col: str) -> bool:
-    return isinstance(stage, StringIndexerModel) and (
-        stage.getOutputCol() == classifier.getLabelCol() or stage.getInputCol() == label_col
-    )
+def _is_label_indexer(stage: Any, predictor: Any, label_col: str) -> bool:
+    if not isinstance(stage, StringIndexerModel) or not predictor.hasParam("labelCol"):
+        return False
+    inputs, outputs = io_cols(stage)
+    return len(inputs) == 1 and (outputs[0] == predictor.getLabelCol() or inputs[0] == label_col)
 
 
-def _check_after_classifier(stages: list[Any], classifier: Any) -> None:
-    """Only an IndexToString decoding the prediction may follow the classifier."""
+def _check_after_predictor(stages: list[Any], predictor: Any) -> None:
+    """Only an IndexToString decoding the prediction may follow the predictor."""
     for stage in stages:
         if not (
-            isinstance(stage, IndexToString)
-            and stage.getInputCol() == classifier.getPredictionCol()
+            isinstance(stage, IndexToString) and stage.getInputCol() == predictor.getPredictionCol()
         ):
             raise UnsupportedStage(
-                f"{describe(stage)} after the classifier has no sklearn mapping "
+                f"{describe(stage)} after the predictor has no sklearn mapping "
                 "(only an IndexToString of the prediction may follow it)"
             )
 
 
-def _check_chain(chain: list[Any], classifier: Any, features_col: str) -> list[str]:
-    """Verify the chain is wired input → … → classifier; return the input columns."""
+def _check_chain(chain: list[Any], predictor: Any, features_col: str) -> list[str]:
+    """Verify the chain is wired input → … → predictor; return the input columns."""
     input_cols: list[str] | None = None
     current: str | None = None
     for position, stage in enumerate(chain):
@@ -127,11 +181,11 @@ def _check_chain(chain: list[Any], classifier: Any, features_col: str) -> list[s
             raise UnsupportedStage(f"{describe(stage)} has no exact scikit-learn mapping")
         current = stage.getOutputCol()
     if input_cols is None:
-        current = classifier.getFeaturesCol()
+        current = predictor.getFeaturesCol()
         input_cols = [current]
-    if classifier.getFeaturesCol() != current:
+    if predictor.getFeaturesCol() != current:
         raise UnsupportedStage(
-            f"{describe(classifier)} reads {classifier.getFeaturesCol()!r}, but the feature "
+            f"{describe(predictor)} reads {predictor.getFeaturesCol()!r}, but the feature "
             f"chain ends at {current!r}"
         )
     if not (chain and isinstance(chain[0], VectorAssembler)) and input_cols != [features_col]:

@@ -1,4 +1,4 @@
-"""Tree models: DecisionTree / RandomForest / GBT classification → sklearn trees.
+"""Tree models: DecisionTree / RandomForest / GBT, classification and regression → sklearn.
 
 The node arrays come from the model's own saved form (``model.write().save`` then the
 ``data/`` parquet), which holds every threshold and leaf statistic as the exact doubles
@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.tree._tree import NODE_DTYPE, Tree
 
@@ -120,16 +125,11 @@ def build_tree(
             nodes[i]["feature"] = TREE_UNDEFINED
             nodes[i]["threshold"] = TREE_UNDEFINED
             continue
-        split = row["split"]
-        if split["numCategories"] != -1:
-            raise UnsupportedStage(
-                f"{describe(owner)}: categorical split on feature {split['featureIndex']} "
-                "has no sklearn equivalent; drop the categorical metadata or one-hot encode"
-            )
-        nodes[i]["left_child"] = row["leftChild"]
-        nodes[i]["right_child"] = row["rightChild"]
-        nodes[i]["feature"] = split["featureIndex"]
-        nodes[i]["threshold"] = float32_threshold(split["leftCategoriesOrThreshold"][0])
+        threshold, swap = split_threshold(owner, row["split"])
+        left, right = row["leftChild"], row["rightChild"]
+        nodes[i]["left_child"], nodes[i]["right_child"] = (right, left) if swap else (left, right)
+        nodes[i]["feature"] = row["split"]["featureIndex"]
+        nodes[i]["threshold"] = threshold
     tree = Tree(n_features, np.array([n_classes], dtype=np.intp), 1)
     tree.__setstate__(
         {
@@ -140,6 +140,31 @@ def build_tree(
         }
     )
     return tree
+
+
+def split_threshold(owner: Any, split: dict[str, Any]) -> tuple[float, bool]:
+    """A saved split as ``(sklearn threshold, swap children?)``.
+
+    Continuous: ``x <= t`` left in both (threshold rounded as the module docstring says).
+    Categorical over categories ``0 … k-1`` (one-hot binary features are categorical
+    with k = 2 for Spark's trees): left iff x is in Spark's left set.  A left set that is
+    a prefix ``{0 … j}`` is ``x <= j + 0.5``; a suffix ``{j … k-1}`` is the same test
+    with the children swapped.  Other sets have no single-threshold form and are refused.
+    """
+    values = split["leftCategoriesOrThreshold"]
+    k = split["numCategories"]
+    if k == -1:
+        return float32_threshold(values[0]), False
+    left = sorted(int(v) for v in values)
+    if left == list(range(len(left))):
+        return len(left) - 0.5, False
+    if left == list(range(k - len(left), k)):
+        return k - len(left) - 0.5, True
+    raise UnsupportedStage(
+        f"{describe(owner)}: categorical split on feature {split['featureIndex']} "
+        f"(left categories {left} of {k}) has no sklearn threshold equivalent; "
+        "one-hot encode the feature or drop its categorical metadata"
+    )
 
 
 def _depth(nodes: np.ndarray) -> int:
@@ -203,6 +228,38 @@ def convert_random_forest(
     return estimator
 
 
+def _regression_tree(
+    owner: Any, rows: list[dict[str, Any]], n_features: int, weight: float = 1.0
+) -> DecisionTreeRegressor:
+    """One fitted DecisionTreeRegressor whose leaves hold ``weight`` × Spark's prediction."""
+    values = np.array([[weight * r["prediction"]] for r in rows], dtype=np.float64)
+    tree = DecisionTreeRegressor(criterion="squared_error")
+    tree.tree_ = build_tree(owner, rows, n_features, values, 1)
+    tree.n_outputs_ = 1
+    tree.n_features_in_ = n_features
+    tree.max_features_ = n_features
+    return tree
+
+
+def _boosted(estimator: Any, model: Any, saved: SavedTrees) -> Any:
+    """Fill a GradientBoosting* estimator with Spark's trees, leaf values pre-weighted."""
+    n_features = model.numFeatures
+    stages = [
+        _regression_tree(model, rows, n_features, weight)
+        for rows, weight in zip(saved.nodes, saved.weights, strict=True)
+    ]
+    estimator.estimators_ = np.empty((len(stages), 1), dtype=object)
+    for i, stage in enumerate(stages):
+        estimator.estimators_[i, 0] = stage
+    estimator.init_ = "zero"
+    estimator.n_trees_per_iteration_ = 1
+    estimator.n_estimators_ = len(stages)
+    estimator.n_features_in_ = n_features
+    estimator.max_features_ = n_features
+    estimator._loss = estimator._get_loss(sample_weight=None)
+    return estimator
+
+
 def convert_gbt(model: Any, classes: np.ndarray, reader: TreeReader) -> GradientBoostingClassifier:
     """GBTClassificationModel (binary) → GradientBoostingClassifier with ``init="zero"``.
 
@@ -214,28 +271,42 @@ def convert_gbt(model: Any, classes: np.ndarray, reader: TreeReader) -> Gradient
     reject_class_thresholds(model)
     require_binary(model, classes)
     saved = read_saved_trees(model, reader)
-    n_features = model.numFeatures
-    stages = []
-    for rows, weight in zip(saved.nodes, saved.weights, strict=True):
-        values = np.array([[weight * r["prediction"]] for r in rows], dtype=np.float64)
-        tree = DecisionTreeRegressor(criterion="squared_error")
-        tree.tree_ = build_tree(model, rows, n_features, values, 1)
-        tree.n_outputs_ = 1
-        tree.n_features_in_ = n_features
-        tree.max_features_ = n_features
-        stages.append(tree)
     estimator = GradientBoostingClassifier(
-        n_estimators=len(stages), learning_rate=2.0, init="zero", max_depth=model.getMaxDepth()
+        n_estimators=len(saved.nodes), learning_rate=2.0, init="zero", max_depth=model.getMaxDepth()
     )
-    estimator.estimators_ = np.empty((len(stages), 1), dtype=object)
-    for i, stage in enumerate(stages):
-        estimator.estimators_[i, 0] = stage
-    estimator.init_ = "zero"
     estimator.classes_ = classes
     estimator.n_classes_ = 2
-    estimator.n_trees_per_iteration_ = 1
-    estimator.n_estimators_ = len(stages)
-    estimator.n_features_in_ = n_features
-    estimator.max_features_ = n_features
-    estimator._loss = estimator._get_loss(sample_weight=None)
+    return _boosted(estimator, model, saved)
+
+
+def convert_decision_tree_regressor(model: Any, reader: TreeReader) -> DecisionTreeRegressor:
+    """DecisionTreeRegressionModel: the prediction is the leaf's value."""
+    saved = read_saved_trees(model, reader)
+    return _regression_tree(model, saved.nodes[0], model.numFeatures)
+
+
+def convert_random_forest_regressor(model: Any, reader: TreeReader) -> RandomForestRegressor:
+    """RandomForestRegressionModel: Spark sums the trees in order and divides by their
+    number; RandomForestRegressor (single job) accumulates in order from zero, then
+    divides — the same operations."""
+    saved = read_saved_trees(model, reader)
+    trees = [_regression_tree(model, rows, model.numFeatures) for rows in saved.nodes]
+    estimator = RandomForestRegressor(n_estimators=len(trees))
+    estimator.estimators_ = trees
+    estimator.estimator_ = DecisionTreeRegressor()
+    estimator.n_outputs_ = 1
+    estimator.n_features_in_ = model.numFeatures
     return estimator
+
+
+def convert_gbt_regressor(model: Any, reader: TreeReader) -> GradientBoostingRegressor:
+    """GBTRegressionModel → GradientBoostingRegressor with ``init="zero"``.
+
+    Spark predicts Σ wᵢ·treeᵢ(x) with w = (1, stepSize, stepSize, …) as saved; the leaf
+    values hold wᵢ·leaf, so learning_rate=1 and a zero start give the same sum.
+    """
+    saved = read_saved_trees(model, reader)
+    estimator = GradientBoostingRegressor(
+        n_estimators=len(saved.nodes), learning_rate=1.0, init="zero", max_depth=model.getMaxDepth()
+    )
+    return _boosted(estimator, model, saved)

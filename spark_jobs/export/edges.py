@@ -1,0 +1,76 @@
+"""Edge rows for the parity check: gaps and unseen categories, proven on every export.
+
+Held-out rows rarely contain a missing number in every imputed column, a missing
+category, and a category training never saw — yet those are the paths where an export
+is most likely to differ from Spark.  For each column whose pipeline handles such a
+value (an Imputer; a StringIndexer with ``handleInvalid='keep'``) and whose sample has
+none, one real sample row is copied with that one cell blanked or replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark.sql import types as T  # noqa: N812
+
+from artifacts.schema import Column, InputSchema
+
+from .columns import Recipe
+from .frame import to_frame
+
+UNSEEN_TEXT = "\u2047unseen"
+
+
+def unseen_value(column: Column, kind: Any) -> Any:
+    """A value of the column's Spark type whose string form is not a known category."""
+    known = set(column.categories or ())
+    if isinstance(kind, T.StringType):
+        value = UNSEEN_TEXT
+        while value in known:
+            value += "!"
+        return value
+    if isinstance(kind, T.BooleanType):
+        missing = [b for b in (False, True) if str(b).lower() not in known]
+        return missing[0] if missing else None
+    value = -987654321
+    while str(value) in known or f"{value}.0" in known:
+        value -= 1
+    return float(value) if isinstance(kind, T.FractionalType) else value
+
+
+def add_edge_rows(
+    sample_df: Any, schema: InputSchema, recipes: Sequence[Recipe]
+) -> tuple[Any, int]:
+    """``sample_df``'s input columns plus synthesised edge rows; returns (df, how many)."""
+    names = schema.column_names
+    imputed = {r.source for r in recipes if r.imputer is not None}
+    kept = {r.source for r in recipes if r.indexer is not None and r.unseen == "keep"}
+    frame, rows = to_frame(sample_df, schema, keep=names)
+    base = sample_df.select(*(f"`{n}`" for n in names))
+    if not rows:
+        return base, 0
+    fields = {f.name: f.dataType for f in base.schema.fields}
+    edits: list[tuple[str, Any]] = []
+    for column in schema.columns:
+        values = frame[column.name]
+        missing = bool(values.isna().any())
+        if column.name in imputed and not missing:
+            edits.append((column.name, None))
+        if column.name in kept:
+            if not missing:
+                edits.append((column.name, None))
+            seen = values.dropna().isin(list(column.categories)).all()
+            value = unseen_value(column, fields[column.name])
+            if seen and value is not None:
+                edits.append((column.name, value))
+    if not edits:
+        return base, 0
+    synthetic = []
+    for i, (name, value) in enumerate(edits):
+        row = {n: rows[i % len(rows)][n] for n in names}
+        row[name] = value
+        synthetic.append([row[n] for n in names])
+    nullable = T.StructType([T.StructField(n, fields[n], True) for n in names])
+    extra = sample_df.sparkSession.createDataFrame(synthetic, nullable)
+    return base.unionByName(extra), len(synthetic)
