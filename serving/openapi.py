@@ -12,6 +12,34 @@ from . import __version__
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 _ROW = {"type": "array", "items": {"type": "number"}, "minItems": 1}
+_RECORD = {
+    "type": "object",
+    "description": "One row by column name: {column: value}",
+    "additionalProperties": True,
+}
+_TABLE_ROWS = {
+    "oneOf": [
+        {"type": "array", "minItems": 1, "items": {"oneOf": [_ROW, _RECORD]}},
+        {
+            "type": "object",
+            "description": "Columns: {column: [value per row]} (TF-serving columnar form)",
+            "additionalProperties": {"type": "array"},
+        },
+    ]
+}
+VALIDATION = (
+    "Tabular models validate every row against the artifact's typed input schema and answer "
+    "one 400 (problem+json, slug schema-mismatch) whose `problems` list names every bad field "
+    "at once: {field, row, message} for an unknown column, a missing required column, a value "
+    "of the wrong type (a string or a boolean in a numeric column, a fraction in a long column) "
+    "or an unseen category where the column refuses them. Nulls: a null (an empty CSV cell) is "
+    "a missing value, accepted in every column that had missing values in training "
+    "(`nullable`, see the V2 model metadata) and imputed as the Spark pipeline did; such "
+    "columns may also be left out. Unseen categories: a column with `unseen: keep` scores them "
+    "as Spark's StringIndexer handleInvalid='keep' does (the unknown bucket); a column with "
+    "`unseen: error` refuses them. Numbers outside the training range are accepted. Booleans "
+    'may be JSON true/false or the strings "true"/"false".'
+)
 
 
 def _problems(*statuses: int) -> dict[str, Any]:
@@ -64,7 +92,8 @@ def _v2_model_paths(suffix: str, operation: dict[str, Any], method: str) -> dict
 def _v1_predict(operation_id: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "operationId": operation_id,
-        "summary": "KServe V1: rows of features → predicted labels",
+        "summary": "KServe V1: rows (lists, or objects by column name) → predictions",
+        "description": "Classifiers answer labels, regression models numbers. " + VALIDATION,
         "parameters": parameters,
         "requestBody": {
             "required": True,
@@ -83,11 +112,105 @@ def _v1_predict(operation_id: str, parameters: list[dict[str, Any]]) -> dict[str
     }
 
 
+def _mlflow_paths() -> dict[str, Any]:
+    formats = {
+        "type": "object",
+        "description": "Exactly one of dataframe_split, dataframe_records, instances, inputs; "
+        "`params` is accepted and ignored (exported scikit-learn pipelines take no inference "
+        "parameters, as MLflow's sklearn flavour ignores them); other keys are ignored.",
+        "properties": {
+            "dataframe_split": {
+                "type": "object",
+                "required": ["data"],
+                "properties": {
+                    "columns": {"type": "array", "items": {"type": "string"}},
+                    "data": {"type": "array", "items": {"type": "array"}},
+                    "index": {"type": "array"},
+                },
+            },
+            "dataframe_records": {"type": "array", "minItems": 1, "items": _RECORD},
+            "instances": _TABLE_ROWS,
+            "inputs": _TABLE_ROWS,
+            "params": {"type": "object", "nullable": True},
+        },
+    }
+    probe = {
+        "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}
+    }
+    not_ready = {
+        "503": {
+            "description": "No verified model loaded",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    }
+    return {
+        "/invocations": {
+            "post": {
+                "operationId": "mlflowInvocations",
+                "summary": 'MLflow scoring-server protocol: rows → {"predictions": [...]}',
+                "description": "Scores with the default model (SERVING_DEFAULT_MODEL, else the "
+                "newest) unless ?model=&version= choose one. Classifiers answer their original "
+                "labels, regression models numbers. Errors are problem+json with MLflow's "
+                "`error_code` and `message` members added. " + VALIDATION,
+                "parameters": _SELECT,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": formats},
+                        "text/csv": {
+                            "schema": {"type": "string"},
+                            "description": "A header row of column names, then one row per "
+                            "line; an empty cell is a missing value",
+                        },
+                    },
+                },
+                "responses": {
+                    **_ok(
+                        {
+                            "type": "object",
+                            "required": ["predictions"],
+                            "properties": {"predictions": {"type": "array"}},
+                        }
+                    ),
+                    **_problems(400, 404, 413, 415, 503),
+                },
+            }
+        },
+        "/ping": {
+            "get": {
+                "operationId": "mlflowPing",
+                "summary": "MLflow health check: 200 once a verified model is loaded",
+                "responses": {**probe, **not_ready},
+            }
+        },
+        "/health": {
+            "get": {
+                "operationId": "mlflowHealth",
+                "summary": "Same as /ping",
+                "responses": {**probe, **not_ready},
+            }
+        },
+        "/version": {
+            "get": {
+                "operationId": "mlflowVersion",
+                "summary": "The model server's version (MLflow's server answers its own)",
+                "responses": probe,
+            }
+        },
+    }
+
+
 def build_spec() -> dict[str, Any]:
     """The whole document; cheap enough to rebuild, but the view caches it."""
     infer = {
         "operationId": "v2Infer",
         "summary": "Open Inference Protocol inference (JSON or binary tensor extension)",
+        "description": "Image and vector models: one tensor `input` [n, features] (FP32 "
+        "recommended). Tabular models: one input per column named after it, as MLServer's "
+        "pandas codec sends a DataFrame — BYTES for string columns, BOOL for booleans, "
+        "INT64/FP64 for numbers, shape [n] or [n, 1], null for a missing value — or, when every "
+        "column is numeric, the single [n, columns] tensor. Outputs: classifiers `label` and "
+        "`probabilities`; regression `predictions` (FP64). " + VALIDATION,
         "requestBody": {
             "required": True,
             "content": {
@@ -194,6 +317,7 @@ def build_spec() -> dict[str, Any]:
             }
         },
         "/openapi.json": {"get": {"operationId": "openapi", "responses": _ok({"type": "object"})}},
+        **_mlflow_paths(),
     }
     return {
         "openapi": "3.0.3",
@@ -234,13 +358,13 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "properties": {
                 "pixels": {**_ROW, "description": "784 values in [0, 1], row-major 28x28"},
-                "instances": {"type": "array", "items": _ROW, "minItems": 1},
+                "instances": _TABLE_ROWS,
             },
         },
         "Instances": {
             "type": "object",
             "required": ["instances"],
-            "properties": {"instances": {"type": "array", "items": _ROW, "minItems": 1}},
+            "properties": {"instances": _TABLE_ROWS},
         },
         "Prediction": {
             "type": "object",
@@ -266,7 +390,7 @@ def _schemas() -> dict[str, Any]:
                 "inputs": {
                     "type": "array",
                     "minItems": 1,
-                    "maxItems": 1,
+                    "maxItems": 1024,
                     "items": {
                         **tensor_meta,
                         "properties": {
@@ -282,7 +406,10 @@ def _schemas() -> dict[str, Any]:
                         "type": "object",
                         "required": ["name"],
                         "properties": {
-                            "name": {"type": "string", "enum": ["label", "probabilities"]},
+                            "name": {
+                                "type": "string",
+                                "enum": ["label", "probabilities", "predictions"],
+                            },
                             "parameters": {"type": "object"},
                         },
                     },

@@ -3,6 +3,8 @@
 ``/predict`` stays compatible with the seed article's clients: a multipart ``file`` upload gets
 ``{"digit": N}`` back (now with ``probabilities``, ``model`` and ``version`` added). It also
 takes JSON: ``{"pixels": [784 numbers]}`` for one row or ``{"instances": [[...], ...]}``.
+A tabular model takes ``instances`` as row objects by column name (or positional rows, or an
+object of columns) on both endpoints; regression answers carry numbers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from flask import Blueprint, Response, request
 from artifacts.preprocess import to_mnist
 
 from ..errors import BadRequest, InvalidJSON, MissingField, UnsupportedMediaType
+from ..frames import Table, model_input, positional
+from ..frames import predict as run_model
 from ..inputs import row_from_json, rows_from_json
 from ..model import Prediction, ServedModel
 from ..settings import Settings
@@ -42,7 +46,7 @@ def predict() -> Response:
     probabilities = prediction.probabilities
     if single:
         body: dict[str, Any] = {
-            "digit": model.labels[prediction.indices[0]],
+            _answer_key(model): model.answers(prediction)[0],
             "probabilities": probabilities[0].tolist() if probabilities is not None else None,
         }
     else:
@@ -65,12 +69,9 @@ def v1_predict(name: str, version: str | None = None) -> Response:
     doc = _json_body()
     if "instances" not in doc:
         raise MissingField('send {"instances": [[...], ...]}: one list of numbers per row')
-    settings = state.settings
-    rows = rows_from_json(
-        doc["instances"], model, settings.max_batch, "instances", settings.max_values
-    )
+    rows = _instances(doc["instances"], model, state.settings)
     prediction = _run(model, rows)
-    return _json({"predictions": [model.labels[i] for i in prediction.indices.tolist()]})
+    return _json({"predictions": model.answers(prediction)})
 
 
 def _uploaded_rows(model: ServedModel, settings: Settings) -> np.ndarray:
@@ -89,11 +90,24 @@ def _uploaded_rows(model: ServedModel, settings: Settings) -> np.ndarray:
 def _json_rows(model: ServedModel, settings: Settings) -> tuple[np.ndarray, bool]:
     doc, limit = _json_body(), settings.max_values
     if "pixels" in doc:
+        if model.is_tabular:
+            raise BadRequest(
+                f"model {model.name!r} takes named columns: send "
+                '{"instances": [{"column": value, ...}, ...]}'
+            )
         return row_from_json(doc["pixels"], model, "pixels", limit), True
     if "instances" in doc:
-        rows = rows_from_json(doc["instances"], model, settings.max_batch, "instances", limit)
-        return rows, False
+        return _instances(doc["instances"], model, settings), False
     raise MissingField('send {"pixels": [...]} for one image or {"instances": [[...], ...]}')
+
+
+def _instances(instances: Any, model: ServedModel, settings: Settings) -> Any:
+    """Positional number rows keep the array fast path; row objects and tabular models go
+    through the typed schema."""
+    if model.is_tabular or not positional(instances):
+        table = Table.of(instances, "instances")
+        return model_input(table, model, settings.max_batch, "instances")
+    return rows_from_json(instances, model, settings.max_batch, "instances", settings.max_values)
 
 
 def _json_body() -> dict[str, Any]:
@@ -110,21 +124,22 @@ def _json_body() -> dict[str, Any]:
     return doc
 
 
-def _run(model: ServedModel, rows: np.ndarray) -> Prediction:
-    prediction = model.predict(rows)
-    metrics = server_state().metrics
-    if metrics is not None:
-        metrics.record_predictions(model, prediction)
-    return prediction
+def _run(model: ServedModel, rows: Any) -> Prediction:
+    return run_model(model, rows, server_state().metrics)
+
+
+def _answer_key(model: ServedModel) -> str:
+    """Classifiers answer ``digit`` (the seed contract's name); other models ``prediction``."""
+    return "digit" if model.is_classifier else "prediction"
 
 
 def _per_row(model: ServedModel, prediction: Prediction) -> list[dict[str, Any]]:
-    labels = [model.labels[i] for i in prediction.indices.tolist()]
+    key, answers = _answer_key(model), model.answers(prediction)
     if prediction.probabilities is None:
-        return [{"digit": label, "probabilities": None} for label in labels]
+        return [{key: answer, "probabilities": None} for answer in answers]
     return [
-        {"digit": label, "probabilities": row}
-        for label, row in zip(labels, prediction.probabilities.tolist(), strict=True)
+        {key: answer, "probabilities": row}
+        for answer, row in zip(answers, prediction.probabilities.tolist(), strict=True)
     ]
 
 

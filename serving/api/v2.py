@@ -6,10 +6,15 @@ probes must stay reachable without credentials.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, json, request
 
 from .. import oip
+from ..errors import InvalidShape
+from ..frames import COLUMNS, ROWS, Table, model_input, predict
 from ..inputs import check_batch, check_values, validate_rows
+from ..model import ServedModel
 from ..state import server_state
 
 bp = Blueprint("v2", __name__, url_prefix="/v2/models/<name>")
@@ -36,20 +41,38 @@ def model_ready(name: str, version: str | None = None) -> Response:
 def infer(name: str, version: str | None = None) -> Response:
     state = server_state()
     model = state.registry.snapshot.get(name, version)
-    parsed = oip.parse_infer_request(request.get_data(), request.headers.get(oip.HEADER_LENGTH))
-    check_values(parsed.tensor.size, state.settings.max_values)  # before converting to float64
-    rows = oip.rows_of(parsed.tensor, model, parsed.name)
-    check_batch(rows.shape[0], state.settings.max_batch)
-    validate_rows(rows, model, f"input {parsed.name}")
-    prediction = model.predict(rows)
-    if state.metrics is not None:
-        state.metrics.record_predictions(model, prediction)
+    parsed = oip.parse_infer_request(
+        request.get_data(), request.headers.get(oip.HEADER_LENGTH), oip.output_names(model)
+    )
+    check_values(parsed.size, state.settings.max_values)  # before converting to float64
+    inputs = _model_input(parsed, model, state.settings.max_batch)
+    prediction = predict(model, inputs, state.metrics)
     body, header_length = oip.encode_response(parsed, model, prediction)
     if header_length is None:
         return Response(body, mimetype="application/json")
     response = Response(body, mimetype="application/octet-stream")
     response.headers[oip.HEADER_LENGTH] = str(header_length)
     return response
+
+
+def _model_input(parsed: oip.InferRequest, model: ServedModel, max_batch: int) -> Any:
+    """One tensor for image and vector models; per column (or one all-numeric matrix) for
+    tabular models."""
+    if model.is_tabular:
+        if oip.per_column(parsed, model):
+            return model_input(Table(COLUMNS, oip.columns_of(parsed)), model, max_batch, "inputs")
+        if any(column.categorical for column in model.inputs.columns):
+            raise InvalidShape(
+                f"model {model.name!r} has categorical columns: send one input per column, "
+                "named after it (see the model metadata)"
+            )
+        rows = oip.rows_of(parsed.tensor, model, parsed.name)
+        return model_input(Table(ROWS, rows.tolist()), model, max_batch, f"input {parsed.name}")
+    if len(parsed.tensors) > 1:
+        raise InvalidShape(f"model {model.name!r} takes exactly one input ({oip.INPUT_NAME!r})")
+    rows = oip.rows_of(parsed.tensor, model, parsed.name)
+    check_batch(rows.shape[0], max_batch)
+    return validate_rows(rows, model, f"input {parsed.name}")
 
 
 def _json(body: dict) -> Response:

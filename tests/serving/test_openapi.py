@@ -28,6 +28,22 @@ def test_spec_lists_every_route(session_app):
         assert path in documented, f"{path} missing from /openapi.json"
 
 
+def test_tabular_formats_and_validation_are_documented(session_app):
+    spec = session_app.test_client().get("/openapi.json").get_json()
+    invocations = spec["paths"]["/invocations"]["post"]
+    content = invocations["requestBody"]["content"]
+    assert set(content) == {"application/json", "text/csv"}
+    formats = content["application/json"]["schema"]["properties"]
+    assert set(formats) == {"dataframe_split", "dataframe_records", "instances", "inputs", "params"}
+    for text in (
+        invocations["description"],
+        spec["paths"]["/v2/models/{name}/infer"]["post"]["description"],
+    ):
+        assert "unseen" in text
+        assert "null" in text.lower()
+    assert {"/ping", "/health", "/version"} <= set(spec["paths"])
+
+
 @pytest.mark.slow
 def test_api_conforms_to_its_spec(session_store):
     """Generated requests for every operation: no 5xx, and statuses/bodies as documented."""
