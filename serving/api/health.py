@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, json
+from flask import Blueprint, Response, current_app, json, request
 
 from .. import __version__
+from ..auth.principal import Principal
+from ..auth.views import EXTENSION_KEY as AUTH_KEY
 from ..errors import MetricsDisabled
 from ..state import server_state
 
@@ -19,8 +21,16 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Ready when a verified default model is loaded; lists what is served and what failed."""
+    """Ready when a verified default model is loaded.
+
+    Anyone (the kubelet) gets only ``{"ready": …}``; callers with valid credentials (and
+    everyone when authentication is off) also get what is served and what failed to load —
+    model names, versions and failure classes are reconnaissance for anyone else.
+    """
     snapshot = server_state().registry.snapshot
+    status = 200 if snapshot.ready else 503
+    if not _authenticated():
+        return _json({"ready": snapshot.ready}, status)
     body = {
         "ready": snapshot.ready,
         "default_model": snapshot.default_name,
@@ -34,7 +44,7 @@ def readyz() -> Response:
             for f in snapshot.failures
         ],
     }
-    return _json(body, 200 if snapshot.ready else 503)
+    return _json(body, status)
 
 
 @bp.get("/v2")
@@ -60,7 +70,22 @@ def metrics() -> Response:
     state = server_state()
     if state.metrics is None:
         raise MetricsDisabled("metrics are disabled (SERVING_METRICS_ENABLED=false)")
+    if state.settings.proxy_hops and "X-Forwarded-For" in request.headers:
+        # Behind an Ingress, whatever came through it is public; Prometheus scrapes the pod
+        # directly (the chart's NetworkPolicy admits only the monitoring namespace for that).
+        raise MetricsDisabled("/metrics is not served through the proxy; scrape the pod")
     return state.metrics.exposition()
+
+
+def _authenticated() -> bool:
+    """Whether the request carries a valid Bearer credential (always true with auth off)."""
+    guard = current_app.extensions.get(AUTH_KEY)
+    if guard is None:
+        return True  # SERVING_AUTH_ENABLED=false: anyone may predict, nothing left to hide
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        return False
+    return isinstance(guard.authenticator.bearer(credential.strip()), Principal)
 
 
 def _json(body: dict, status: int = 200) -> Response:

@@ -74,8 +74,11 @@
 
   async function loadModels() {
     try {
-      const response = await fetch("readyz", { headers: { Accept: "application/json" } });
+      // the model list is only shown to callers with a key or token
+      const headers = { Accept: "application/json", ...authHeaders() };
+      const response = await fetch("readyz", { headers });
       const body = await response.json();
+      while (modelSelect.options.length > 1) modelSelect.remove(1); // keep "server default"
       for (const model of body.models || []) {
         const option = document.createElement("option");
         option.value = model.name + "\u0000" + model.version;
@@ -193,7 +196,10 @@
   }
 
   keyInput.value = sessionStorage.getItem(KEY_STORAGE) || "";
-  keyInput.addEventListener("change", () => sessionStorage.setItem(KEY_STORAGE, keyInput.value));
+  keyInput.addEventListener("change", () => {
+    sessionStorage.setItem(KEY_STORAGE, keyInput.value);
+    loadModels();
+  });
   document.getElementById("clear").addEventListener("click", () => {
     clearPad();
     setStatus("");

@@ -100,6 +100,11 @@ def fresh_get(base: str, path: str, headers: dict[str, str] | None = None) -> tu
         return exc.code, json.loads(exc.read() or b"{}")
 
 
+def bearer(api_key: str) -> dict[str, str]:
+    """/readyz lists models and failures only to authenticated callers."""
+    return {"Authorization": f"Bearer {api_key}"}
+
+
 def predict_version(base: str, api_key: str, rows: np.ndarray) -> str:
     body = json.dumps({"pixels": rows[0].tolist()}).encode()
     request = urllib.request.Request(
@@ -215,7 +220,7 @@ def test_unreadable_store_keeps_serving_loaded_models(
         assert result["changed"] is False
         assert result["refused"], "the unreadable store must be reported"
         for _ in range(8):  # fresh connections: every worker
-            status, readiness = fresh_get(server.base, "/readyz")
+            status, readiness = fresh_get(server.base, "/readyz", bearer(credentials.api_key))
             assert status == 200, readiness
             assert {m["version"] for m in readiness["models"] if m["name"] == "mnist"} == {
                 "1",
@@ -282,7 +287,9 @@ def test_tampered_artifact_in_hot_reload_is_refused(
         assert result["added"] == []
 
         def all_workers_refused() -> bool:
-            replies = [fresh_get(server.base, "/readyz")[1] for _ in range(6)]
+            replies = [
+                fresh_get(server.base, "/readyz", bearer(credentials.api_key))[1] for _ in range(6)
+            ]
             return all(
                 any(f["version"] == "3" for f in reply.get("failures", [])) for reply in replies
             )

@@ -61,7 +61,8 @@ def served_version(client, digit) -> str:
 
 
 def readyz(client) -> dict:
-    return client.get("/readyz").get_json()
+    """With the details only authenticated callers get (test_probe_exposure.py)."""
+    return client.get("/readyz", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).get_json()
 
 
 def test_new_version_is_swapped_in(reloading, digit):
