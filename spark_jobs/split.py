@@ -22,15 +22,25 @@ class Splits:
     test: DataFrame
 
 
-def assign(frame: DataFrame, test_fraction: float, val_fraction: float) -> DataFrame:
+_BUCKETS = 1_000_003
+
+
+def assign(
+    frame: DataFrame, test_fraction: float, val_fraction: float, by: str | None = "label"
+) -> DataFrame:
     """Add ``_split`` ∈ {train, validation, test}; each class is cut at the same fractions.
 
     A row's position ``q = (rank + 0.5) / class_size`` decides its part, so a tiny class keeps
-    its rows in training rather than losing them all to the test set.
+    its rows in training rather than losing them all to the test set. With ``by=None`` (a
+    continuous target) ``q`` is the row's ``_key`` hashed into [0, 1): the fractions hold in
+    expectation, and no window gathers the whole data set in one partition.
     """
-    by_class = Window.partitionBy("label")
-    ordered = by_class.orderBy("_key")
-    q = (sf.row_number().over(ordered) - 0.5) / sf.count(sf.lit(1)).over(by_class)
+    if by is None:
+        q = sf.pmod("_key", sf.lit(_BUCKETS)) / sf.lit(float(_BUCKETS))
+    else:
+        by_class = Window.partitionBy(sf.col(f"`{by}`"))
+        ordered = by_class.orderBy("_key")
+        q = (sf.row_number().over(ordered) - 0.5) / sf.count(sf.lit(1)).over(by_class)
     part = (
         sf.when(q < test_fraction, "test")
         .when(q < test_fraction + val_fraction, "validation")
@@ -39,9 +49,12 @@ def assign(frame: DataFrame, test_fraction: float, val_fraction: float) -> DataF
     return frame.withColumn("_split", part)
 
 
-def stratified_split(frame: DataFrame, test_fraction: float, val_fraction: float) -> Splits:
-    """Split ``frame`` (with ``_key``) into cached train/validation/test frames."""
-    marked = assign(frame, test_fraction, val_fraction).persist()
+def stratified_split(
+    frame: DataFrame, test_fraction: float, val_fraction: float, by: str | None = "label"
+) -> Splits:
+    """Split ``frame`` (with ``_key``) into cached train/validation/test frames, stratified
+    by the ``by`` column (None: not stratified, for regression targets)."""
+    marked = assign(frame, test_fraction, val_fraction, by).persist()
     parts = {
         name: marked.where(sf.col("_split") == name).drop("_split")
         for name in ("train", "validation", "test")

@@ -1,7 +1,12 @@
-"""Data sources → one schema: ``label`` double, ``features`` ML vector.
+"""Data sources → one of two shapes.
 
-``read(spark, settings)`` picks a reader (``--format`` or detected from the path), validates
-what it read (``spark_jobs.sources.validate``) and returns a ``Dataset``.
+- Vector data (images, IDX, the MNIST sample, LIBSVM, header-less numeric CSV, Parquet with a
+  ``features`` column) → ``Dataset``: ``label`` double, ``features`` ML vector, validated by
+  ``spark_jobs.sources.validate``.
+- Tables (a CSV with a header, Parquet columns, a Spark/Hive table) → ``TabularDataset``:
+  named, typed columns with gaps and categories (``spark_jobs.sources.columns``).
+
+``read(spark, settings)`` picks a reader (``--format`` or detected from the path).
 """
 
 from __future__ import annotations
@@ -12,8 +17,11 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from spark_jobs.errors import UsageError
+from spark_jobs.errors import DataError, UsageError
 from spark_jobs.settings import JobSettings
+from spark_jobs.sources.columns import TabularDataset
+
+__all__ = ["Dataset", "TabularDataset", "detect", "is_tabular", "read", "resolve_source"]
 
 MNIST_FEATURES = 784
 IMAGE_FORMATS = ("idx", "images", "mnist-sample")
@@ -51,13 +59,13 @@ def detect(path: str) -> str:
     """Guess the format from a path: extension for files, contents for local folders."""
     lower = path.lower().rstrip("/")
     base = lower.rsplit("/", 1)[-1]
-    if "idx" in base or "ubyte" in base:
-        return "idx"
     for suffix, fmt in ((".parquet", "parquet"), (".libsvm", "libsvm"), (".svm", "libsvm")):
         if base.endswith(suffix):
             return fmt
     if base.endswith((".csv", ".csv.gz", ".tsv")):
         return "csv"
+    if "idx" in base or "ubyte" in base:
+        return "idx"
     if os.path.isdir(path):
         return _detect_folder(Path(path))
     raise UsageError(f"cannot tell the format of {path!r}; pass --format")
@@ -74,11 +82,37 @@ def _detect_folder(folder: Path) -> str:
     raise UsageError(f"cannot tell the format of folder {str(folder)!r}; pass --format")
 
 
-def read(spark: SparkSession, settings: JobSettings) -> Dataset:
+def is_tabular(spark: SparkSession, fmt: str, path: str, settings: JobSettings) -> bool:
+    """True for sources read as named, typed columns rather than a label + vector."""
+    if settings.as_image or fmt not in ("csv", "parquet", "table"):
+        return False
+    if fmt == "table":
+        return True
+    if fmt == "parquet":
+        from pyspark.errors import AnalysisException
+
+        try:
+            names = spark.read.parquet(path).columns
+        except AnalysisException:
+            return True  # the tabular reader reports it
+        return "features" not in names or settings.label_col == "features"
+    from spark_jobs.sources import tabular
+
+    try:
+        return tabular.has_header(spark, path)
+    except DataError:
+        return False  # the vector reader reports empty or unreadable files
+
+
+def read(spark: SparkSession, settings: JobSettings) -> Dataset | TabularDataset:
     """Read, subset (``--limit``) and validate the configured source."""
-    from spark_jobs.sources import validate
+    from spark_jobs.sources import columns, validate
 
     fmt, path = resolve_source(settings)
+    if is_tabular(spark, fmt, path, settings):
+        return columns.read(spark, settings, fmt, path)
+    if settings.task == "regression":
+        raise UsageError(f"--task regression needs a table with named columns; {path} is not one")
     raw, feature_names = _read_raw(spark, fmt, path, settings)
     return validate.validate(raw, settings, fmt=fmt, source=path, feature_names=feature_names)
 

@@ -50,6 +50,12 @@ def _first(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:300]
 
 
+def has_header(spark: SparkSession, path: str) -> bool:
+    """Whether the first line is a header (some field is not a number)."""
+    tokens = [t.strip().strip('"') for t in _first_line(spark, path).split(",")]
+    return not all(_is_number(t) for t in tokens if t)
+
+
 def read_csv(
     spark: SparkSession, path: str, label_col: str | None, label_last: bool = False
 ) -> Table:

@@ -12,12 +12,18 @@ from spark_jobs.settings import JobSettings, build_parser, from_args
 
 def test_defaults_train_lr_on_bundled_sample_into_model_store():
     s = from_args([], env={"SPARK_JOBS_SIGNING_KEY": "/keys/k"})
-    assert (s.data, s.format, s.model, s.output, s.name) == (
+    assert (s.data, s.format, s.model_for("classification"), s.output, s.name) == (
         None,
         "auto",
         "lr",
         "model-store",
         "mnist",
+    )
+    assert (s.task, s.impute, s.max_classes, s.model_for("regression")) == (
+        "auto",
+        "median",
+        50,
+        "linear",
     )
     assert s.signing_key == "/keys/k"
     assert re.fullmatch(r"\d{8}T\d{6}Z", s.version)
@@ -64,3 +70,47 @@ def test_lineage_params_are_json_friendly():
     params = JobSettings(signing_key="k", classes=(0.0, 1.0)).to_lineage()
     assert params["classes"] == [0.0, 1.0]
     assert isinstance(params["layers"], list)
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["--data", "/d/diabetes.csv"], "diabetes"),
+        (["--data", "s3a://bucket/x/Penguins Größe.csv.gz"], "Penguins-Gr-e"),
+        (["--data", "/d/sales.parquet/"], "sales"),
+        (["--data", "warehouse.sales_2024", "--format", "table"], "sales_2024"),
+        (["--data", "/d/train-images-idx3-ubyte"], "mnist"),
+        (["--data", "/d/digits.csv", "--as-image"], "mnist"),
+        (["--data", "/d/..hidden.csv"], "hidden"),
+        (["--data", "/d/diabetes.csv", "--name", "mine"], "mine"),
+    ],
+)
+def test_default_name_comes_from_the_data(argv, name):
+    s = from_args([*argv, "--signing-key", "k"], env={})
+    assert s.name == s.artifact_name == name
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--task", "regression", "--model", "lr"], "--model lr does not do regression"),
+        (["--task", "classification", "--model", "glm"], "does not do classification"),
+        (["--max-classes", "1"], "--max-classes"),
+    ],
+)
+def test_model_must_fit_the_task(argv, message):
+    with pytest.raises(UsageError, match=re.escape(message)):
+        from_args([*argv, "--signing-key", "k"], env={})
+    with pytest.raises(UsageError, match="use one of linear, glm"):
+        JobSettings(model="mlp").model_for("regression")
+
+
+def test_tabular_options_parse():
+    s = from_args(
+        ["--features", "a, b", "--exclude", "id", "--categorical", "zip", "--impute", "mode",
+         "--family", "poisson", "--schema", "a DOUBLE", "--signing-key", "k"],
+        env={},
+    )  # fmt: skip
+    assert (s.features, s.exclude, s.categorical) == (("a", "b"), ("id",), ("zip",))
+    assert (s.impute, s.family, s.schema) == ("mode", "poisson", "a DOUBLE")
+    assert s.to_lineage()["features"] == ["a", "b"]

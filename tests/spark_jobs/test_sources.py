@@ -86,20 +86,19 @@ def test_csv_without_header_label_first(spark, tmp_path):
     assert data.feature_names is None
 
 
-def test_csv_named_label_column(spark, tmp_path):
+def test_csv_with_header_is_read_as_columns(spark, tmp_path):
     path = _csv(tmp_path / "t.csv", [[0.5, 1, 3], [0.1, 0, 4]], header=["a", "y", "b"])
-    data = _read(spark, data=path, label_col="y")
-    _assert_schema(data, 2, 2)
-    assert data.feature_names == ["a", "b"]
-    assert sorted(r.label for r in data.frame.collect()) == [0.0, 1.0]
+    data = sources.read(spark, settings(data=path, label_col="y"))
+    assert isinstance(data, sources.TabularDataset)
+    assert (data.columns, data.classes) == (["a", "b"], [0, 1])
 
 
 def test_parquet_vector_and_plain_columns(spark, tmp_path):
     frame = pd.DataFrame({"label": [0, 1, 1], "x1": [0.1, 0.2, 0.3], "x2": [1, 2, 3]})
     spark.createDataFrame(frame).write.parquet(str(tmp_path / "plain.parquet"))
-    data = _read(spark, data=str(tmp_path / "plain.parquet"))
-    _assert_schema(data, 3, 2)
-    assert data.feature_names == ["x1", "x2"]
+    data = sources.read(spark, settings(data=str(tmp_path / "plain.parquet")))
+    assert isinstance(data, sources.TabularDataset)
+    assert data.types == {"x1": "double", "x2": "long"}
     arrays = spark.createDataFrame(
         [(0.0, [0.1, 0.2]), (1.0, [0.3, 0.4])], "label double, f array<double>"
     )
