@@ -97,11 +97,11 @@ def test_refuses_bad_downloads(served, signed_store, tmp_path, case):
             info = tarfile.TarInfo("../escape.txt")
             info.size = 2
             tar.addfile(info, io.BytesIO(b"hi"))
-        digest = ""
+        digest = hashlib.sha256(tarball.read_bytes()).hexdigest()  # http:// needs the pin
     elif case == "empty":
         with tarfile.open(tarball, "w:gz"):
             pass
-        digest = ""
+        digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
     elif case == "wrong-key":
         key = artifacts.generate_keys("openssf", tmp_path / "other")["public"]
     dest = tmp_path / "models"
@@ -110,3 +110,30 @@ def test_refuses_bad_downloads(served, signed_store, tmp_path, case):
     assert "error:" in proc.stderr
     assert not (dest / "mnist").exists()
     assert not (tmp_path / "escape.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "sha256", "message"),
+    [
+        ("http://127.0.0.1:9/store.tar.gz", "", "needs FETCH_SHA256"),
+        ("ftp://127.0.0.1/store.tar.gz", "a" * 64, "must be https://"),
+        ("file:///etc/passwd", "", "must be https://"),
+        ("https://127.0.0.1:9/store.tar.gz", "xyz", "64 hex digits"),
+    ],
+)
+def test_refuses_unpinned_or_unsafe_sources_before_downloading(
+    signed_store, tmp_path, url, sha256, message
+):
+    dest = tmp_path / "models"
+    proc = _fetch(url, dest, signed_store.public_key, sha256)
+    assert proc.returncode == 1
+    assert message in proc.stderr, proc.stderr
+    assert not (dest / "mnist").exists()
+
+
+def test_plain_http_with_a_pin_is_accepted(served, signed_store, tmp_path):
+    """The pin makes the transport irrelevant; it is what the test above requires."""
+    www, base = served
+    digest = _tarball(signed_store.store, www / "store.tar.gz")
+    proc = _fetch(f"{base}/store.tar.gz", tmp_path / "models", signed_store.public_key, digest)
+    assert proc.returncode == 0, proc.stderr

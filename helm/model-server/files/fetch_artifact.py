@@ -1,7 +1,8 @@
 """Init container: download a model store tarball, unpack it safely, verify every artifact.
 
 Runs in the serving image (it has Python and the `artifacts` package). Configured by env:
-FETCH_URL (http/https .tar.gz of <name>/<version>/ directories), FETCH_SHA256 (optional pin),
+FETCH_URL (.tar.gz of <name>/<version>/ directories: https://, or http:// only together with
+FETCH_SHA256, the tarball's pin; the pin is recommended either way),
 FETCH_DEST (the store, an emptyDir), SERVING_VERIFY_KEY_FILE and SERVING_SIGNATURE_SCHEME.
 Exits 1 with one line on stderr if anything is wrong, so the pod never starts on a bad artifact.
 """
@@ -30,9 +31,8 @@ class FetchError(Exception):
 
 
 def download(url: str, target: Path, expected_sha256: str) -> None:
-    """Stream `url` to `target`, bounded in size, and check the optional sha256 pin."""
-    if not url.startswith(("https://", "http://")):
-        raise FetchError(f"FETCH_URL must be http(s), got {url!r}")
+    """Stream `url` to `target`, bounded in size, and check the sha256 pin (if any)."""
+    check_source(url, expected_sha256)
     digest, size = hashlib.sha256(), 0
     with urllib.request.urlopen(url, timeout=60) as resp, target.open("wb") as out:  # noqa: S310
         while chunk := resp.read(CHUNK):
@@ -43,6 +43,27 @@ def download(url: str, target: Path, expected_sha256: str) -> None:
             out.write(chunk)
     if expected_sha256 and digest.hexdigest() != expected_sha256.lower():
         raise FetchError(f"sha256 mismatch: got {digest.hexdigest()}, expected {expected_sha256}")
+
+
+def check_source(url: str, expected_sha256: str) -> None:
+    """https://, or http:// with a sha256 pin: a tarball nobody on the path can swap unnoticed.
+
+    The signatures are verified regardless, but without either an attacker on the path could
+    serve an older, validly signed store (a rollback) or a different model's signed artifact.
+    """
+    pin = expected_sha256.strip().lower()
+    if pin and (len(pin) != 64 or any(c not in "0123456789abcdef" for c in pin)):
+        raise FetchError("FETCH_SHA256 must be 64 hex digits (sha256sum of the tarball)")
+    if url.startswith("https://"):
+        return
+    if url.startswith("http://"):
+        if not pin:
+            raise FetchError(
+                "plain http:// needs FETCH_SHA256 (model.download.sha256): use https:// or pin "
+                "the tarball's sha256"
+            )
+        return
+    raise FetchError(f"FETCH_URL must be https:// (or http:// with a sha256 pin), got {url!r}")
 
 
 def safe_extract(tarball: Path, into: Path) -> None:

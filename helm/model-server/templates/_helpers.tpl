@@ -91,6 +91,9 @@ app.kubernetes.io/part-of: spark-model-server
 {{- if and (eq .Values.model.delivery "download") (not .Values.model.download.url) }}
 {{- fail "model.delivery=download needs model.download.url" }}
 {{- end }}
+{{- if and (eq .Values.model.delivery "download") (hasPrefix "http://" .Values.model.download.url) (not .Values.model.download.sha256) }}
+{{- fail "model.download.url is plain http://: use https:// or set model.download.sha256 (the tarball's pin)" }}
+{{- end }}
 {{- if and .Values.tls.enabled (not .Values.tls.secretName) }}
 {{- fail "tls.enabled needs tls.secretName (a kubernetes.io/tls Secret)" }}
 {{- end }}
