@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .helpers import Split, to_frames
+from .helpers import Split, mixed_split, sklearn_split, to_frames
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +72,25 @@ def tabular_multi(spark) -> Split:
 def data(request) -> Split:
     """Indirect parametrization: ``data`` is the name of one of the fixtures above."""
     return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="session")
+def mixed(spark) -> Split:
+    """Generated tabular rows (see helpers.mixed_rows): 240 training, 60 held out."""
+    return mixed_split(spark)
+
+
+@pytest.fixture(scope="session")
+def diabetes(spark) -> Split:
+    """scikit-learn's diabetes data (10 numeric columns, target ``target``), 80 held out."""
+    from sklearn.datasets import load_diabetes
+
+    return sklearn_split(spark, load_diabetes(as_frame=True).frame, n_test=80)
+
+
+@pytest.fixture(scope="session")
+def wine(spark) -> Split:
+    """scikit-learn's wine data (13 numeric columns, classes 0-2 in ``target``), 48 held out."""
+    from sklearn.datasets import load_wine
+
+    return sklearn_split(spark, load_wine(as_frame=True).frame, n_test=48)

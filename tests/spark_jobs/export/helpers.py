@@ -58,3 +58,95 @@ def to_frames(spark, x: np.ndarray, y: np.ndarray, n_test: int) -> Split:
     train = spark.createDataFrame(rows[n_test:], ["features", "label"]).cache()
     test = spark.createDataFrame(rows[:n_test], ["features", "label"]).cache()
     return Split(train, test, len(np.unique(y)))
+
+
+# Tabular data -----------------------------------------------------------------------------
+
+MIXED_SCHEMA = (
+    "colour string, size double, count long, flag boolean, tag string, "
+    "y double, pos double, k long, s string"
+)
+COLOURS = ["rot", "grün", "blå", "żółty", "東京 tower"]
+
+
+def mixed_rows(n: int, seed: int) -> list[tuple]:
+    """Rows for MIXED_SCHEMA: unicode categories with gaps, doubles with nulls *and* NaN,
+    longs with nulls, booleans, a string column with empty strings; targets ``y``
+    (continuous), ``pos`` (positive), ``k`` (0/1) and ``s`` (strings)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        colour = str(rng.choice(COLOURS, p=[0.35, 0.25, 0.2, 0.15, 0.05]))
+        size, count = float(rng.normal(10, 3)), int(rng.integers(0, 20))
+        flag = bool(rng.random() < 0.5)
+        effect = COLOURS.index(colour) * 0.8 + 0.3 * size + 0.1 * count + (1.5 if flag else 0)
+        y = effect + float(rng.normal(0, 0.5))
+        pos = float(np.exp(0.1 * effect + rng.normal(0, 0.1)))
+        k = int(y > 6.5)
+        if rng.random() < 0.08:
+            colour = None
+        if rng.random() < 0.08:
+            size = None if i % 2 else float("nan")
+        if rng.random() < 0.08:
+            count = None
+        tag = "" if i % 3 else "t"
+        rows.append((colour, size, count, flag, tag, y, pos, k, ["no", "yes"][k]))
+    return rows
+
+
+def mixed_split(spark, n: int = 300, n_test: int = 60, seed: int = 7) -> Split:
+    rows = mixed_rows(n, seed)
+    train = spark.createDataFrame(rows[n_test:], MIXED_SCHEMA).cache()
+    test = spark.createDataFrame(rows[:n_test], MIXED_SCHEMA).cache()
+    return Split(train, test, 2)
+
+
+def sklearn_split(spark, frame: Any, n_test: int, seed: int = 0) -> Split:
+    """A scikit-learn bundled data set (as a pandas frame) → shuffled Spark train/test."""
+    frame = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    frame.columns = [c.replace(" ", "_").replace("/", "_") for c in frame.columns]
+    records = [tuple(float(v) for v in row) for row in frame.itertuples(index=False)]
+    schema = ", ".join(f"`{c}` double" for c in frame.columns)
+    train = spark.createDataFrame(records[n_test:], schema).cache()
+    test = spark.createDataFrame(records[:n_test], schema).cache()
+    return Split(train, test, 0)
+
+
+def tabular_pipeline(
+    model: Any,
+    *,
+    numeric: tuple[str, ...] = ("size", "count"),
+    categorical: tuple[str, ...] = ("colour",),
+    drop_last: bool = True,
+    strategy: str = "mean",
+    invalid: str = "keep",
+    scaler: bool = False,
+    extra: tuple[str, ...] = (),
+) -> Any:
+    """What the training job builds: Imputer → StringIndexer → OneHotEncoder → assembler
+    (→ StandardScaler) → model, reading ``features``."""
+    from pyspark.ml import Pipeline
+    from pyspark.ml import feature as sf
+
+    imputed = [f"{c}_imp" for c in numeric]
+    indexed = [f"{c}_idx" for c in categorical]
+    encoded = [f"{c}_vec" for c in categorical]
+    stages = []
+    if numeric:
+        stages.append(sf.Imputer(inputCols=list(numeric), outputCols=imputed, strategy=strategy))
+    if categorical:
+        stages += [
+            sf.StringIndexer(
+                inputCols=list(categorical), outputCols=indexed, handleInvalid=invalid
+            ),
+            sf.OneHotEncoder(inputCols=indexed, outputCols=encoded, dropLast=drop_last),
+        ]
+    assembled = "assembled" if scaler else "features"
+    stages.append(sf.VectorAssembler(inputCols=[*imputed, *encoded, *extra], outputCol=assembled))
+    if scaler:
+        stages.append(sf.StandardScaler(inputCol="assembled", outputCol="features", withMean=True))
+    return Pipeline(stages=[*stages, model])
+
+
+def final_step(estimator: Any) -> Any:
+    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
