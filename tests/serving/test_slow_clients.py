@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import time
 
@@ -108,9 +109,21 @@ def test_trickled_request_is_served(server, session_store):
             for start in range(0, len(request), 16):
                 sock.sendall(request[start : start + 16])
                 time.sleep(0.01)
-            reply = sock.recv(65536)
+            reply = _read_response(sock)
             assert reply.startswith(b"HTTP/1.1 200"), reply[:300]
             assert b'"predictions"' in reply
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP response (headers and its Content-Length body) from a kept-alive socket."""
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        reply += sock.recv(65536)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?im)^content-length:\s*(\d+)", head).group(1))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
 
 
 @pytest.mark.slow
