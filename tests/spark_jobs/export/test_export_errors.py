@@ -94,12 +94,12 @@ def test_unknown_stage_is_named(tabular_binary):
         export_model(model, tabular_binary.test)
 
 
-def test_categorical_split_is_refused(spark, tabular_binary):
+def test_binary_categorical_split_exports_as_a_threshold(spark, tabular_binary):
     from pyspark.ml.functions import array_to_vector, vector_to_array
     from pyspark.sql import functions as F  # noqa: N812
 
     # Feature 0 becomes a two-valued category that predicts the label, so VectorIndexer
-    # marks it categorical and the tree's root splits on it.
+    # marks it categorical and the tree's root splits on it: {0} left is x <= 0.5.
     features = vector_to_array("features")
     category = F.when(F.col("label") == 1.0, 2.0).otherwise(0.0)
     coded = tabular_binary.train.withColumn(
@@ -110,14 +110,28 @@ def test_categorical_split_is_refused(spark, tabular_binary):
     tree = sc.DecisionTreeClassifier(featuresCol="indexed", maxDepth=4).fit(indexed)
     assert "feature 0 in" in tree.toDebugString  # the tree really splits on a category
 
-    with pytest.raises(UnsupportedStage, match=r"categorical split on feature 0"):
-        export_model(tree, indexed, features_col="indexed")
+    result = export_model(tree, indexed, features_col="indexed")
+
+    assert result.parity["passed"] is True
+
+
+def test_several_unsupported_stages_are_named_at_once(tabular_binary):
+    model = Pipeline(
+        stages=[
+            sf.PCA(k=3, inputCol="features", outputCol="pca"),
+            sf.Normalizer(inputCol="pca", outputCol="unit"),
+            sc.LogisticRegression(featuresCol="unit", maxIter=5),
+        ]
+    ).fit(tabular_binary.train)
+
+    with pytest.raises(UnsupportedStage, match=r"PCAModel.*has no exact.*Normalizer.*has no exact"):
+        export_model(model, tabular_binary.test)
 
 
 def test_more_than_one_classifier_is_refused(lr_binary, tabular_binary):
     from pyspark.ml import PipelineModel
 
-    with pytest.raises(UnsupportedStage, match="exactly one supported classifier, found 2"):
+    with pytest.raises(UnsupportedStage, match="exactly one supported classifier or regressor"):
         export_model(PipelineModel(stages=[lr_binary, lr_binary]), tabular_binary.test)
 
 

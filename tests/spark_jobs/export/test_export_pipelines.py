@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from pyspark.ml import Pipeline
 from pyspark.ml import classification as sc
@@ -115,11 +116,15 @@ def test_vector_assembler_fixes_the_column_order(spark, tabular_multi):
 
     result = export_model(model, test, label_col="y")
 
-    assert result.input_cols == columns
+    assert sorted(result.input_cols) == names  # a tabular frame, named columns
+    assert result.input_schema.is_tabular
     assert result.parity["passed"] is True
-    x = np.array([[r[c] for c in columns] for r in test.collect()])
+    x = pd.DataFrame([[r[c] for c in names] for r in test.collect()], columns=names)
     spark_pred = [int(r["prediction"]) for r in model.transform(test).collect()]
     np.testing.assert_array_equal(result.estimator.predict(x), spark_pred)
+    np.testing.assert_array_equal(
+        result.estimator[0].transform(x), x[columns].to_numpy()
+    )  # assembled in the assembler's order
 
 
 def test_string_indexer_labels_become_classes(spark, tabular_multi):

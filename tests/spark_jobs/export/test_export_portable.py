@@ -12,8 +12,12 @@ import pytest
 from pyspark.ml import Pipeline
 from pyspark.ml import classification as sc
 from pyspark.ml import feature as sf
+from pyspark.ml import regression as sr
 
 from spark_jobs.export import export_model
+from spark_jobs.export.frame import to_frame
+
+from .helpers import tabular_pipeline
 
 pytestmark = pytest.mark.spark
 
@@ -30,11 +34,14 @@ LOADER = textwrap.dedent(
             return None
 
     sys.meta_path.insert(0, Refuse())
-    import joblib, numpy as np
+    import joblib, numpy as np, pandas as pd
     model_path, x_path, out_path = sys.argv[1:4]
     estimator = joblib.load(model_path)
-    x = np.load(x_path)
-    np.savez(out_path, labels=estimator.predict(x), proba=estimator.predict_proba(x))
+    x = pd.read_pickle(x_path) if x_path.endswith(".pkl") else np.load(x_path)
+    outputs = {"labels": estimator.predict(x)}
+    if hasattr(estimator, "predict_proba"):
+        outputs["proba"] = estimator.predict_proba(x)
+    np.savez(out_path, **outputs)
     """
 )
 
@@ -75,6 +82,43 @@ def test_dumped_estimator_predicts_without_the_project(tmp_path, data, stages):
     out = np.load(tmp_path / "out.npz")
     np.testing.assert_array_equal(out["labels"], result.estimator.predict(x))
     np.testing.assert_array_equal(out["proba"], result.estimator.predict_proba(x))
+
+
+def _run_loader(tmp_path, estimator, x_file) -> dict:
+    joblib.dump(estimator, tmp_path / "model.joblib.gz", compress=("gzip", 3))
+    subprocess.run(
+        [sys.executable, "-I", "-c", LOADER, str(tmp_path / "model.joblib.gz"),
+         str(x_file), str(tmp_path / "out.npz")],
+        check=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    return dict(np.load(tmp_path / "out.npz", allow_pickle=True))
+
+
+TABULAR = [
+    pytest.param(lambda: sc.GBTClassifier(labelCol="k", maxIter=3, maxDepth=2, seed=1), "k",
+                 id="tabular-gbt-classifier"),
+    pytest.param(lambda: sr.RandomForestRegressor(labelCol="y", numTrees=3, maxDepth=3, seed=1),
+                 "y", id="tabular-rf-regressor"),
+    pytest.param(lambda: sr.GeneralizedLinearRegression(labelCol="pos", family="poisson"), "pos",
+                 id="tabular-poisson-glm"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("factory", "label"), TABULAR)
+def test_tabular_pipeline_predicts_from_a_dataframe_without_the_project(
+    tmp_path, mixed, factory, label
+):
+    model = tabular_pipeline(factory(), extra=("flag",)).fit(mixed.train)
+    result = export_model(model, mixed.test, label_col=label)
+    frame, _ = to_frame(mixed.test, result.input_schema)
+    frame.loc[0, "colour"] = "never seen"  # the keep bucket, outside this project too
+    frame.to_pickle(tmp_path / "x.pkl")
+
+    out = _run_loader(tmp_path, result.estimator, tmp_path / "x.pkl")
+
+    np.testing.assert_array_equal(out["labels"], result.estimator.predict(frame))
+    if "proba" in out:
+        np.testing.assert_array_equal(out["proba"], result.estimator.predict_proba(frame))
 
 
 def test_loader_really_refuses_the_project(tmp_path):

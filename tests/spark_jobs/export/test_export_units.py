@@ -10,9 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pyspark.ml.linalg import DenseVector
 
+from spark_jobs.export.errors import UnsupportedStage
 from spark_jobs.export.mlp import split_layers
 from spark_jobs.export.scalers import convert_min_max_scaler, convert_standard_scaler
-from spark_jobs.export.trees import float32_threshold, spark_normalize
+from spark_jobs.export.trees import float32_threshold, spark_normalize, split_threshold
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64, min_value=-1e30, max_value=1e30)
 
@@ -92,3 +93,28 @@ def test_min_max_scaler_matches_spark_formula_and_constant_midpoint():
     expected = (x - lo_data) * scale + (-1.0)
     expected[:, 1] = 0.5  # constant column → (min + max) / 2
     np.testing.assert_array_equal(_apply(convert_min_max_scaler(model), x), expected)
+
+
+@pytest.mark.parametrize(
+    ("left", "k", "expected"),
+    [
+        ([0.0], 2, (0.5, False)),  # one-hot feature: 0 left
+        ([1.0], 2, (0.5, True)),  # 1 left: same threshold, children swapped
+        ([0.0, 1.0], 4, (1.5, False)),
+        ([3.0, 2.0], 4, (1.5, True)),
+    ],
+)
+def test_contiguous_categorical_splits_become_thresholds(left, k, expected):
+    split = {"featureIndex": 3, "leftCategoriesOrThreshold": left, "numCategories": k}
+    threshold, swap = split_threshold("tree", split)
+    assert (threshold, swap) == expected
+    for category in range(k):
+        spark_left = category in left
+        sklearn_left = np.float32(category) <= threshold
+        assert spark_left == (sklearn_left != swap)
+
+
+def test_scattered_categorical_split_is_refused():
+    split = {"featureIndex": 3, "leftCategoriesOrThreshold": [0.0, 2.0], "numCategories": 4}
+    with pytest.raises(UnsupportedStage, match=r"feature 3 \(left categories \[0, 2\] of 4\)"):
+        split_threshold("tree", split)
