@@ -60,7 +60,7 @@ test-fast: install ## Tests without the slow ones
 
 BENCH_DURATION ?= 10
 BENCH_TRAIN_FACTORS ?= 1,4,16
-bench: install ## Training, serving and MLServer benchmarks vs baselines in one run, one table (makes .venv-mlserver)
+bench: install ## Training, serving, MLServer and MLflow benchmarks in one run, one table (makes .venv-mlserver, .venv-mlflow)
 	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi; } || \
 	  echo "wrk unavailable: bench/serving_bench.py falls back to its Python load generator"

@@ -2,14 +2,16 @@
 
 Runs, in this order and in separate processes (so one's memory never inflates another's):
 bench/train_bench.py (Spark job vs the seed trainer), bench/serving_bench.py (our server vs
-the seed baseline under wrk) and bench/mlserver/compare.py (MLServer's sklearn runtime on the
-same model, cold start and RSS of all three). Ratios are only meaningful within one run:
-everything here shares the same machine, load generator, worker count and minute.
+the seed baseline under wrk), bench/mlserver/compare.py (MLServer's sklearn runtime on the
+same model, cold start and RSS of all three) and bench/mlflow/compare.py (MLflow's
+`mlflow models serve` vs ours on one tabular pipeline, POST /invocations). Ratios are only
+meaningful within one run: everything here shares the same machine, load generator, worker
+count and minute.
 
     .venv/bin/python bench/run.py [--duration 10] [--workers 2] [--connections 8]
                                   [--train-factors 1,4,16] [--skip-train]
 
-Writes bench/results/{train,serving,mlserver,summary}.json.
+Writes bench/results/{train,serving,mlserver,mlflow,summary}.json.
 """
 
 from __future__ import annotations
@@ -59,6 +61,27 @@ def serving_rows(serving: dict | None, mlserver: dict | None) -> list[str]:
         )
     if mlserver and mlserver.get("mlserver_skipped"):
         lines.append(f"{'mlserver/*':28} n/a: {mlserver['mlserver_skipped']}")
+    return lines
+
+
+def tabular_rows(mlflow: dict | None) -> list[str]:
+    """Ours vs MLflow per scenario; the ratio columns are ours / MLflow at the same size."""
+    if not mlflow:
+        return ["(no MLflow comparison results)"]
+    head = f"{'scenario':28} {'req/s':>8} {'rows/s':>9} {'p50 ms':>7} {'p99 ms':>8} "
+    head += f"{'rows/cpu-s':>10} {'x thrpt':>7} {'x p99':>6} {'x cpu':>6} {'goal':>6}"
+    lines = [head, "-" * len(head)]
+    for name, r in sorted(mlflow.get("scenarios", {}).items()):
+        row = f"{name:28} {r['req_per_s']:8.0f} {r['rows_per_s']:9.0f} {r['p50_ms']:7.2f} "
+        row += f"{r['p99_ms']:8.2f} {r.get('rows_per_cpu_s') or NAN:10.0f}"
+        compared = mlflow.get("comparison", {}).get(f"{r['rows']}row")
+        if compared and name.startswith("ours/"):
+            met = "met" if compared["goal_met"] else "missed"
+            row += f" {compared['throughput_ratio']:7.2f} {compared['p99_ratio']:6.2f} "
+            row += f"{ratio(compared.get('cpu_efficiency_ratio'), 6)} {met:>6}"
+        lines.append(row)
+    if mlflow.get("mlflow_skipped"):
+        lines.append(f"{'mlflow/*':28} n/a: {mlflow['mlflow_skipped']}")
     return lines
 
 
@@ -118,15 +141,22 @@ def main() -> int:
     problems.append(step("serving", [python, str(BENCH / "serving_bench.py"), *load_args]))
     compare = [python, str(BENCH / "mlserver" / "compare.py"), *load_args]
     problems.append(step("mlserver", [*compare, "--cold-runs", str(args.cold_runs)]))
+    problems.append(step("mlflow", [python, str(BENCH / "mlflow" / "compare.py"), *load_args]))
     train = load(RESULTS / "train.json", started)
     serving = load(RESULTS / "serving.json", started)
     mlserver = load(RESULTS / "mlserver.json", started)
+    mlflow = load(RESULTS / "mlflow.json", started)
     lines = [
         "",
         f"== Serving ({args.workers} workers, {args.connections} connections, "
         f"{args.duration}s per scenario; x = ratio to baseline/seed_28px rows/s or the "
         "baseline's matching scenario; vs ours = MLServer / ours)",
         *serving_rows(serving, mlserver),
+        "",
+        f"== Tabular POST /invocations, dataframe_split (ours vs MLflow's `mlflow models serve`, "
+        f"{args.workers} workers each; x = ours / MLflow at the same size, x cpu in rows per "
+        "server CPU-second; goal: x thrpt >= 3, x p99 <= 1)",
+        *tabular_rows(mlflow),
         "",
         "== Cold start (process start -> ready) and memory after warm load; x = / baseline",
         *footprint_rows(mlserver),
