@@ -113,6 +113,17 @@ def _schemas(data: sources.Dataset):
     return inputs, OutputSchema(CLASSIFICATION, label="label", classes=classes)
 
 
+def _params(stage_) -> dict:
+    """A stage's JSON-able parameters; NaN (the Imputer's missingValue) as the string 'NaN'."""
+    params = {}
+    for p, v in stage_.extractParamMap().items():
+        if isinstance(v, float) and not np.isfinite(v):
+            v = str(v)
+        if isinstance(v, int | float | str | bool | list):
+            params[p.name] = v
+    return params
+
+
 def _lineage(settings: JobSettings, data, trained, spark) -> dict:
     conf = spark.sparkContext.getConf()
     described = (
@@ -129,12 +140,7 @@ def _lineage(settings: JobSettings, data, trained, spark) -> dict:
         },
         "rows": trained.sizes,
         "params": settings.to_lineage(),
-        "model_params": {
-            p.name: v
-            for stage_ in trained.model.stages
-            for p, v in stage_.extractParamMap().items()
-            if isinstance(v, int | float | str | bool | list)
-        },
+        "model_params": {type(stage_).__name__: _params(stage_) for stage_ in trained.model.stages},
         "spark": {
             "version": spark.version,
             "master": conf.get("spark.master", "unknown"),

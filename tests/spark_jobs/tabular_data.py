@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import numpy as np
@@ -73,16 +72,3 @@ def to_csv(frame: pd.DataFrame, path: Path) -> str:
 def to_parquet(spark, frame: pd.DataFrame, path: Path) -> str:
     spark.createDataFrame(frame).coalesce(1).write.parquet(str(path))
     return str(path)
-
-
-def exporter_takes_tables() -> bool:
-    """Whether ``spark_jobs.export`` has the column-stage interface (``schema_df``)."""
-    from spark_jobs.export import export_model
-
-    return "schema_df" in inspect.signature(export_model).parameters
-
-
-NO_TABLE_EXPORT = (
-    "spark_jobs.export has no column-stage export yet (export_model(schema_df=…): Imputer / "
-    "StringIndexer / OneHotEncoder → ColumnTransformer, regressors)"
-)
