@@ -2,12 +2,12 @@
 
 The shape that exports exactly is::
 
-    [column stages] → [VectorAssembler] → [scalers] → predictor | regressor [→ IndexToString]
+    [column stages] → [VectorAssembler] → [scalers] → classifier | regressor [→ IndexToString]
 
 Column stages (Imputer, StringIndexer, OneHotEncoder) act on named columns and become a
 ColumnTransformer (see ``columns``); the vector chain after the assembler must be
 straight: each scaler reads the column the previous stage wrote and the predictor reads
-the last of them.  Stages that act on the label (a StringIndexer feeding the predictor's
+the last of them.  Stages that act on the label (a StringIndexer feeding the classifier's
 label column, an IndexToString decoding its prediction) are not part of the estimator;
 the indexer supplies the original labels instead.  Every stage without a mapping is
 named in one error, so a user sees the whole list at once.
@@ -116,7 +116,7 @@ def make_plan(model: Any, *, features_col: str, label_col: str) -> Plan:
     found = [i for i, s in enumerate(stages) if isinstance(s, CLASSIFIER_TYPES + REGRESSOR_TYPES)]
     if len(found) != 1:
         raise UnsupportedStage(
-            f"expected exactly one supported predictor or regressor, found {len(found)} in "
+            f"expected exactly one supported classifier or regressor, found {len(found)} in "
             f"[{', '.join(describe(s) for s in stages)}]"
         )
     predictor = stages[found[0]]
