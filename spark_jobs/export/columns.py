@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -205,11 +206,16 @@ def surrogate_of(link: Link, source_type: Any) -> float:
     gets the surrogate truncated toward zero.
     """
     column = io_cols(link.stage)[0][link.index]
-    row = link.stage.surrogateDF.select(f"`{column}`").first()
-    value = float(row[0])
+    value = float(_surrogates(link.stage)[column])
     if isinstance(source_type, INTEGRAL_TYPES):
         value = float(math.trunc(value))
     return value
+
+
+@lru_cache(maxsize=16)
+def _surrogates(stage: Any) -> dict[str, float]:
+    """All of an ImputerModel's surrogates, read from Spark once (one small job)."""
+    return stage.surrogateDF.first().asDict()
 
 
 def _imputer(link: Link, source_type: Any) -> Any:

@@ -249,3 +249,21 @@ def test_frame_form_casts_like_spark(spark):
     assert math.isnan(frame["n"].iloc[1])
     assert frame["s"].tolist() == [None, "x"]
     assert frame["s"].dtype == object
+
+
+def test_multi_column_indexer_with_a_long_column_as_category(mixed):
+    """StringIndexer(inputCols=[…]) over a string and a long column (Spark casts 3 → "3")."""
+    model = tabular_pipeline(
+        sc.LogisticRegression(labelCol="k", maxIter=10), numeric=("size",),
+        categorical=("colour", "count"),
+    ).fit(mixed.train)  # fmt: skip
+
+    result = export_model(model, mixed.test, label_col="k")
+
+    count = result.input_schema.column("count")
+    assert count.type == "long"
+    assert count.categories == tuple(model.stages[1].labelsArray[1])
+    assert all(c.isdigit() for c in count.categories)
+    assert count.range is None
+    assert result.parity["passed"] is True
+    assert result.parity["edge_rows"]["unseen_category"] >= 2  # one per indexed column
