@@ -17,6 +17,7 @@ import joblib
 
 from . import layout, loader
 from . import manifest as manifest_mod
+from . import schema as schema_mod
 from .errors import ArtifactError
 from .signing import SCHEMES, generate_keys, load_signer, load_verifier
 from .store import list_artifacts, save
@@ -33,10 +34,10 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _input_schema(args: argparse.Namespace) -> dict:
+def _input_schema(args: argparse.Namespace) -> schema_mod.InputSchema:
     if args.input_schema == "mnist":
-        return {"type": "image/mnist-28x28", "features": 784, "dtype": "float32", "range": [0, 1]}
-    return {"type": "tabular", "features": args.features, "feature_names": None}
+        return schema_mod.InputSchema.mnist()
+    return schema_mod.InputSchema.vector(args.features)
 
 
 def cmd_pack(args: argparse.Namespace) -> int:
@@ -100,27 +101,69 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def _describe(doc: dict, status: str) -> str:
     fw = doc.get("framework") or {}
-    metrics = doc.get("metrics") or {}
     parity = doc.get("parity") or {}
     lines = [
         f"{doc['name']} {doc['version']}  ({status})",
         f"  created      {doc['created']}",
         f"  estimator    {doc.get('estimator')}",
-        f"  input        {json.dumps(doc.get('input_schema'))}",
-        f"  classes      {doc.get('classes')}",
+        *_schema_lines(doc),
         "  framework    " + ", ".join(f"{k} {v}" for k, v in fw.items() if v),
     ]
-    if "accuracy" in metrics:
-        lines.append(f"  accuracy     {metrics['accuracy']:.4f}")
+    lines.extend(_metric_lines(doc.get("metrics") or {}))
     if parity:
-        lines.append(
-            f"  parity       labels {parity.get('label_agreement')}, "
-            f"max proba error {parity.get('max_proba_error')}"
-        )
+        figures = {
+            k: parity[k]
+            for k in ("rows", "label_agreement", "max_proba_error", "max_abs_error")
+            if parity.get(k) is not None
+        }
+        lines.append("  parity       " + ", ".join(f"{k} {v}" for k, v in figures.items()))
     for fname, entry in sorted(doc["files"].items()):
         size, digest = entry.get("size"), entry["sha256"][:16]
         lines.append(f"  file         {fname}  {size} B  sha256 {digest}…")
     return "\n".join(lines)
+
+
+def _schema_lines(doc: dict) -> list[str]:
+    try:
+        inputs, outputs = schema_mod.input_schema(doc), schema_mod.output_schema(doc)
+    except ArtifactError as exc:
+        return [f"  schema       unreadable ({exc})"]
+    if inputs.is_tabular:
+        shown = ", ".join(
+            f"{c.name} {c.type}{' categorical' if c.categorical else ''}"
+            f"{'' if c.nullable else ' not-null'}"
+            for c in inputs.columns
+        )
+        lines = [f"  input        {len(inputs.columns)} columns: {shown}"]
+    else:
+        lines = [f"  input        {inputs.kind}, {inputs.features} features"]
+    task = f"  task         {outputs.task}" + (f" of {outputs.label!r}" if outputs.label else "")
+    lines.append(task)
+    if outputs.classes is not None:
+        lines.append(f"  classes      {list(outputs.classes)}")
+    return lines
+
+
+def _metric_lines(metrics: dict) -> list[str]:
+    """Held-out figures: flat (`accuracy`) or per split (`{"test": {"accuracy": …}}`)."""
+    lines = []
+    for split in ("validation", "test"):
+        figures = metrics.get(split)
+        if isinstance(figures, dict):
+            shown = ", ".join(_figure(k, v) for k, v in figures.items() if _is_number(v))
+            lines.append(f"  {split:<12} {shown}")
+    flat = {k: v for k, v in metrics.items() if _is_number(v)}
+    if flat:
+        lines.append("  metrics      " + ", ".join(_figure(k, v) for k, v in flat.items()))
+    return lines
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, float | int) and not isinstance(value, bool)
+
+
+def _figure(name: str, value: float | int) -> str:
+    return f"{name} {value:.4f}" if isinstance(value, float) else f"{name} {value}"
 
 
 def cmd_list(args: argparse.Namespace) -> int:

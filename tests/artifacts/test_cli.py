@@ -123,3 +123,31 @@ def test_upstream_model_signing_cli_accepts_our_openssf_artifacts(workdir):
     (workdir / "st/m/1/manifest.json").write_text("{}")
     bad = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0
+
+
+def test_inspect_shows_typed_schema_task_and_split_metrics(tmp_path, estimator):
+    import artifacts
+    from artifacts.schema import Column, InputSchema, OutputSchema
+
+    key = artifacts.generate_keys("hmac-sha256", tmp_path / "k")["secret"]
+    path = artifacts.save(
+        estimator,
+        tmp_path / "store",
+        "penguins",
+        version="1",
+        signer=artifacts.load_signer(key),
+        input_schema=InputSchema.tabular(
+            [
+                Column("island", "string", categories=("Dream", "Biscoe")),
+                Column("bill", "double", nullable=False, range=(30.0, 60.0)),
+            ]
+        ),
+        output_schema=OutputSchema("regression", label="mass", target={"type": "double"}),
+        metrics={"test": {"rmse": 4.2, "rows": 74}, "validation": {"rmse": 4.1, "rows": 33}},
+    )
+    result = run("inspect", str(path), "--key", str(key), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2 columns: island string categorical, bill double not-null" in result.stdout
+    assert "task         regression of 'mass'" in result.stdout
+    assert "test         rmse 4.2000, rows 74" in result.stdout
+    assert "validation   rmse 4.1000, rows 33" in result.stdout
