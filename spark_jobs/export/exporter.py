@@ -232,7 +232,9 @@ def _front(plan: Plan, sample_df: Any, schema_df: Any) -> _Front:
             "assemble either vectors only or scalar columns only"
         )
     recipes = trace_recipes(assembler, list(plan.column_stages), fields)
-    schema = tabular_schema(recipes, sample_df.columns, fields, schema_df)
+    sources = {r.source for r in recipes}
+    measured = schema_df if sources <= set(schema_df.columns) else sample_df
+    schema = tabular_schema(recipes, sample_df.columns, fields, measured)
     used = {id(link.stage) for r in recipes for link in r.links}
     stages = [s for s in plan.column_stages if id(s) in used]
     sample, synthesized = add_edge_rows(sample_df, schema, recipes)

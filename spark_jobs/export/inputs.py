@@ -71,12 +71,19 @@ def column_stats(df: Any, fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def tabular_schema(
     recipes: Sequence[Recipe], order: Sequence[str], fields: dict[str, Any], schema_df: Any
 ) -> InputSchema:
-    """Columns in ``order`` (the sample's column order) for every recipe source."""
+    """Columns in ``order`` (the sample's column order) for every recipe source.
+
+    Types are ``schema_df``'s where it has the column (the training job passes its data in
+    source types, e.g. a boolean that the pipeline reads as "true"/"false" strings), else
+    the pipeline input's ``fields``.
+    """
     by_source: dict[str, list[Recipe]] = {}
     for recipe in recipes:
         by_source.setdefault(recipe.source, []).append(recipe)
     names = [name for name in order if name in by_source]
-    stats = column_stats(schema_df, {name: fields[name] for name in names})
+    declared = {f.name: f.dataType for f in schema_df.schema.fields}
+    fields = {name: declared.get(name, fields[name]) for name in names}
+    stats = column_stats(schema_df, fields)
     columns = []
     for name in names:
         first = by_source[name][0]

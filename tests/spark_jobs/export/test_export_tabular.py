@@ -267,3 +267,23 @@ def test_multi_column_indexer_with_a_long_column_as_category(mixed):
     assert count.range is None
     assert result.parity["passed"] is True
     assert result.parity["edge_rows"]["unseen_category"] >= 2  # one per indexed column
+
+
+def test_schema_types_come_from_schema_df_when_the_pipeline_reads_strings(mixed):
+    """The training job casts booleans to "true"/"false" for the StringIndexer and passes
+    its data in source types as ``schema_df``: the schema column stays boolean."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    def as_text(df):
+        return df.withColumn("flag", F.col("flag").cast("string"))
+
+    model = tabular_pipeline(
+        sc.LogisticRegression(labelCol="k", maxIter=10), categorical=("colour", "flag")
+    ).fit(as_text(mixed.train))
+
+    result = export_model(model, as_text(mixed.test), label_col="k", schema_df=mixed.train)
+
+    flag = result.input_schema.column("flag")
+    assert flag.type == "boolean"
+    assert set(flag.categories) == {"true", "false"}
+    assert result.parity["passed"] is True
