@@ -5,6 +5,8 @@ scoring on Spark for each pandas batch. Input arrives in one of four shapes — 
 objects), column-split (``columns`` + ``data`` rows), columns (name → list of values) or
 positional rows (lists in the schema's column order) — and, for CSV and other text sources,
 with every value a string. All shapes become name → list of values and go through one validator.
+Each entry point returns a pandas DataFrame, or with ``lazy=True`` the same validated columns as
+a :class:`Batch` (numpy arrays by name; ``to_frame()`` builds the DataFrame when needed).
 
 Validation collects *every* problem before failing, so a client fixes a request in one round
 trip: an unknown column, a missing required column, a value of the wrong type (a string or a
@@ -91,10 +93,43 @@ class _Collector:
             raise SchemaMismatch(self.items, self.total)
 
 
+class Batch:
+    """Validated rows in frame form as one array per schema column, before pandas.
+
+    Numeric columns are float64 with NaN for a missing value, categorical ones ``object``
+    holding ``str`` or ``None`` — exactly the columns :meth:`to_frame` puts in the DataFrame.
+    Building that DataFrame costs more than validating a small request, so a caller that
+    reads the arrays directly (serving's compiled tabular path) asks for ``lazy=True`` and
+    only pays for pandas when it needs the frame. ``len()`` is the number of rows, as for a
+    DataFrame.
+    """
+
+    __slots__ = ("arrays", "n_rows", "schema")
+
+    def __init__(self, arrays: dict[str, np.ndarray], schema: InputSchema, n_rows: int) -> None:
+        self.arrays = arrays
+        self.schema = schema
+        self.n_rows = n_rows
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    def to_frame(self) -> pd.DataFrame:
+        return _build(self.arrays, self.schema)
+
+
+Frame = pd.DataFrame | Batch  # what the entry points return: a DataFrame, or a Batch if lazy
+
+
 # --- public entry points: one per request shape ---------------------------------------------
 
 
-def from_records(records: Any, schema: InputSchema, *, text: bool = False) -> pd.DataFrame:
+def from_records(
+    records: Any, schema: InputSchema, *, text: bool = False, lazy: bool = False
+) -> Frame:
     """A list of ``{column: value}`` objects (MLflow ``dataframe_records``) → frame."""
     problems = _Collector()
     if not isinstance(records, list) or not records:
@@ -111,10 +146,12 @@ def from_records(records: Any, schema: InputSchema, *, text: bool = False) -> pd
     present = [name for name in names if name in seen]
     columns = {name: [record.get(name) for record in records] for name in present}
     extra = [name for name in seen if name not in columns]
-    return _frame(columns, extra, len(records), schema, problems, text)
+    return _frame(columns, extra, len(records), schema, problems, text, lazy)
 
 
-def from_split(columns: Any, data: Any, schema: InputSchema, *, text: bool = False) -> pd.DataFrame:
+def from_split(
+    columns: Any, data: Any, schema: InputSchema, *, text: bool = False, lazy: bool = False
+) -> Frame:
     """Column names plus rows of values (MLflow ``dataframe_split``, a CSV) → frame.
 
     ``columns=None`` means the rows are positional, in the schema's column order.
@@ -139,15 +176,17 @@ def from_split(columns: Any, data: Any, schema: InputSchema, *, text: bool = Fal
     known = set(schema.column_names)
     extra = [name for name in columns if name not in known]
     present = {name: by_name[name] for name in schema.column_names if name in by_name}
-    return _frame(present, extra, len(data), schema, problems, text)
+    return _frame(present, extra, len(data), schema, problems, text, lazy)
 
 
-def from_rows(rows: Any, schema: InputSchema, *, text: bool = False) -> pd.DataFrame:
+def from_rows(rows: Any, schema: InputSchema, *, text: bool = False, lazy: bool = False) -> Frame:
     """Positional rows (lists in the schema's column order) → frame."""
-    return from_split(None, rows, schema, text=text)
+    return from_split(None, rows, schema, text=text, lazy=lazy)
 
 
-def from_columns(columns: Any, schema: InputSchema, *, text: bool = False) -> pd.DataFrame:
+def from_columns(
+    columns: Any, schema: InputSchema, *, text: bool = False, lazy: bool = False
+) -> Frame:
     """``{column: [values…]}`` (TF-serving columnar ``inputs``, V2 per-column tensors) → frame.
 
     A mapping of scalars is one row.
@@ -170,10 +209,10 @@ def from_columns(columns: Any, schema: InputSchema, *, text: bool = False) -> pd
     known = set(schema.column_names)
     present = {name: list(columns[name]) for name in schema.column_names if name in columns}
     extra = [name for name in columns if name not in known]
-    return _frame(present, extra, lengths.pop(), schema, problems, text)
+    return _frame(present, extra, lengths.pop(), schema, problems, text, lazy)
 
 
-def from_csv(body: str, schema: InputSchema) -> pd.DataFrame:
+def from_csv(body: str, schema: InputSchema, *, lazy: bool = False) -> Frame:
     """CSV text with a header row → frame. An empty cell is a missing value, as in Spark."""
     reader = csv.reader(io.StringIO(body))
     try:
@@ -185,7 +224,7 @@ def from_csv(body: str, schema: InputSchema) -> pd.DataFrame:
             [Problem(None, None, "send a header row of column names and at least one row")], 1
         )
     header, *data = lines
-    return from_split([name.strip() for name in header], data, schema, text=True)
+    return from_split([name.strip() for name in header], data, schema, text=True, lazy=lazy)
 
 
 def conform(frame: pd.DataFrame, schema: InputSchema) -> pd.DataFrame:
@@ -207,7 +246,8 @@ def _frame(
     schema: InputSchema,
     problems: _Collector,
     text: bool,
-) -> pd.DataFrame:
+    lazy: bool = False,
+) -> Frame:
     for name in extra:
         problems.add(name, None, f"unknown column; the model takes {_names(schema)}")
     arrays: dict[str, np.ndarray] = {}
@@ -223,7 +263,8 @@ def _frame(
         else:
             arrays[col.name] = _numeric(col, values, problems, text)
     problems.raise_if_any()
-    return _build(arrays, schema)
+    batch = Batch(arrays, schema, n_rows)
+    return batch if lazy else batch.to_frame()
 
 
 def _build(arrays: dict[str, np.ndarray], schema: InputSchema) -> pd.DataFrame:
@@ -326,6 +367,9 @@ def _to_number(value: Any, kind: str, text: bool) -> tuple[float, str | None]:
 
 
 def _categorical(col: Column, values: list, problems: _Collector, text: bool) -> np.ndarray:
+    fast = _categorical_fast(col, values, text)
+    if fast is not None:
+        return fast
     out = np.empty(len(values), dtype=object)
     known = _category_set(col) if col.unseen == "error" else None
     for row, value in enumerate(values):
@@ -341,6 +385,30 @@ def _categorical(col: Column, values: list, problems: _Collector, text: bool) ->
             problems.add(col.name, row, _unseen(col, category))
         out[row] = category
     return out
+
+
+def _categorical_fast(col: Column, values: list, text: bool) -> np.ndarray | None:
+    """JSON strings (or booleans) that cannot be wrong, copied at once; None: check each."""
+    kinds = set(map(type, values))
+    if type(None) in kinds and not col.nullable:
+        return None
+    kinds.discard(type(None))
+    if col.type == STRING and kinds <= {str}:
+        if text and "" in values:
+            return None
+        if col.unseen == "error" and not set(values) - {None} <= _category_set(col):
+            return None
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+    if col.type == BOOLEAN and kinds <= {bool}:
+        cast = [None if v is None else ("true" if v else "false") for v in values]
+        if col.unseen == "error" and not set(cast) - {None} <= _category_set(col):
+            return None
+        out = np.empty(len(values), dtype=object)
+        out[:] = cast
+        return out
+    return None
 
 
 def _to_category(value: Any, kind: str, text: bool) -> tuple[str | None, str | None]:
@@ -396,6 +464,8 @@ def _show(value: Any) -> str:
 
 __all__ = [
     "MAX_PROBLEMS",
+    "Batch",
+    "Frame",
     "Problem",
     "SchemaMismatch",
     "conform",

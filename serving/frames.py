@@ -1,7 +1,9 @@
 """Rows by column name — records, column-split, columns, positional rows, CSV — → model input.
 
-Tabular models get a frame in their schema's frame form, built and validated by
-:mod:`artifacts.tabular` (every problem of a request reported at once, as one 400). Image and
+Tabular models get their schema's frame form, built and validated by :mod:`artifacts.tabular`
+(every problem of a request reported at once, as one 400) and handed over as a lazy
+:class:`~artifacts.tabular.Batch`: the model's compiled path reads its arrays, the scikit-learn
+pipeline gets the DataFrame. Image and
 vector models keep their float arrays and the checks of :mod:`serving.inputs`; named formats
 reach them through a *view* of the model's feature names (or, for models whose features have no
 names, the names the client sent, in the client's order — as MLflow hands such a frame to
@@ -82,8 +84,8 @@ def positional(instances: Any) -> bool:
 def model_input(table: Table, model: ServedModel, max_batch: int, field: str) -> Any:
     """The validated frame (tabular models) or float array (image and vector models)."""
     check_batch(table.n_rows, max_batch)
-    if model.is_tabular:
-        return _checked(_frame, table, model.inputs, False)
+    if model.is_tabular:  # validated columns; the model builds a DataFrame only if it needs one
+        return _checked(_frame, table, model.inputs, False, lazy=True)
     named = model.inputs is not None and bool(model.inputs.names)
     if table.shape == ROWS or (table.shape == SPLIT and not named):
         return rows_from_json(table.data, model, max_batch, field)
@@ -97,7 +99,7 @@ def csv_input(body: str, model: ServedModel, max_batch: int) -> Any:
     if schema is None:
         header = body.split("\n", 1)[0].strip().split(",")
         schema = _view(model, [name.strip() for name in header])
-    frame = _checked(tabular.from_csv, body, schema)
+    frame = _checked(tabular.from_csv, body, schema, lazy=model.is_tabular)
     check_batch(len(frame), max_batch)
     if model.is_tabular:
         return frame
@@ -109,7 +111,7 @@ def predict(model: ServedModel, inputs: Any, metrics: Metrics | None) -> Predict
     try:
         prediction = model.predict(inputs)
     except (ValueError, TypeError) as exc:
-        if not isinstance(inputs, pd.DataFrame):
+        if not isinstance(inputs, pd.DataFrame | tabular.Batch):
             raise
         log.warning("model %s/%s refused a frame: %s", model.name, model.version, exc)
         raise ModelRefused(f"the model could not score these rows: {exc}") from None
@@ -118,19 +120,19 @@ def predict(model: ServedModel, inputs: Any, metrics: Metrics | None) -> Predict
     return prediction
 
 
-def _frame(table: Table, schema: InputSchema, text: bool) -> pd.DataFrame:
+def _frame(table: Table, schema: InputSchema, text: bool, lazy: bool = False) -> tabular.Frame:
     if table.shape == RECORDS:
-        return tabular.from_records(table.data, schema, text=text)
+        return tabular.from_records(table.data, schema, text=text, lazy=lazy)
     if table.shape == SPLIT:
-        return tabular.from_split(table.columns, table.data, schema, text=text)
+        return tabular.from_split(table.columns, table.data, schema, text=text, lazy=lazy)
     if table.shape == COLUMNS:
-        return tabular.from_columns(table.data, schema, text=text)
-    return tabular.from_rows(table.data, schema, text=text)
+        return tabular.from_columns(table.data, schema, text=text, lazy=lazy)
+    return tabular.from_rows(table.data, schema, text=text, lazy=lazy)
 
 
-def _checked(build: Any, *args: Any) -> pd.DataFrame:
+def _checked(build: Any, *args: Any, **options: Any) -> tabular.Frame:
     try:
-        return build(*args)
+        return build(*args, **options)
     except tabular.SchemaMismatch as exc:
         raise InputMismatch(str(exc), problems=exc.problems, problem_count=exc.total) from None
 

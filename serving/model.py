@@ -9,8 +9,11 @@ check switched off. A compiled path is only used after it reproduced the estimat
 ``predict_proba`` and ``predict`` on probe rows at load time, so it can never change answers.
 
 What a model takes and returns comes from the manifest's typed schemas (:mod:`artifacts.schema`):
-image and vector models take that validated float array; tabular models take a pandas frame in
-the schema's frame form (:mod:`artifacts.tabular`). Classifiers answer with class indices into
+image and vector models take that validated float array; tabular models take the schema's frame
+form (:mod:`artifacts.tabular`) — a DataFrame or a lazy ``Batch`` of validated columns. Tabular
+pipelines are compiled too (:mod:`serving.compiled`, verified the same way on probe frames from
+the input schema); requests it cannot score as the pipeline would, and models it does not
+recognise, go to the pipeline with the DataFrame. Classifiers answer with class indices into
 ``labels`` — the original labels, strings staying strings — and probabilities; regressors (and
 clustering models) answer with one value per row.
 """
@@ -27,6 +30,7 @@ import sklearn
 from scipy.special import expit
 from sklearn.base import is_regressor
 
+from artifacts import tabular
 from artifacts.errors import ManifestInvalid
 from artifacts.schema import (
     CLASSIFICATION,
@@ -36,6 +40,8 @@ from artifacts.schema import (
     input_schema,
     output_schema,
 )
+
+from .compiled import PROBA, CompiledTabular, compile_tabular
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +79,7 @@ class ServedModel:
     outputs: OutputSchema | None = None
     _proba: ProbaFn | None = field(default=None, repr=False)
     _sorted: np.ndarray | None = field(default=None, repr=False)  # estimator.classes_
+    _compiled: CompiledTabular | None = field(default=None, repr=False)  # tabular only
 
     @classmethod
     def from_artifact(cls, name: str, version: str, estimator: Any, manifest: dict) -> ServedModel:
@@ -87,6 +94,8 @@ class ServedModel:
             proba, fast = _probability_function(
                 estimator, n_features, value_range, tabular=inputs.is_tabular
             )
+        compiled = compile_tabular(estimator, inputs, outputs.task) if inputs.is_tabular else None
+        fast = fast or compiled is not None
         return cls(
             name=name,
             version=version,
@@ -102,6 +111,7 @@ class ServedModel:
             outputs=outputs,
             _proba=proba,
             _sorted=sorted_classes,
+            _compiled=compiled,
         )
 
     @property
@@ -121,7 +131,14 @@ class ServedModel:
         return self._proba is not None
 
     def predict(self, rows: Any) -> Prediction:
-        """Predict a validated (n, n_features) finite float array, or a tabular model's frame."""
+        """Predict a validated (n, n_features) finite float array, or a tabular model's frame
+        (a DataFrame or a lazy :class:`artifacts.tabular.Batch`)."""
+        if self._compiled is not None:
+            output = self._compiled(rows)
+            if output is not None:
+                return self._compiled_prediction(output)
+        if isinstance(rows, tabular.Batch):
+            rows = rows.to_frame()
         if not self.is_classifier:
             values = np.asarray(self.estimator.predict(rows))
             if self.task == REGRESSION:
@@ -133,6 +150,17 @@ class ServedModel:
         with sklearn.config_context(assume_finite=not self.is_tabular):
             labels = self.estimator.predict(rows)
         return Prediction(np.searchsorted(self._sorted, labels), None)
+
+    def _compiled_prediction(self, output: np.ndarray) -> Prediction:
+        """The compiled path's output as :meth:`predict` shapes the estimator's own."""
+        if not self.is_classifier:
+            values = np.asarray(output)
+            if self.task == REGRESSION:
+                values = values.astype(np.float64, copy=False)
+            return Prediction(None, None, values)
+        if self._compiled.output == PROBA:
+            return Prediction(output.argmax(axis=1), output)
+        return Prediction(np.searchsorted(self._sorted, output), None)
 
     def answers(self, prediction: Prediction) -> list[Any]:
         """One JSON-ready answer per row: the label, or the predicted value."""
