@@ -127,13 +127,14 @@ def test_swap_is_atomic_and_returns_the_previous_snapshot(signed_store, session_
 def test_unservable_model_is_a_failure_not_a_crash(signed_store):
     from sklearn.linear_model import LinearRegression
 
-    artifacts.save(
+    artifacts.save(  # a regressor whose output schema claims classification: no classes_
         LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0]),
         signed_store.path,
         "regressor",
         version="1",
         signer=artifacts.load_signer(signed_store.key_file),
-        input_schema={"type": "tabular", "features": 1},
+        input_schema={"type": "vector", "features": 1},
+        output_schema={"task": "classification", "classes": [0, 1]},
     )
     snapshot = registry_for(signed_store).load()
     assert "regressor" not in snapshot.models
