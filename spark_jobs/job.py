@@ -53,6 +53,7 @@ def _preflight(settings: JobSettings):
 def _check_fit(settings: JobSettings, data: sources.Dataset) -> None:
     if settings.augment > 1 and not data.image:
         raise UsageError("--augment needs 28x28 image data; this source is tabular")
+    settings.model_for("classification")  # vector data: classifiers only
     if settings.model == "nb" and data.min_value < 0:
         raise DataError(f"{data.source}: naive Bayes needs non-negative features")
 
@@ -72,7 +73,7 @@ def _train(spark, settings: JobSettings, data: sources.Dataset, timings: dict) -
         num_classes = int(max(data.classes)) + 1
         pipeline = models.build_pipeline(settings, data.num_features, num_classes)
         fitted = pipeline.fit(train)
-        st.facts = {"model": settings.model}
+        st.facts = {"model": settings.model_for("classification")}
     train.unpersist()
     with stage("evaluate", timings) as st:
         results = {}

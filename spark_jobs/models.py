@@ -51,6 +51,8 @@ def _classifier(settings: JobSettings, features: str, num_features: int, num_cla
         return cls.RandomForestClassifier(
             numTrees=s.num_trees, maxDepth=s.max_depth, maxBins=s.max_bins, seed=s.seed, **common
         )
+    if s.model != "gbt":
+        raise ValueError(f"unknown classifier family {s.model!r}")
     gbt = cls.GBTClassifier(
         maxIter=s.max_iter,
         maxDepth=s.max_depth,
@@ -64,6 +66,7 @@ def _classifier(settings: JobSettings, features: str, num_features: int, num_cla
 
 def build_pipeline(settings: JobSettings, num_features: int, num_classes: int) -> Pipeline:
     """The unfitted pipeline for ``settings.model``; ``num_classes`` = max label + 1."""
+    settings = dataclasses.replace(settings, model=settings.model_for("classification"))
     stages = []
     features = "features"
     if settings.scaler == "standard":

@@ -42,3 +42,8 @@ def test_family_fits_and_predicts(tiny, model, scaler):
     predictions = fitted.transform(frame).select("label", "prediction").collect()
     accuracy = np.mean([r.label == r.prediction for r in predictions])
     assert accuracy > 0.8, f"{model} learned nothing: {accuracy}"
+
+
+def test_default_family_is_logistic_regression(spark):
+    stages = build_pipeline(settings(), 4, 3).getStages()
+    assert [type(s).__name__ for s in stages] == ["LogisticRegression"]
