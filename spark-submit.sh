@@ -2,10 +2,11 @@
 # Run a spark_jobs job through spark-submit.
 #
 #   ./spark-submit.sh train [wrapper options] [job options]
+#   ./spark-submit.sh predict [wrapper options] [job options]
 #
 # The wrapper finds spark-submit ($SPARK_SUBMIT, $SPARK_HOME/bin, or the pyspark install),
 # zips spark_jobs + artifacts for --py-files, picks the master and passes Spark conf. Options it
-# does not know go to the job (see `./spark-submit.sh train --help`).
+# does not know go to the job (see `./spark-submit.sh train --help`, `… predict --help`).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,7 +14,7 @@ K8S_APP_DIR_DEFAULT=/opt/spark-model-server
 
 usage() {
     cat <<'USAGE'
-usage: ./spark-submit.sh train [wrapper options] [job options]
+usage: ./spark-submit.sh train|predict [wrapper options] [job options]
 
 wrapper options:
   --master URL            local[*] (default), local[N], spark://HOST:PORT, k8s://https://HOST:PORT
@@ -29,8 +30,9 @@ wrapper options:
                           print the exact spark-submit command line and exit
   -h, --help              this help, then the job's options
 
-environment: SPARK_SUBMIT, SPARK_HOME, PYTHON, SPARK_JOBS_SIGNING_KEY
-exit codes: 0 ok, 1 unexpected, 2 usage, 3 bad data, 4 export/parity, 5 artifact write
+environment: SPARK_SUBMIT, SPARK_HOME, PYTHON, SPARK_JOBS_SIGNING_KEY, SPARK_JOBS_VERIFY_KEY
+exit codes: 0 ok, 1 unexpected, 2 usage, 3 bad data, 4 export/parity,
+            5 artifact (train) or output (predict) write, 6 model refused (predict)
 USAGE
 }
 
@@ -82,10 +84,12 @@ need_value() {
 
 main() {
     [[ $# -ge 1 ]] || { usage >&2; exit 2; }
+    local job entry
     case "$1" in
-        train) shift ;;
+        train) job=train; entry=spark_jobs/main.py; shift ;;
+        predict) job=predict; entry=spark_jobs/predict/main.py; shift ;;
         -h | --help) usage; exit 0 ;;
-        *) die "unknown job '$1' (known: train)" ;;
+        *) die "unknown job '$1' (known: train, predict)" ;;
     esac
 
     local master="local[*]" deploy_mode="" driver_memory="" executor_memory=""
@@ -114,12 +118,12 @@ main() {
     if ((help)); then
         usage
         echo
-        exec "$python" "$ROOT/spark_jobs/main.py" --help
+        exec "$python" "$ROOT/$entry" --help
     fi
 
     local spark_submit
     spark_submit="$(find_spark_submit "$python")"
-    local -a cmd=("$spark_submit" --master "$master" --name "spark-model-server-train")
+    local -a cmd=("$spark_submit" --master "$master" --name "spark-model-server-$job")
     [[ -n "$driver_memory" ]] && cmd+=(--driver-memory "$driver_memory")
     [[ -n "$executor_memory" ]] && cmd+=(--executor-memory "$executor_memory")
 
@@ -133,7 +137,7 @@ main() {
             cmd+=(--conf "spark.kubernetes.authenticate.driver.serviceAccountName=$service_account")
         cmd+=(--conf "spark.kubernetes.driverEnv.PYTHONPATH=$app_dir")
         cmd+=(--conf "spark.executorEnv.PYTHONPATH=$app_dir")
-        primary="local://$app_dir/spark_jobs/main.py"
+        primary="local://$app_dir/$entry"
     else
         [[ -n "$k8s_image$namespace$service_account" ]] &&
             die "--k8s-image/--namespace/--service-account need a k8s:// master"
@@ -145,7 +149,7 @@ main() {
         cmd+=(--py-files "$workdir/spark-model-server.zip")
         cmd+=(--conf "spark.pyspark.python=$python" --conf "spark.pyspark.driver.python=$python")
         cmd+=(--conf "spark.driver.extraJavaOptions=-Dlog4j2.configurationFile=file:$ROOT/spark_jobs/log4j2.properties")
-        primary="$ROOT/spark_jobs/main.py"
+        primary="$ROOT/$entry"
     fi
     local conf
     for conf in "${confs[@]}"; do

@@ -1,0 +1,280 @@
+"""Executor side of batch scoring: verified model bytes in, one vectorised predict per batch.
+
+Nothing here imports pyspark at module level, so every function is testable on plain pandas.
+The :class:`Plan` is what the driver pickles into the ``mapInPandas`` closure: small facts
+about the model and a handle on the broadcast model bytes (never a path). :func:`model_for`
+unpickles those bytes at most once per Python worker — a module-level cache keyed by the
+sha256 the driver computed over the bytes it produced from the *verified* estimator.
+
+Rows are validated with :mod:`artifacts.tabular` — the rules serving applies to a request:
+Parquet/table batches as typed values (``conform``'s rules), CSV batches as text (``from_csv``'s
+rules: every cell a string, an empty cell missing). Image rows go through
+:func:`artifacts.preprocess.to_mnist`, the function serving applies to uploads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from artifacts import skew, tabular
+from artifacts.errors import VersionSkew
+from artifacts.schema import CLASSIFICATION, REGRESSION, InputSchema
+from spark_jobs.errors import DataError
+
+TABULAR, IMAGE, PIXELS = "tabular", "image", "pixels"
+"""Row kinds: named columns; encoded images (Spark's image source); 784 MNIST floats (IDX)."""
+IMAGE_FIELDS = ("height", "width", "nChannels", "data")
+_PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+
+_MODELS: dict[str, Any] = {}  # digest → estimator; one model per worker at a time
+LOADS = {"count": 0}  # unpickles in this process, for tests and the bench
+
+
+def serialise(estimator: Any) -> tuple[bytes, str]:
+    """The verified estimator as bytes for the broadcast, and their sha256."""
+    data = pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def model_for(digest: str, payload: Any, framework: dict, skew_policy: str) -> Any:
+    """The estimator for ``digest``, unpickled from ``payload`` only on this worker's first call.
+
+    ``payload`` is a Spark broadcast of the bytes (or the bytes themselves). The bytes are
+    checked against the driver's digest and the worker's scikit-learn/numpy against the
+    manifest's before anything is unpickled.
+    """
+    model = _MODELS.get(digest)
+    if model is not None:
+        return model
+    data = payload.value if hasattr(payload, "value") else payload
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise RuntimeError("the broadcast model bytes do not match the driver's digest")
+    skew.check(framework, skew_policy)
+    model = _unpickle(data)
+    _MODELS.clear()
+    _MODELS[digest] = model
+    LOADS["count"] += 1
+    return model
+
+
+def _unpickle(data: bytes) -> Any:
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        try:
+            return pickle.loads(data)  # noqa: S301 - bytes the driver made from a verified artifact
+        except InconsistentVersionWarning as exc:
+            raise VersionSkew(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What each batch needs; pickled into the ``mapInPandas`` closure (the model is not)."""
+
+    digest: str
+    payload: Any
+    framework: dict
+    skew_policy: str
+    kind: str
+    input_schema: dict
+    features: tuple[str, ...]  # tabular: the model's columns present in the data
+    keep: tuple[str, ...]
+    text: bool  # tabular values are text (CSV): parse them as serving parses a CSV body
+    task: str
+    labels: tuple  # classification: output labels in predict_proba's column order
+    classes: tuple  # classification: the estimator's own sorted classes_
+    has_proba: bool
+    probability_array: bool
+    probability_columns: tuple[str, ...]
+    on_error: str
+    model_name: str
+    model_version: str
+    rows: Any = None  # Spark accumulators (None outside Spark)
+    bad_rows: Any = None
+    examples: Any = None
+
+    def score(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        """The ``mapInPandas`` function."""
+        model = model_for(self.digest, self.payload, self.framework, self.skew_policy)
+        schema = InputSchema.from_dict(self.input_schema)
+        offset = 0
+        for batch in batches:
+            yield score_batch(self, model, schema, batch, offset)
+            offset += len(batch)
+
+
+def score_batch(
+    plan: Plan, model: Any, schema: InputSchema, batch: pd.DataFrame, offset: int = 0
+) -> pd.DataFrame:
+    """One Arrow batch → kept columns, prediction, probabilities, model name and version."""
+    rows, good, problems = _inputs(plan, schema, batch)
+    if problems and plan.on_error == "fail":
+        row, message = min(problems.items())
+        raise DataError(f"{_where(plan, batch, row, offset)}: {message}")
+    _count(plan, batch, offset, problems)
+    values, proba = _predict(plan, model, rows) if good.any() else (None, None)
+    if plan.on_error == "skip":
+        return _output(plan, batch[good], values, proba)
+    values, proba = _spread(values, proba, good, plan)
+    return _output(plan, batch, values, proba)
+
+
+def _inputs(plan: Plan, schema: InputSchema, batch: pd.DataFrame):
+    """(model input for the good rows, good-row mask, {row: problem}) for one batch."""
+    if plan.kind == TABULAR:
+        return _tabular(plan, schema, batch)
+    if plan.kind == IMAGE:
+        return _images(batch)
+    good = np.ones(len(batch), dtype=bool)
+    return np.vstack(batch["features"].to_numpy()) if len(batch) else None, good, {}
+
+
+def _tabular(plan: Plan, schema: InputSchema, batch: pd.DataFrame):
+    """Validate with serving's rules; bad rows are set aside and the rest validated again."""
+    index = np.arange(len(batch))
+    problems: dict[int, str] = {}
+    while len(index):
+        part = batch.iloc[index] if len(problems) else batch
+        columns = {name: part[name].tolist() for name in plan.features}
+        try:
+            frame = tabular.from_columns(columns, schema, text=plan.text)
+        except tabular.SchemaMismatch as exc:
+            rows = {p["row"] for p in exc.problems}
+            if None in rows:  # a whole-column problem: the driver's checks should have caught it
+                raise DataError(str(exc)) from None
+            for p in exc.problems:
+                problems.setdefault(int(index[p["row"]]), _describe(p))
+            if plan.on_error == "fail":
+                break
+            index = index[~np.isin(np.arange(len(index)), list(rows))]
+            continue
+        good = np.zeros(len(batch), dtype=bool)
+        good[index] = True
+        return frame, good, problems
+    return None, np.zeros(len(batch), dtype=bool), problems
+
+
+def _describe(problem: dict) -> str:
+    return f"column {problem['field']!r}: {problem['message']}"
+
+
+def _images(batch: pd.DataFrame):
+    """Decode and normalise each image as serving does an upload; undecodable ones are bad."""
+    from artifacts.preprocess import to_mnist
+
+    pixels, problems = [], {}
+    good = np.zeros(len(batch), dtype=bool)
+    columns = zip(*(batch[name] for name in IMAGE_FIELDS), strict=True)
+    for row, (height, width, channels, data) in enumerate(columns):
+        if height is None or height <= 0 or width <= 0 or channels not in _PIL_MODES:
+            problems[row] = "not a readable image"
+            continue
+        try:
+            pixels.append(to_mnist(_decode(height, width, channels, data)))
+        except (OSError, ValueError) as exc:
+            problems[row] = f"cannot normalise the image: {exc}"
+            continue
+        good[row] = True
+    return (np.vstack(pixels) if pixels else None), good, problems
+
+
+def _decode(height: int, width: int, channels: int, data: bytes):
+    """A PIL image from Spark's image row (OpenCV layout: rows of BGR/BGRA bytes)."""
+    from PIL import Image
+
+    array = np.frombuffer(data, dtype=np.uint8).reshape(height, width, channels)
+    if channels >= 3:
+        array = array[..., [2, 1, 0, *range(3, channels)]]
+    if channels == 1:
+        array = array[..., 0]
+    return Image.fromarray(np.ascontiguousarray(array), mode=_PIL_MODES[channels])
+
+
+def _predict(plan: Plan, model: Any, rows: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """One vectorised call: (labels or values, probabilities or None) — as serving answers."""
+    import sklearn
+
+    with sklearn.config_context(assume_finite=plan.kind != TABULAR):
+        if plan.task != CLASSIFICATION:
+            values = np.asarray(model.predict(rows))
+            if plan.task == REGRESSION:
+                values = values.astype(np.float64, copy=False)
+            return values, None
+        if plan.has_proba:
+            proba = np.asarray(model.predict_proba(rows), dtype=np.float64)
+            indices = proba.argmax(axis=1)
+        else:
+            proba = None
+            indices = np.searchsorted(np.asarray(plan.classes), model.predict(rows))
+    return np.asarray(plan.labels, dtype=object)[indices], proba
+
+
+def _spread(values, proba, good: np.ndarray, plan: Plan):
+    """Results for the good rows placed in full-length columns, None/NaN for the bad ones."""
+    if good.all():
+        return values, proba
+    full = np.full(len(good), None, dtype=object)
+    if values is not None:
+        full[good] = values
+    full_proba = None
+    if plan.has_proba and plan.task == CLASSIFICATION:
+        full_proba = np.full((len(good), len(plan.labels)), np.nan)
+        if proba is not None:
+            full_proba[good] = proba
+    return full, full_proba
+
+
+def _output(plan: Plan, batch: pd.DataFrame, values, proba) -> pd.DataFrame:
+    n = len(batch)
+    out = {name: batch[name].to_numpy() for name in plan.keep}
+    if values is None:
+        values = np.full(n, None, dtype=object)
+    out["prediction"] = values
+    if plan.probability_array:
+        if proba is None:
+            out["probability"] = np.full(n, None, dtype=object)
+        else:
+            missing = np.isnan(proba[:, 0]) if n else np.zeros(0, dtype=bool)
+            cells = list(proba)
+            out["probability"] = [None if m else c for m, c in zip(missing, cells, strict=True)]
+    for j, name in enumerate(plan.probability_columns):
+        out[name] = proba[:, j] if proba is not None else np.full(n, np.nan)
+    out["model_name"] = np.full(n, plan.model_name, dtype=object)
+    out["model_version"] = np.full(n, plan.model_version, dtype=object)
+    return pd.DataFrame(out)
+
+
+def _count(plan: Plan, batch: pd.DataFrame, offset: int, problems: dict[int, str]) -> None:
+    if plan.rows is None:
+        return
+    plan.rows.add(len(batch))
+    if problems:
+        plan.bad_rows.add(len(problems))
+        shown = sorted(problems.items())[:3]
+        plan.examples.add([f"{_where(plan, batch, r, offset)}: {m}" for r, m in shown])
+
+
+def _where(plan: Plan, batch: pd.DataFrame, row: int, offset: int) -> str:
+    """Name a record: its kept values (ids) and its position in the Spark partition."""
+    partition = _partition()
+    place = f"row {offset + row}" + (f" of partition {partition}" if partition is not None else "")
+    ids = ", ".join(f"{k}={batch[k].iloc[row]!r}" for k in plan.keep[:3])
+    return f"{place} ({ids})" if ids else place
+
+
+def _partition() -> int | None:
+    try:
+        from pyspark import TaskContext
+    except ImportError:  # pragma: no cover - scoring outside Spark
+        return None
+    context = TaskContext.get()
+    return None if context is None else context.partitionId()
