@@ -25,6 +25,7 @@ from spark_jobs.predict.job import run
 from spark_jobs.predict.output import SUMMARY_FILE
 from spark_jobs.predict.settings import PredictSettings
 
+from .conftest import digits, write_idx
 from .test_cli import output, submit
 
 pytestmark = [pytest.mark.spark]
@@ -273,3 +274,81 @@ def test_wrapper_exit_codes_and_one_line_errors(store, parquet, hmac_key, tmp_pa
     result = submit("predict", "--model", f"{store}/species", *args)
     assert result.returncode == 2
     assert "no verification key" in output(result)
+
+
+# --- image models: image folders and IDX, as serving answers uploads and pixel arrays ----------
+
+
+@pytest.fixture(scope="module")
+def digit_store(tmp_path_factory, hmac_key) -> Path:
+    from sklearn.linear_model import LogisticRegression
+
+    images, labels = digits(60)
+    root = tmp_path_factory.mktemp("digit-store")
+    model = LogisticRegression(max_iter=300).fit(images.reshape(60, -1) / 255.0, labels)
+    artifacts.save(
+        model, root, "digits", version="1", signer=artifacts.load_signer(hmac_key),
+        input_schema=artifacts.InputSchema.mnist(),
+    )  # fmt: skip
+    return root
+
+
+def test_image_folder_predictions_equal_served_uploads(spark, digit_store, hmac_key, tmp_path):
+    from PIL import Image
+
+    from artifacts.preprocess import to_mnist
+
+    images, labels = digits(12, seed=3)
+    folder = tmp_path / "images"
+    for i, (pixels, label) in enumerate(zip(images, labels, strict=True)):
+        (folder / str(label)).mkdir(parents=True, exist_ok=True)
+        mode = "RGB" if i % 2 else "L"
+        Image.fromarray(pixels).convert(mode).save(folder / str(label) / f"{i}.png")
+    (folder / "0" / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    summary = run(
+        PredictSettings(
+            model=f"{digit_store}/digits", verify_key=str(hmac_key), data=str(folder),
+            output=str(out), on_error="skip",
+        ).validate(),
+        spark,
+    )  # fmt: skip
+    got = pd.read_parquet(out).sort_values("origin").reset_index(drop=True)
+    assert summary["bad_rows"] == 1
+    assert len(got) == 12
+    model = served(digit_store, "digits", hmac_key)
+    uploads = np.vstack(
+        [to_mnist(Image.open(origin.removeprefix("file:"))) for origin in got["origin"]]
+    )
+    expected = model.predict(uploads)
+    assert got["prediction"].tolist() == model.answers(expected)
+    np.testing.assert_allclose(np.vstack(got["probability"]), expected.probabilities, atol=1e-9)
+    app = create_app(
+        {
+            "model_store": digit_store, "verify_key_file": hmac_key, "auth_enabled": False,
+            "rate_limit_enabled": False, "reload_interval": 0,
+        }
+    )  # fmt: skip
+    origin = got["origin"][0].removeprefix("file:")
+    with open(origin, "rb") as fh:
+        reply = app.test_client().post("/predict", data={"file": (fh, "x.png")})
+    assert reply.get_json()["digit"] == got["prediction"][0]
+
+
+def test_idx_predictions_equal_served_pixels(spark, digit_store, hmac_key, tmp_path):
+    images, _ = digits(20, seed=5)
+    data = write_idx(tmp_path / "t10k-images-idx3-ubyte", images)
+    out = tmp_path / "out"
+    run(
+        PredictSettings(
+            model=f"{digit_store}/digits/1", verify_key=str(hmac_key), data=str(data),
+            output=str(out),
+        ).validate(),
+        spark,
+    )  # fmt: skip
+    got = pd.read_parquet(out)
+    got = got.assign(i=got["origin"].str.rsplit("#", n=1).str[1].astype(int)).sort_values("i")
+    model = served(digit_store, "digits", hmac_key)
+    expected = model.predict(images.reshape(20, -1).astype(np.float64) / 255.0)
+    assert got["prediction"].tolist() == model.answers(expected)
+    np.testing.assert_allclose(np.vstack(got["probability"]), expected.probabilities, atol=1e-9)
