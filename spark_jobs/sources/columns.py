@@ -201,6 +201,10 @@ def _resolve_types(
                 )
             types[name] = mapped
     aggs = [sf.count(sf.lit(1)).alias("_rows")]
+    for i, name in enumerate(overrides):
+        if name in types and source_type(kinds[name]) not in (types[name], None):
+            misfit = ~_fits(sf.col(_q(name)).cast("string"), types[name])
+            aggs.append(sf.count(sf.when(misfit, 1)).alias(f"bad{i}"))
     for i, name in enumerate(infer):
         col = sf.col(_q(name))
         aggs += [
@@ -222,8 +226,12 @@ def _resolve_types(
             types[name] = BOOLEAN
         elif n and facts[f"d{i}"] >= MOSTLY_NUMERIC * n:
             types[name] = DOUBLE  # numbers with a few words in between: report the words
+            facts["_suspect"] = True
         else:
             types[name] = STRING
+    facts["_suspect"] = facts.get("_suspect") or any(
+        v for k, v in facts.items() if k.startswith("bad")
+    )
     return types, facts
 
 
@@ -277,8 +285,9 @@ def read(spark: SparkSession, settings: JobSettings, fmt: str, path: str) -> Tab
     raw = _load(spark, fmt, path)
     label, features = _pick_columns(raw, settings, path)
     overrides = parse_schema(settings.schema) if settings.schema else {}
-    types, _ = _resolve_types(raw, fmt, path, [*features, label], overrides)
-    _malformed(raw, path, types, fmt)
+    types, facts = _resolve_types(raw, fmt, path, [*features, label], overrides)
+    if facts["_suspect"]:  # only then: a second pass finds the first bad value to quote
+        _malformed(raw, path, types, fmt)
     kinds = {f.name: f.dataType for f in raw.schema.fields}
     forced = set(settings.categorical)
     categorical = [c for c in features if types[c] in (STRING, BOOLEAN) or c in forced]
@@ -288,4 +297,6 @@ def read(spark: SparkSession, settings: JobSettings, fmt: str, path: str) -> Tab
     )
     from spark_jobs.sources import labels
 
-    return labels.finish(frame, settings, fmt, path, label, features, types, categorical)
+    return labels.finish(
+        frame, settings, fmt, path, label, features, types, categorical, facts["_rows"]
+    )

@@ -76,16 +76,19 @@ def _python(value: Any) -> Any:
     return value
 
 
-def _classes(frame: DataFrame, label: str, source: str) -> tuple[list[Any], list[str]]:
+def _label_counts(frame: DataFrame, label: str, source: str) -> list:
+    """(value, value as Spark's string, count) per distinct label, at most MAX_CLASSES + 1."""
     y = sf.col(_q(label))
-    rows = (
-        frame.groupBy(y.alias("v"), y.cast("string").alias("s")).count().limit(MAX_CLASSES + 1)
-    ).collect()
+    grouped = frame.groupBy(y.alias("v"), y.cast("string").alias("s")).count()
+    return grouped.limit(MAX_CLASSES + 1).collect()
+
+
+def _classes(rows: list, label: str, source: str) -> tuple[list[Any], list[str]]:
     if len(rows) > MAX_CLASSES:
         raise DataError(f"{source}: more than {MAX_CLASSES} distinct labels in {label!r}")
     if len(rows) < 2:
         raise DataError(f"{source}: label {label!r} has one class only; a classifier needs two")
-    rows.sort(key=lambda r: (str(type(r["v"])), r["v"]))
+    rows = sorted(rows, key=lambda r: (str(type(r["v"])), r["v"]))
     return [_python(r["v"]) for r in rows], [r["s"] for r in rows]
 
 
@@ -109,11 +112,11 @@ def finish(
     features: list[str],
     types: dict[str, str],
     categorical: list[str],
+    total: int,
 ) -> TabularDataset:
     """Drop unlabelled rows, key, subset and persist; decide the task; describe the result."""
     y = sf.col(_q(label))
     missing = y.isNull() | (sf.isnan(y) if types[label] == DOUBLE else sf.lit(False))
-    total = frame.count()
     labelled = frame.where(~missing)
     keyed = labelled.withColumn("_key", sf.xxhash64(sf.lit(settings.seed), *map(_q, frame.columns)))
     if settings.limit is not None:
@@ -126,13 +129,13 @@ def finish(
         log.info("dropped %d of %d rows whose label %r is missing", dropped, total, label)
     if not facts["rows"]:
         raise DataError(f"{source}: no rows with a label in {label!r}")
-    distinct = 0
-    if types[label] not in (STRING, BOOLEAN) and not facts["fractional"]:
-        distinct = keyed.select(y).distinct().limit(settings.max_classes + 1).count()
-    task = _task(settings, label, types[label], facts, distinct)
+    counts = None
+    if types[label] in (STRING, BOOLEAN) or not facts["fractional"]:
+        counts = _label_counts(keyed, label, source)  # one pass: the task and the classes
+    task = _task(settings, label, types[label], facts, len(counts or ()))
     classes = strings = None
     if task == CLASSIFICATION:
-        classes, strings = _classes(keyed, label, source)
+        classes, strings = _classes(counts or _label_counts(keyed, label, source), label, source)
         if types[label] == BOOLEAN:
             classes = [c == "true" for c in classes]
     else:
