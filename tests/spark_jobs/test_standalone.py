@@ -1,4 +1,5 @@
-"""A real Spark standalone cluster (one master, one worker on 127.0.0.1) runs the job.
+"""A real Spark standalone cluster (one master, one worker on 127.0.0.1) runs two jobs:
+MNIST naive Bayes and a tabular Poisson GLM on a CSV.
 
 The master and worker are the installed pyspark's own daemons, started with ``spark-class``;
 the job is submitted through ``./spark-submit.sh --master spark://…`` and must write a
@@ -20,6 +21,7 @@ import pytest
 
 import artifacts
 
+from .tabular_data import diabetes, to_csv
 from .test_cli import output, submit
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -108,6 +110,24 @@ def test_standalone_cluster_trains_and_writes_artifact(tmp_path, hmac_key):
         assert manifest["parity"]["passed"] is True
         executors = list((tmp_path / "work").glob("app-*/*/stderr"))
         assert executors, "the job's tasks must have run in the worker's executor"
+
+        table = to_csv(diabetes(), tmp_path / "diabetes.csv")
+        result = submit(
+            "train", "--master", f"spark://127.0.0.1:{port}",
+            "--conf", "spark.executor.memory=768m", "--conf", "spark.driver.host=127.0.0.1",
+            "--data", table, "--label-col", "progression", "--model", "glm",
+            "--family", "poisson", "--output", str(store), "--version", "cluster",
+            "--signing-key", str(hmac_key),
+            env={"SPARK_LOCAL_IP": "127.0.0.1"},
+        )  # fmt: skip
+        assert result.returncode == 0, output(result)[-3000:]
+        manifest = artifacts.verify(
+            store / "diabetes" / "cluster", artifacts.load_verifier(hmac_key)
+        )
+        assert manifest["output_schema"]["task"] == "regression"
+        assert manifest["lineage"]["spark"]["master"] == f"spark://127.0.0.1:{port}"
+        assert manifest["parity"]["passed"] is True
+        assert manifest["metrics"]["test"]["r2"] > 0.3
     finally:
         for proc in reversed(procs):
             _stop(proc)
