@@ -14,6 +14,9 @@ OPEN_PATHS = frozenset(
     {
         "/",
         "/healthz",
+        "/health",
+        "/ping",
+        "/version",
         "/readyz",
         "/metrics",
         "/openapi.json",
