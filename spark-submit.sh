@@ -3,10 +3,11 @@
 #
 #   ./spark-submit.sh train [wrapper options] [job options]
 #   ./spark-submit.sh predict [wrapper options] [job options]
+#   ./spark-submit.sh export [wrapper options] [job options]
 #
 # The wrapper finds spark-submit ($SPARK_SUBMIT, $SPARK_HOME/bin, or the pyspark install),
 # zips spark_jobs + artifacts for --py-files, picks the master and passes Spark conf. Options it
-# does not know go to the job (see `./spark-submit.sh train --help`, `… predict --help`).
+# does not know go to the job (see `./spark-submit.sh train --help`, `… predict --help`, `… export --help`).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,7 +15,7 @@ K8S_APP_DIR_DEFAULT=/opt/spark-model-server
 
 usage() {
     cat <<'USAGE'
-usage: ./spark-submit.sh train|predict [wrapper options] [job options]
+usage: ./spark-submit.sh train|predict|export [wrapper options] [job options]
 
 wrapper options:
   --master URL            local[*] (default), local[N], spark://HOST:PORT, k8s://https://HOST:PORT
@@ -32,7 +33,7 @@ wrapper options:
 
 environment: SPARK_SUBMIT, SPARK_HOME, PYTHON, SPARK_JOBS_SIGNING_KEY, SPARK_JOBS_VERIFY_KEY
 exit codes: 0 ok, 1 unexpected, 2 usage, 3 bad data, 4 export/parity,
-            5 artifact (train) or output (predict) write, 6 model refused (predict)
+            5 artifact (train, export) or output (predict) write, 6 model refused (predict)
 USAGE
 }
 
@@ -88,8 +89,9 @@ main() {
     case "$1" in
         train) job=train; entry=spark_jobs/main.py; shift ;;
         predict) job=predict; entry=spark_jobs/predict/main.py; shift ;;
+        export) job="export"; entry=spark_jobs/export_main.py; shift ;;
         -h | --help) usage; exit 0 ;;
-        *) die "unknown job '$1' (known: train, predict)" ;;
+        *) die "unknown job '$1' (known: train, predict, export)" ;;
     esac
 
     local master="local[*]" deploy_mode="" driver_memory="" executor_memory=""

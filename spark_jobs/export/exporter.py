@@ -23,78 +23,40 @@ from typing import Any
 
 import numpy as np
 from pyspark.ml import PipelineModel
-from pyspark.ml.classification import (
-    DecisionTreeClassificationModel,
-    GBTClassificationModel,
-    LinearSVCModel,
-    LogisticRegressionModel,
-    MultilayerPerceptronClassificationModel,
-    NaiveBayesModel,
-    OneVsRestModel,
-    RandomForestClassificationModel,
-)
-from pyspark.ml.feature import MinMaxScalerModel, StandardScalerModel, VectorAssembler
+from pyspark.ml.classification import OneVsRestModel
 from pyspark.ml.linalg import VectorUDT
-from pyspark.ml.regression import (
-    DecisionTreeRegressionModel,
-    GBTRegressionModel,
-    GeneralizedLinearRegressionModel,
-    LinearRegressionModel,
-    RandomForestRegressionModel,
-)
 from sklearn.pipeline import Pipeline
 
-from artifacts.schema import CLASSIFICATION, InputSchema, OutputSchema
+from artifacts.schema import CLASSIFICATION, CLUSTERING, InputSchema, OutputSchema
 
-from .bayes import convert_naive_bayes
 from .checks import describe
 from .columns import build_column_transformer, trace_recipes
 from .edges import add_edge_rows
 from .errors import UnsupportedStage
 from .inputs import output_schema, tabular_schema
 from .labels import resolve_classes
-from .linear import convert_linear_svc, convert_logistic_regression
-from .mlp import convert_mlp
-from .ovr import convert_one_vs_rest, decision_scale
+from .ovr import decision_scale
 from .parity import check_parity
 from .plan import Plan, make_plan
-from .regression import convert_glm, convert_linear_regression
-from .scalers import Step, convert_min_max_scaler, convert_standard_scaler
-from .trees import (
-    TreeReader,
-    convert_decision_tree,
-    convert_decision_tree_regressor,
-    convert_gbt,
-    convert_gbt_regressor,
-    convert_random_forest,
-    convert_random_forest_regressor,
+from .registry import (
+    convert_classifier,
+    convert_clusterer,
+    convert_feature_stage,
+    convert_regressor,
 )
+from .scalers import Step
+from .trees import TreeReader
 
 log = logging.getLogger(__name__)
 
-_SPARK_FREE: dict[type, Callable[[Any, np.ndarray], Any]] = {
-    LogisticRegressionModel: convert_logistic_regression,
-    LinearSVCModel: convert_linear_svc,
-    NaiveBayesModel: convert_naive_bayes,
-    MultilayerPerceptronClassificationModel: convert_mlp,
-}
-_NEEDS_SPARK: dict[type, Callable[[Any, np.ndarray, TreeReader], Any]] = {
-    DecisionTreeClassificationModel: convert_decision_tree,
-    RandomForestClassificationModel: convert_random_forest,
-    GBTClassificationModel: convert_gbt,
-}
-_REGRESSORS: dict[type, Callable[[Any, TreeReader], Any]] = {
-    LinearRegressionModel: lambda model, reader: convert_linear_regression(model),
-    GeneralizedLinearRegressionModel: lambda model, reader: convert_glm(model),
-    DecisionTreeRegressionModel: convert_decision_tree_regressor,
-    RandomForestRegressionModel: convert_random_forest_regressor,
-    GBTRegressionModel: convert_gbt_regressor,
-}
-_FEATURE_STEPS: dict[type, Callable[[Any], list[Step]]] = {
-    StandardScalerModel: convert_standard_scaler,
-    MinMaxScalerModel: convert_min_max_scaler,
-    VectorAssembler: lambda stage: [],  # only fixes the column order: input_cols
-}
+__all__ = [
+    "ExportResult",
+    "convert_classifier",
+    "convert_clusterer",
+    "convert_feature_stage",
+    "convert_regressor",
+    "export_model",
+]
 
 
 @dataclass(frozen=True)
@@ -113,36 +75,6 @@ class ExportResult:
     input_cols: list[str]
     input_schema: InputSchema | None = None
     output_schema: OutputSchema | None = None
-
-
-def convert_classifier(model: Any, classes: np.ndarray, reader: TreeReader) -> Any:
-    """Map one fitted Spark classifier onto its sklearn counterpart."""
-    kind = type(model)
-    if kind in _SPARK_FREE:
-        return _SPARK_FREE[kind](model, classes)
-    if kind in _NEEDS_SPARK:
-        return _NEEDS_SPARK[kind](model, classes, reader)
-    if kind is OneVsRestModel:
-        return convert_one_vs_rest(
-            model, classes, lambda sub, binary: convert_classifier(sub, binary, reader)
-        )
-    raise UnsupportedStage(f"{describe(model)} has no exact scikit-learn mapping")
-
-
-def convert_regressor(model: Any, reader: TreeReader) -> Any:
-    """Map one fitted Spark regressor onto its sklearn counterpart."""
-    converter = _REGRESSORS.get(type(model))
-    if converter is None:
-        raise UnsupportedStage(f"{describe(model)} has no exact scikit-learn mapping")
-    return converter(model, reader)
-
-
-def convert_feature_stage(stage: Any) -> list[Step]:
-    """Map one feature stage onto zero or more sklearn pipeline steps."""
-    converter = _FEATURE_STEPS.get(type(stage))
-    if converter is None:
-        raise UnsupportedStage(f"{describe(stage)} has no exact scikit-learn mapping")
-    return converter(stage)
 
 
 @dataclass(frozen=True)
@@ -180,15 +112,14 @@ def export_model(
     plan = make_plan(pipeline_model, features_col=features_col, label_col=label_col)
     reader = TreeReader(sample_df.sparkSession, work_dir)
     task = plan.task
-    if task == CLASSIFICATION:
-        classes = resolve_classes(labels, plan.label_indexer, plan.predictor)
-        final = convert_classifier(plan.predictor, classes, reader)
-    else:
-        classes = np.array([])
-        final = convert_regressor(plan.predictor, reader)
     schema_df = sample_df if schema_df is None else schema_df
-    front = _front(plan, sample_df, schema_df)
-    steps = [*front.steps, *(s for st in plan.feature_stages for s in convert_feature_stage(st))]
+    problems: list[str] = []
+    classes, final = _attempt(problems, _predictor, plan, labels, reader) or (None, None)
+    front = _attempt(problems, _front, plan, sample_df, schema_df)
+    vector_steps = [_attempt(problems, convert_feature_stage, st) for st in plan.feature_stages]
+    if problems:  # every problem found while converting, in one message
+        raise UnsupportedStage("; ".join(problems))
+    steps = [*front.steps, *(step for found in vector_steps for step in found)]
     estimator = Pipeline([*steps, (plan.predictor.uid, final)]) if steps else final
     spark_model = PipelineModel(stages=[*front.spark_stages, *plan.feature_stages, plan.predictor])
     is_ovr = isinstance(plan.predictor, OneVsRestModel)
@@ -205,11 +136,32 @@ def export_model(
     )
     parity["synthesized_rows"] = front.synthesized
     label = plan.label_indexer.getInputCol() if plan.label_indexer is not None else label_col
-    outputs = output_schema(task, label, classes.tolist(), schema_df)
+    outputs = output_schema(task, label, classes.tolist(), schema_df, estimator)
     log.info("exported %s as %s", describe(plan.predictor), type(estimator).__name__)
     return ExportResult(
         estimator, parity, classes.tolist(), front.input_cols, front.schema, outputs
     )
+
+
+def _attempt(problems: list[str], convert: Callable[..., Any], *args: Any) -> Any:
+    """``convert(*args)``, or None with the UnsupportedStage message added to ``problems``."""
+    try:
+        return convert(*args)
+    except UnsupportedStage as exc:
+        problems.append(str(exc))
+        return None
+
+
+def _predictor(
+    plan: Plan, labels: Sequence[Any] | None, reader: TreeReader
+) -> tuple[np.ndarray, Any]:
+    """The classes (empty unless classifying) and the converted predictor."""
+    if plan.task == CLASSIFICATION:
+        classes = resolve_classes(labels, plan.label_indexer, plan.predictor)
+        return classes, convert_classifier(plan.predictor, classes, reader)
+    if plan.task == CLUSTERING:
+        return np.array([]), convert_clusterer(plan.predictor)
+    return np.array([]), convert_regressor(plan.predictor, reader)
 
 
 def _front(plan: Plan, sample_df: Any, schema_df: Any) -> _Front:
@@ -245,4 +197,6 @@ def _front(plan: Plan, sample_df: Any, schema_df: Any) -> _Front:
 def _num_features(predictor: Any) -> int:
     if isinstance(predictor, OneVsRestModel):
         return int(predictor.models[0].numFeatures)
+    if not hasattr(predictor, "numFeatures"):  # KMeansModel
+        return len(predictor.clusterCenters()[0])
     return int(predictor.numFeatures)

@@ -18,6 +18,7 @@ from pyspark.sql import types as T  # noqa: N812
 from artifacts.schema import (
     BOOLEAN,
     CLASSIFICATION,
+    CLUSTERING,
     DOUBLE,
     LONG,
     REGRESSION,
@@ -103,9 +104,18 @@ def tabular_schema(
 
 
 def output_schema(
-    task: str, label_col: str | None, classes: Sequence[Any], schema_df: Any
+    task: str,
+    label_col: str | None,
+    classes: Sequence[Any],
+    schema_df: Any,
+    estimator: Any = None,
 ) -> OutputSchema:
-    """Classification: the classes; regression: the target's type and observed range."""
+    """Classification: the classes; regression: the target's type and observed range;
+    clustering: cluster ids ``0 … k-1`` (a long), with no label."""
+    if task == CLUSTERING:
+        final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+        k = len(final.cluster_centers_)
+        return OutputSchema(CLUSTERING, label=None, target={"type": LONG, "range": [0, k - 1]})
     label = label_col if label_col in schema_df.columns else None
     if task == CLASSIFICATION:
         return OutputSchema(CLASSIFICATION, label=label, classes=tuple(_plain(c) for c in classes))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from artifacts.schema import CLASSIFICATION, REGRESSION, InputSchema
+from artifacts.schema import CLASSIFICATION, CLUSTERING, REGRESSION, InputSchema
 
 from .errors import ExportError, ParityError
 from .frame import to_frame
@@ -88,6 +88,8 @@ def check_parity(
         raise ExportError("sample_df has no rows to check parity on")
     if task == REGRESSION:
         figures = _regression_figures(estimator, x, rows, pred_col, atol)
+    elif task == CLUSTERING:
+        figures = _clustering_figures(estimator, x, rows, pred_col)
     else:
         figures = _classification_figures(
             estimator, x, rows, (pred_col, prob_col, raw_col), labels, atol, decision_scale
@@ -106,6 +108,8 @@ def check_parity(
 
 
 def _summary(parity: dict[str, Any]) -> str:
+    if "max_proba_error" not in parity and "max_error" not in parity:
+        return f"cluster agreement {parity['label_agreement']:.6f}"
     if "max_abs_error" in parity:
         return f"max error {parity['max_error']:.3g} relative to max(1, |y|)"
     worst = parity["max_proba_error"]
@@ -145,6 +149,13 @@ def _classification_figures(
         "max_decision_error": decision_error,
         "passed": agreement == 1.0 and worst <= atol,
     }
+
+
+def _clustering_figures(estimator: Any, x: Any, rows: list[Any], pred_col: str) -> dict[str, Any]:
+    """Cluster ids must agree on every row (the label agreement of a clusterer)."""
+    spark_ids = np.array([int(row[pred_col]) for row in rows])
+    agreement = float(np.mean(np.asarray(estimator.predict(x)).astype(int) == spark_ids))
+    return {"label_agreement": agreement, "passed": agreement == 1.0}
 
 
 def _regression_figures(

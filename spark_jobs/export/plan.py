@@ -2,15 +2,19 @@
 
 The shape that exports exactly is::
 
-    [column stages] → [VectorAssembler] → [scalers] → classifier | regressor [→ IndexToString]
+    [column stages] → [VectorAssembler] → [vector stages] → predictor [→ IndexToString]
+
+where the predictor is a classifier, regressor or clusterer and every class's role comes
+from the converter ``registry``.
 
 Column stages (Imputer, StringIndexer, OneHotEncoder) act on named columns and become a
 ColumnTransformer (see ``columns``); the vector chain after the assembler must be
-straight: each scaler reads the column the previous stage wrote and the predictor reads
-the last of them.  Stages that act on the label (a StringIndexer feeding the classifier's
-label column, an IndexToString decoding its prediction) are not part of the estimator;
-the indexer supplies the original labels instead.  Every stage without a mapping is
-named in one error, so a user sees the whole list at once.
+straight: each vector stage (scaler, Normalizer, Binarizer) reads the column the
+previous stage wrote and the predictor reads the last of them.  Stages that act on the
+label (a StringIndexer feeding the classifier's label column, an IndexToString decoding
+its prediction) are not part of the estimator; the indexer supplies the original labels
+instead.  Every stage without a mapping, and every setting the registry can judge from
+parameters alone, is named in one error, so a user sees the whole list at once.
 """
 
 from __future__ import annotations
@@ -19,63 +23,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyspark.ml import PipelineModel
-from pyspark.ml.classification import (
-    DecisionTreeClassificationModel,
-    GBTClassificationModel,
-    LinearSVCModel,
-    LogisticRegressionModel,
-    MultilayerPerceptronClassificationModel,
-    NaiveBayesModel,
-    OneVsRestModel,
-    RandomForestClassificationModel,
-)
-from pyspark.ml.feature import (
-    IndexToString,
-    MinMaxScalerModel,
-    StandardScalerModel,
-    StringIndexerModel,
-    VectorAssembler,
-)
-from pyspark.ml.regression import (
-    DecisionTreeRegressionModel,
-    GBTRegressionModel,
-    GeneralizedLinearRegressionModel,
-    LinearRegressionModel,
-    RandomForestRegressionModel,
-)
+from pyspark.ml.feature import IndexToString, StringIndexerModel, VectorAssembler
 
-from artifacts.schema import CLASSIFICATION, REGRESSION
+from artifacts.schema import CLASSIFICATION, CLUSTERING, REGRESSION
 
+from . import registry
 from .checks import describe
 from .columns import COLUMN_STAGE_TYPES, io_cols
 from .errors import ExportError, UnsupportedStage
 
-CLASSIFIER_TYPES = (
-    LogisticRegressionModel,
-    LinearSVCModel,
-    NaiveBayesModel,
-    MultilayerPerceptronClassificationModel,
-    DecisionTreeClassificationModel,
-    RandomForestClassificationModel,
-    GBTClassificationModel,
-    OneVsRestModel,
-)
-REGRESSOR_TYPES = (
-    LinearRegressionModel,
-    GeneralizedLinearRegressionModel,
-    DecisionTreeRegressionModel,
-    RandomForestRegressionModel,
-    GBTRegressionModel,
-)
-SCALER_TYPES = (StandardScalerModel, MinMaxScalerModel)
-KNOWN_TYPES = (
-    *CLASSIFIER_TYPES,
-    *REGRESSOR_TYPES,
-    *SCALER_TYPES,
-    *COLUMN_STAGE_TYPES,
-    VectorAssembler,
-    IndexToString,
-)
+CLASSIFIER_TYPES = registry.types(registry.CLASSIFIER)
+REGRESSOR_TYPES = registry.types(registry.REGRESSOR)
+CLUSTERER_TYPES = registry.types(registry.CLUSTERER)
+PREDICTOR_TYPES = registry.types(*registry.PREDICTORS)
+VECTOR_STAGE_TYPES = registry.types(registry.VECTOR)
 
 
 @dataclass(frozen=True)
@@ -83,7 +44,7 @@ class Plan:
     """What to export.
 
     ``input_cols``: the assembler's inputs, or the predictor's (scaled) vector column;
-    ``column_stages`` run before the assembler, ``feature_stages`` (scalers) after it.
+    ``column_stages`` run before the assembler, ``feature_stages`` (vector stages) after it.
     """
 
     input_cols: list[str]
@@ -95,7 +56,9 @@ class Plan:
 
     @property
     def task(self) -> str:
-        return CLASSIFICATION if isinstance(self.predictor, CLASSIFIER_TYPES) else REGRESSION
+        if isinstance(self.predictor, CLASSIFIER_TYPES):
+            return CLASSIFICATION
+        return CLUSTERING if isinstance(self.predictor, CLUSTERER_TYPES) else REGRESSION
 
 
 def flatten(model: Any) -> list[Any]:
@@ -108,15 +71,14 @@ def flatten(model: Any) -> list[Any]:
 def make_plan(model: Any, *, features_col: str, label_col: str) -> Plan:
     """Split the stages into label handling, column stages, the vector chain, the predictor."""
     stages = flatten(model)
-    unknown = [s for s in stages if not isinstance(s, KNOWN_TYPES)]
-    if unknown:
-        raise UnsupportedStage(
-            "; ".join(f"{describe(s)} has no exact scikit-learn mapping" for s in unknown)
-        )
-    found = [i for i, s in enumerate(stages) if isinstance(s, CLASSIFIER_TYPES + REGRESSOR_TYPES)]
+    problems = registry.problems(stages)
+    if problems:
+        raise UnsupportedStage("; ".join(problems))
+    found = [i for i, s in enumerate(stages) if isinstance(s, PREDICTOR_TYPES)]
     if len(found) != 1:
         raise UnsupportedStage(
-            f"expected exactly one supported classifier or regressor, found {len(found)} in "
+            f"expected exactly one supported classifier or regressor (or clusterer), found "
+            f"{len(found)} in "
             f"[{', '.join(describe(s) for s in stages)}]"
         )
     predictor = stages[found[0]]
@@ -166,7 +128,7 @@ def _check_chain(chain: list[Any], predictor: Any, features_col: str) -> list[st
     for position, stage in enumerate(chain):
         if isinstance(stage, VectorAssembler) and position == 0:
             input_cols = list(stage.getInputCols())
-        elif isinstance(stage, SCALER_TYPES):
+        elif isinstance(stage, VECTOR_STAGE_TYPES):
             if current is None:
                 current = stage.getInputCol()
                 input_cols = [current]

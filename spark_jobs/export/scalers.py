@@ -73,3 +73,15 @@ def convert_min_max_scaler(model: Any) -> list[Step]:
         (f"{model.uid}_shift", _shift(data_min)),
         (f"{model.uid}_scale", _affine(scale, offset)),
     ]
+
+
+def convert_max_abs_scaler(model: Any) -> list[Step]:
+    """MaxAbsScalerModel → ``x * (1/maxAbs)``; a column whose maxAbs is 0 is left as is.
+
+    Spark multiplies by the reciprocal (1 where maxAbs == 0); sklearn's MaxAbsScaler would
+    divide, so the multiply is expressed as ``x * scale + 0`` in a MinMaxScaler.
+    """
+    max_abs = model.maxAbs.toArray().astype(np.float64)
+    with np.errstate(divide="ignore"):
+        scale = np.where(max_abs == 0.0, 1.0, 1.0 / max_abs)
+    return [(f"{model.uid}_scale", _affine(scale, np.zeros_like(scale)))]

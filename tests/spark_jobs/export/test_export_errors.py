@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -17,8 +19,8 @@ from spark_jobs.export import (
     UnsupportedStage,
     check_parity,
     export_model,
+    registry,
 )
-from spark_jobs.export import exporter as exporter_module
 
 pytestmark = pytest.mark.spark
 
@@ -115,17 +117,23 @@ def test_binary_categorical_split_exports_as_a_threshold(spark, tabular_binary):
     assert result.parity["passed"] is True
 
 
-def test_several_unsupported_stages_are_named_at_once(tabular_binary):
+def test_several_unsupported_stages_and_settings_are_named_at_once(tabular_binary):
     model = Pipeline(
         stages=[
             sf.PCA(k=3, inputCol="features", outputCol="pca"),
-            sf.Normalizer(inputCol="pca", outputCol="unit"),
-            sc.LogisticRegression(featuresCol="unit", maxIter=5),
+            sf.PolynomialExpansion(degree=2, inputCol="pca", outputCol="poly"),
+            sc.LogisticRegression(featuresCol="poly", maxIter=5),
         ]
     ).fit(tabular_binary.train)
+    model.stages[-1].setThreshold(0.3)
 
-    with pytest.raises(UnsupportedStage, match=r"PCAModel.*has no exact.*Normalizer.*has no exact"):
+    with pytest.raises(UnsupportedStage) as caught:
         export_model(model, tabular_binary.test)
+
+    assert re.search(
+        r"PCAModel.*has no exact.*PolynomialExpansion.*has no exact.*threshold=0\.3",
+        str(caught.value),
+    )
 
 
 def test_more_than_one_classifier_is_refused(lr_binary, tabular_binary):
@@ -177,16 +185,17 @@ def test_check_parity_catches_probability_drift_even_when_labels_agree(lr_binary
 def test_a_broken_mapping_makes_export_fail(monkeypatch, tabular_binary):
     """A converter that forgets the K=2 multinomial collapse must not slip through."""
     model = sc.LogisticRegression(maxIter=20, family="multinomial").fit(tabular_binary.train)
-    right = exporter_module._SPARK_FREE[LogisticRegressionModel]
+    entry = registry.BY_CLASS[LogisticRegressionModel]
 
-    def forgets_collapse(spark_model, classes):
-        estimator = right(spark_model, classes)
+    def forgets_collapse(spark_model, classes, reader):
+        estimator = entry.convert(spark_model, classes, reader)
         matrix = spark_model.coefficientMatrix.toArray()
         estimator.coef_ = matrix[1:]  # wrong: should be row 1 minus row 0
         estimator.intercept_ = np.array(spark_model.interceptVector.toArray()[1:])
         return estimator
 
-    monkeypatch.setitem(exporter_module._SPARK_FREE, LogisticRegressionModel, forgets_collapse)
+    patched = dataclasses.replace(entry, convert=forgets_collapse)
+    monkeypatch.setitem(registry.BY_CLASS, LogisticRegressionModel, patched)
 
     with pytest.raises(ParityError, match="disagree on 80 held-out rows"):
         export_model(model, tabular_binary.test)

@@ -1,0 +1,103 @@
+"""``./spark-submit.sh export``: a saved PipelineModel → a signed artifact, through spark-submit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyspark.ml import Pipeline
+from pyspark.ml import classification as sc
+from pyspark.ml import feature as sf
+
+import artifacts
+from spark_jobs.errors import UsageError
+from spark_jobs.export import to_frame
+from spark_jobs.export_job import from_args
+
+from .export.helpers import MIXED_SCHEMA, mixed_rows, tabular_pipeline
+from .test_cli import output, submit
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def saved(spark, tmp_path_factory):
+    """A fitted tabular PipelineModel on disk, its held-out rows as Parquet, and both in Spark."""
+    root = tmp_path_factory.mktemp("export-cmd")
+    rows = mixed_rows(160, seed=11)
+    train = spark.createDataFrame(rows[40:], MIXED_SCHEMA)
+    test = spark.createDataFrame(rows[:40], MIXED_SCHEMA)
+    model = tabular_pipeline(sc.LogisticRegression(labelCol="k", maxIter=20)).fit(train)
+    model.write().save(str(root / "pipeline"))
+    test.write.parquet(str(root / "sample.parquet"))
+    return root, model, test
+
+
+def _export(root, key, *extra):
+    return submit(
+        "export", "--master", "local[1]",
+        "--pipeline", str(root / "pipeline"), "--sample", str(root / "sample.parquet"),
+        "--name", "churn", "--version", "v1", "--label-col", "k",
+        "--signing-key", str(key), "--output", str(root / "store"), *extra,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_round_trip_artifact_predicts_as_spark(saved, hmac_key):
+    root, model, test = saved
+
+    result = _export(root, hmac_key)
+
+    assert result.returncode == 0, output(result)
+    loaded = artifacts.load(
+        root / "store" / "churn" / "v1", verifier=artifacts.load_verifier(hmac_key)
+    )
+    manifest = loaded.manifest
+    assert manifest["parity"]["passed"] is True
+    assert manifest["parity"]["label_agreement"] == 1.0
+    assert manifest["output_schema"]["task"] == "classification"
+    lineage = manifest["lineage"]
+    assert lineage["pipeline"]["source"] == str(root / "pipeline")
+    assert len(lineage["pipeline"]["sha256"]) == 64
+    schema = artifacts.schema.input_schema(manifest)
+    assert schema.column_names == ["colour", "size", "count"]
+    frame, rows = to_frame(model.transform(test), schema, keep=["prediction", "probability"])
+    np.testing.assert_array_equal(
+        loaded.estimator.predict(frame), [int(r["prediction"]) for r in rows]
+    )
+    np.testing.assert_allclose(
+        loaded.estimator.predict_proba(frame),
+        np.vstack([r["probability"].toArray() for r in rows]),
+        rtol=0,
+        atol=1e-9,
+    )
+
+
+@pytest.mark.slow
+def test_unsupported_stages_exit_4_with_one_list_and_write_nothing(saved, hmac_key, tmp_path):
+    _, _, test = saved
+    stages = [
+        sf.SQLTransformer(statement="SELECT *, size * 2 AS size2 FROM __THIS__"),
+        sf.VectorAssembler(inputCols=["size2"], outputCol="v", handleInvalid="keep"),
+        sf.PCA(k=1, inputCol="v", outputCol="features"),
+        sc.LogisticRegression(labelCol="k", maxIter=5),
+    ]
+    clean = test.na.drop(subset=["size"])
+    Pipeline(stages=stages).fit(clean).write().save(str(tmp_path / "pipeline"))
+    clean.write.parquet(str(tmp_path / "sample.parquet"))
+
+    result = _export(tmp_path, hmac_key)
+
+    assert result.returncode == 4, output(result)
+    text = output(result)
+    assert "SQLTransformer(uid=" in text
+    assert "PCAModel(uid=" in text
+    assert not (tmp_path / "store").exists()
+
+
+def test_settings_need_a_signing_key():
+    argv = ["--pipeline", "p", "--sample", "s.csv", "--name", "m"]
+
+    with pytest.raises(UsageError, match="no signing key"):
+        from_args(argv, env={})
+    settings = from_args([*argv, "--limit", "7"], env={"SPARK_JOBS_SIGNING_KEY": "k.pem"})
+    assert (settings.signing_key, settings.limit, settings.sample_format) == ("k.pem", 7, "csv")
