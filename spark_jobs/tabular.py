@@ -126,7 +126,8 @@ def export(export_model, trained: TabularTrained, data: TabularDataset, settings
         except Exception as exc:  # every exporter failure is an export failure
             raise ExportError(f"export to scikit-learn failed: {exc}") from exc
         parity = dict(exported.parity)
-        st.facts = {k: parity.get(k) for k in ("rows", "label_agreement", "max_abs_diff")}
+        keys = ("rows", "label_agreement", "max_proba_error", "max_abs_error", "max_error")
+        st.facts = {k: parity[k] for k in keys if parity.get(k) is not None}
         st.facts["passed"] = parity.get("passed")
     if not parity.get("passed"):
         raise ExportError(f"exported model failed the parity check against Spark: {parity}")

@@ -277,6 +277,8 @@ def _convert(name: str, source: st.DataType, target: str, categorical: bool) -> 
             col = col.try_cast(SPARK_TYPES[target])
     if categorical and target != STRING:
         col = col.cast(SPARK_TYPES[target]).cast("string")
+    if categorical:  # Spark's OneHotEncoder refuses an empty category name: "" is missing
+        col = sf.nullif(col, sf.lit(""))
     return col.alias(name)
 
 
