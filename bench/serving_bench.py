@@ -78,7 +78,7 @@ def train_store(work: Path) -> tuple[Path, Path, Path, np.ndarray]:
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = LogisticRegression(max_iter=100).fit(features, labels)
     key = artifacts.generate_keys("hmac-sha256", work / "keys")["secret"]
-    schema = {"type": "image/mnist-28x28", "features": 784, "dtype": "float32", "range": [0, 1]}
+    schema = artifacts.InputSchema.mnist()
     store = work / "store"
     artifacts.save(
         model, store, "mnist", version="1", signer=artifacts.load_signer(key), input_schema=schema

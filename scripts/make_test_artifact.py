@@ -48,12 +48,7 @@ def build(store: Path, key_dir: Path, png: Path, scheme: str) -> Path:
         "mnist",
         version="1",
         signer=signer,
-        input_schema={
-            "type": "image/mnist-28x28",
-            "features": 784,
-            "dtype": "float32",
-            "range": [0, 1],
-        },
+        input_schema=artifacts.InputSchema.mnist(),
         classes=[int(c) for c in model.classes_],
         metrics={"train_accuracy": float(model.score(features, digits.target))},
         lineage={"data_source": "sklearn.datasets.load_digits (upscaled)", "purpose": "tests"},

@@ -34,6 +34,7 @@ from artifacts import tabular
 from artifacts.errors import ManifestInvalid
 from artifacts.schema import (
     CLASSIFICATION,
+    IMAGE_MNIST,
     REGRESSION,
     InputSchema,
     OutputSchema,
@@ -46,7 +47,6 @@ from .compiled import PROBA, CompiledTabular, compile_tabular
 log = logging.getLogger(__name__)
 
 ProbaFn = Callable[[np.ndarray], np.ndarray]
-IMAGE_SCHEMA = "image/mnist-28x28"
 _PROBE_ROWS = 64
 _PROBE_TOLERANCE = 1e-9
 
@@ -177,7 +177,7 @@ def _inputs(manifest: dict, estimator: Any) -> InputSchema:
     except ManifestInvalid as exc:
         width = int(getattr(estimator, "n_features_in_", 0))
         doc = manifest.get("input_schema") or {}
-        if width <= 0 or doc.get("columns") is not None or doc.get("type") == "image/mnist-28x28":
+        if width <= 0 or doc.get("columns") is not None or doc.get("type") == IMAGE_MNIST:
             raise ValueError(f"the manifest input_schema is unusable: {exc}") from None
         return InputSchema.vector(width)
 

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 import artifacts
 from serving import create_app
 
-MNIST_SCHEMA = {"type": "image/mnist-28x28", "features": 784, "dtype": "float32", "range": [0, 1]}
+MNIST_SCHEMA = artifacts.InputSchema.mnist()
 TABULAR_SCHEMA = {"type": "tabular", "features": 4, "feature_names": None}
 
 
