@@ -78,11 +78,13 @@
       const headers = { Accept: "application/json", ...authHeaders() };
       const response = await fetch("readyz", { headers });
       const body = await response.json();
+      const chosen = modelSelect.value; // a refreshed list keeps the user's choice
       while (modelSelect.options.length > 1) modelSelect.remove(1); // keep "server default"
       for (const model of body.models || []) {
         const option = document.createElement("option");
         option.value = model.name + "\u0000" + model.version;
         option.textContent = model.name + " · v" + model.version;
+        option.selected = option.value === chosen;
         modelSelect.appendChild(option);
       }
       if (!body.ready) setStatus("the server has no verified model loaded yet", true);
