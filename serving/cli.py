@@ -12,25 +12,39 @@ import os
 import sys
 from pathlib import Path
 
+import artifacts
+
+from .auth.authenticator import Authenticator
 from .settings import Settings, SettingsError
 
 CONFIG_FILE = Path(__file__).with_name("gunicorn.conf.py")
 
 
 def _check(settings: Settings) -> str | None:
-    """The first configuration problem that would leave the server without models."""
+    """The first configuration problem that would stop a worker from booting or serving.
+
+    Everything a worker reads at start is read here once too (the verification key, every
+    credentials file), so a bad file is reported by name instead of as a worker traceback.
+    """
     if settings.verify_key_file is None and not settings.insecure_skip_verify:
         return (
             "no verification key: set SERVING_VERIFY_KEY_FILE to the public key (openssf) or "
             "HMAC secret the artifacts were signed with"
         )
-    if settings.verify_key_file is not None and not settings.verify_key_file.is_file():
-        return f"SERVING_VERIFY_KEY_FILE {settings.verify_key_file} is not a readable file"
+    if settings.verify_key_file is not None:
+        if not settings.verify_key_file.is_file():
+            return f"SERVING_VERIFY_KEY_FILE {settings.verify_key_file} is not a readable file"
+        try:
+            artifacts.load_verifier(settings.verify_key_file, scheme=settings.signature_scheme)
+        except artifacts.ArtifactError as exc:
+            return f"SERVING_VERIFY_KEY_FILE: {exc}"
     if not settings.model_store.is_dir():
         return (
             f"model store {settings.model_store} does not exist; train a model first "
             "(make demo) or set SERVING_MODEL_STORE"
         )
+    if settings.auth_enabled:
+        Authenticator.from_settings(settings)  # raises AuthConfigError (a SettingsError)
     return None
 
 

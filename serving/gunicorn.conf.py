@@ -44,9 +44,7 @@ accesslog = "-" if _settings.access_log else None
 # remote address, request line, status, response bytes, duration in ms, user agent
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
 forwarded_allow_ips = "127.0.0.1"
-if _settings.tls_cert_file or _settings.tls_key_file:
-    if not (_settings.tls_cert_file and _settings.tls_key_file):
-        raise SystemExit("SERVING_TLS_CERT_FILE and SERVING_TLS_KEY_FILE must be set together")
+if _settings.tls_cert_file and _settings.tls_key_file:  # Settings requires both or neither
     certfile = str(_settings.tls_cert_file)
     keyfile = str(_settings.tls_key_file)
 

@@ -321,6 +321,18 @@ class Settings:
         metadata=_meta(_seconds, "Seconds between model store polls for new versions; 0 = off."),
     )
 
+    def __post_init__(self) -> None:
+        """Rules between settings, checked however the object was built (env or overrides)."""
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise SettingsError(
+                "SERVING_TLS_CERT_FILE and SERVING_TLS_KEY_FILE must be set together"
+            )
+        if self.token_previous_secret_file is not None and self.token_secret_file is None:
+            raise SettingsError(
+                "SERVING_TOKEN_PREVIOUS_SECRET_FILE needs SERVING_TOKEN_SECRET_FILE (the "
+                "current secret); the previous one only verifies tokens during rotation"
+            )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read ``SERVING_*`` variables; an unusable value raises SettingsError naming it."""
@@ -361,12 +373,16 @@ def _default_text(item: dataclasses.Field) -> str:
 
 
 def _parse(item: dataclasses.Field, raw: Any, key: str) -> Any:
-    """Parse strings (env) and validate ints; other typed values (Path, bool) pass through."""
+    """Parse and validate one value, whether text (env) or already typed (overrides).
+
+    A typed value goes through the same parser as its text form, so an override can never
+    bypass a rule the environment is held to (``proxy_hops=-1`` is refused either way).
+    """
     parse = item.metadata["parse"]
-    if not isinstance(raw, str) and not (
-        (isinstance(raw, int) and parse is _positive_int) or parse is _pins
-    ):
-        return raw
+    if isinstance(raw, bool) and parse is not _bool:
+        raise SettingsError(f"{key}: expected {item.type}, got a boolean")
+    if not isinstance(raw, (str, Mapping)):
+        raw = str(raw)
     try:
         return parse(raw)
     except (TypeError, ValueError) as exc:

@@ -8,10 +8,15 @@ challenge, which RFC 9110 requires on every 401.
 from __future__ import annotations
 
 from ..errors import ServingError
+from ..settings import SettingsError
 
 
-class AuthConfigError(ValueError):
-    """A credentials file is missing, unreadable or malformed: raised at start-up only."""
+class AuthConfigError(SettingsError):
+    """A credentials file is missing, unreadable or malformed: raised at start-up only.
+
+    A settings problem like any other (the file is named by a ``SERVING_*`` setting), so
+    ``model-server`` reports it as one line and exit 2 before Gunicorn starts.
+    """
 
 
 class AuthError(ServingError):

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from serving import cli
+
 
 def run_cli(env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SERVING_")}
@@ -28,8 +30,8 @@ def run_cli(env: dict[str, str]) -> subprocess.CompletedProcess:
         ({"SERVING_MAX_BATCH": "lots"}, "SERVING_MAX_BATCH"),
     ],
 )
-def test_misconfiguration_exits_2(env, message):
-    result = run_cli(env)
+def test_misconfiguration_exits_2(monkeypatch, capsys, env, message):
+    result = run_in_process(monkeypatch, capsys, env)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -44,3 +46,80 @@ def test_missing_store_exits_2(signed_store, tmp_path):
     )
     assert result.returncode == 2
     assert "does not exist; train a model first" in result.stderr
+
+
+def run_in_process(monkeypatch, capsys, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``model-server``'s checks in this process: they exit before exec'ing Gunicorn."""
+    for name in [k for k in os.environ if k.startswith("SERVING_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        cli.main([])
+    return subprocess.CompletedProcess([], exited.value.code, "", capsys.readouterr().err)
+
+
+def _with_store(signed_store, **env: str) -> dict[str, str]:
+    return {
+        "SERVING_VERIFY_KEY_FILE": str(signed_store.key_file),
+        "SERVING_MODEL_STORE": str(signed_store.path),
+        **env,
+    }
+
+
+@pytest.mark.parametrize(
+    ("contents", "message"),
+    [
+        ("short\n", "SERVING_API_KEYS_FILE"),
+        ("has whitespace in the middle of it\n", "shorter than 16 characters or contains"),
+    ],
+)
+def test_bad_api_keys_file_exits_2_before_gunicorn(
+    signed_store, tmp_path, monkeypatch, capsys, contents, message
+):
+    keys = tmp_path / "keys"
+    keys.write_text(contents)
+
+    result = run_in_process(
+        monkeypatch, capsys, _with_store(signed_store, SERVING_API_KEYS_FILE=str(keys))
+    )
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Worker failed to boot" not in result.stderr
+    assert "short" not in result.stderr.replace("shorter", "")  # the key itself is never echoed
+
+
+def test_unreadable_users_file_exits_2(signed_store, tmp_path, monkeypatch, capsys):
+    result = run_in_process(
+        monkeypatch, capsys, _with_store(signed_store, SERVING_USERS_FILE=str(tmp_path / "absent"))
+    )
+
+    assert result.returncode == 2
+    assert "SERVING_USERS_FILE: cannot read" in result.stderr
+
+
+def test_garbage_verify_key_exits_2(signed_store, tmp_path, monkeypatch, capsys):
+    key = tmp_path / "key"
+    key.write_bytes(b"not a key at all")
+
+    result = run_in_process(
+        monkeypatch, capsys, _with_store(signed_store, SERVING_VERIFY_KEY_FILE=str(key))
+    )
+
+    assert result.returncode == 2
+    assert "SERVING_VERIFY_KEY_FILE:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_half_a_tls_pair_exits_2(signed_store, tmp_path, monkeypatch, capsys):
+    cert = tmp_path / "cert.pem"
+    cert.write_text("x")
+
+    result = run_in_process(
+        monkeypatch, capsys, _with_store(signed_store, SERVING_TLS_CERT_FILE=str(cert))
+    )
+
+    assert result.returncode == 2
+    assert "SERVING_TLS_CERT_FILE and SERVING_TLS_KEY_FILE must be set together" in result.stderr

@@ -67,3 +67,33 @@ def test_overrides_win_and_are_parsed():
 def test_every_setting_is_documented():
     rows = Settings.describe()
     assert all(variable.startswith("SERVING_") and doc for variable, _, doc in rows)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"proxy_hops": -1}, "proxy_hops: must be an integer >= 0"),
+        ({"max_batch": 0}, "max_batch: must be a positive integer"),
+        ({"max_batch": True}, "max_batch: expected int, got a boolean"),
+        ({"reload_interval": -2.5}, "reload_interval: must be a number of seconds"),
+        ({"metrics_enabled": "maybe"}, "metrics_enabled: expected true/false"),
+        ({"signature_scheme": "rsa"}, "signature_scheme: expected one of"),
+        ({"tls_cert_file": "/c.pem"}, "must be set together"),
+    ],
+)
+def test_typed_overrides_are_validated_like_the_env(overrides, match):
+    with pytest.raises(SettingsError, match=match):
+        Settings().merged(overrides)
+
+
+def test_typed_overrides_keep_their_values():
+    settings = Settings().merged(
+        {
+            "proxy_hops": 2,
+            "metrics_enabled": False,
+            "reload_interval": 0.5,
+            "model_store": Path("s"),
+        }
+    )
+    assert (settings.proxy_hops, settings.metrics_enabled) == (2, False)
+    assert (settings.reload_interval, settings.model_store) == (0.5, Path("s"))
