@@ -1,4 +1,4 @@
-"""Feature scalers: StandardScalerModel and MinMaxScalerModel → sklearn steps.
+"""Feature scalers: Standard/MinMax/MaxAbs/RobustScalerModel → sklearn steps.
 
 Spark and sklearn disagree on constant columns (Spark's StandardScaler outputs 0 where
 std == 0, sklearn divides by 1; Spark's MinMaxScaler outputs the middle of the target
@@ -31,8 +31,8 @@ def _shift(mean: np.ndarray) -> StandardScaler:
     return step
 
 
-def _affine(scale: np.ndarray, offset: np.ndarray) -> MinMaxScaler:
-    """A MinMaxScaler reduced to ``x * scale + offset``."""
+def affine(scale: np.ndarray, offset: np.ndarray) -> MinMaxScaler:
+    """A MinMaxScaler reduced to ``x * scale + offset`` (Spark's multiply, then add)."""
     step = MinMaxScaler()
     step.scale_ = scale
     step.min_ = offset
@@ -51,7 +51,7 @@ def convert_standard_scaler(model: Any) -> list[Step]:
     if model.getWithStd():
         with np.errstate(divide="ignore"):
             reciprocal = np.where(std == 0.0, 0.0, 1.0 / std)
-        steps.append((f"{model.uid}_scale", _affine(reciprocal, np.zeros_like(std))))
+        steps.append((f"{model.uid}_scale", affine(reciprocal, np.zeros_like(std))))
     return steps
 
 
@@ -71,7 +71,7 @@ def convert_min_max_scaler(model: Any) -> list[Step]:
     offset = np.where(constant, (lo + hi) / 2, lo)
     return [
         (f"{model.uid}_shift", _shift(data_min)),
-        (f"{model.uid}_scale", _affine(scale, offset)),
+        (f"{model.uid}_scale", affine(scale, offset)),
     ]
 
 
@@ -84,4 +84,25 @@ def convert_max_abs_scaler(model: Any) -> list[Step]:
     max_abs = model.maxAbs.toArray().astype(np.float64)
     with np.errstate(divide="ignore"):
         scale = np.where(max_abs == 0.0, 1.0, 1.0 / max_abs)
-    return [(f"{model.uid}_scale", _affine(scale, np.zeros_like(scale)))]
+    return [(f"{model.uid}_scale", affine(scale, np.zeros_like(scale)))]
+
+
+def convert_robust_scaler(model: Any) -> list[Step]:
+    """RobustScalerModel → ``(x - median) * (1/range or 0)``, Spark's own arithmetic.
+
+    Spark's model stores the (approximate) median and the quantile range it fitted, and
+    transforms exactly as its StandardScaler does: subtract the median when centering,
+    multiply by the reciprocal of the range when scaling, 0 for a zero range.
+    sklearn's RobustScaler would divide (and treat a zero range as 1), so the same two
+    steps as ``convert_standard_scaler`` carry Spark's numbers instead.
+    """
+    median = model.median.toArray().astype(np.float64)
+    spread = model.range.toArray().astype(np.float64)
+    steps: list[Step] = []
+    if model.getWithCentering():
+        steps.append((f"{model.uid}_center", _shift(median)))
+    if model.getWithScaling():
+        with np.errstate(divide="ignore"):
+            reciprocal = np.where(spread == 0.0, 0.0, 1.0 / spread)
+        steps.append((f"{model.uid}_scale", affine(reciprocal, np.zeros_like(spread))))
+    return steps

@@ -1,10 +1,11 @@
-"""Stateless vector transformers: Normalizer and Binarizer → sklearn's namesakes.
+"""Stateless vector transformers: Normalizer, Binarizer, ElementwiseProduct → sklearn.
 
 Both act row by row with no learned state, so the sklearn transformer only needs Spark's
 parameter: the norm (p = 1, 2 or ∞; sklearn has no other p) or the threshold.  Spark
 divides each value by the row's p-norm and leaves an all-zero row alone, as sklearn's
 ``normalize`` does; Spark's Binarizer sets ``x > threshold`` to 1 and everything else to 0,
-as sklearn's does.
+as sklearn's does.  ElementwiseProduct multiplies each value by its weight, which is the
+multiply of an affine ``x * scale + 0`` step (see ``scalers``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from sklearn.preprocessing import Binarizer, Normalizer
 
 from .checks import describe, param_is_set
 from .errors import UnsupportedStage
-from .scalers import Step
+from .scalers import Step, affine
 
 _NORMS = {1.0: "l1", 2.0: "l2", math.inf: "max"}
 
@@ -49,3 +51,13 @@ def convert_binarizer(stage: Any) -> list[Step]:
             "(Spark treats a sparse vector's implicit zeros separately); use a threshold >= 0"
         )
     return [(stage.uid, Binarizer(threshold=threshold))]
+
+
+def convert_elementwise_product(stage: Any) -> list[Step]:
+    """ElementwiseProduct(scalingVec) → ``x * scalingVec + 0``.
+
+    Adding zero changes nothing but the sign of a zero product, which no downstream
+    stage can tell apart.
+    """
+    weights = stage.getScalingVec().toArray().astype(np.float64)
+    return [(stage.uid, affine(weights, np.zeros_like(weights)))]
