@@ -10,16 +10,18 @@ from .errors import (
     ArtifactNotFound,
     DigestMismatch,
     IdentityMismatch,
+    InvalidName,
     KeyFileError,
     LayoutError,
     ManifestInvalid,
     NoVerificationKey,
     SignatureInvalid,
     SignatureMissing,
+    SignerMissing,
     UnsupportedScheme,
     VersionSkew,
 )
-from .layout import MANIFEST_FILE, MODEL_FILE
+from .layout import MANIFEST_FILE, MODEL_FILE, check_name, check_version
 from .loader import LoadedArtifact, load, verify
 from .schema import Column, InputSchema, OutputSchema
 from .signing import SCHEMES, generate_keys, load_signer, load_verifier
@@ -38,6 +40,7 @@ __all__ = [
     "DigestMismatch",
     "IdentityMismatch",
     "InputSchema",
+    "InvalidName",
     "KeyFileError",
     "LayoutError",
     "LoadedArtifact",
@@ -46,8 +49,11 @@ __all__ = [
     "OutputSchema",
     "SignatureInvalid",
     "SignatureMissing",
+    "SignerMissing",
     "UnsupportedScheme",
     "VersionSkew",
+    "check_name",
+    "check_version",
     "generate_keys",
     "list_artifacts",
     "load",

@@ -18,7 +18,7 @@ import joblib
 from . import layout, loader
 from . import manifest as manifest_mod
 from . import schema as schema_mod
-from .errors import ArtifactError
+from .errors import ArtifactError, InvalidName
 from .signing import SCHEMES, generate_keys, load_signer, load_verifier
 from .store import list_artifacts, save
 
@@ -41,8 +41,9 @@ def _input_schema(args: argparse.Namespace) -> schema_mod.InputSchema:
 
 
 def cmd_pack(args: argparse.Namespace) -> int:
-    if args.input_schema == "tabular" and not args.features:
-        raise SystemExit("error: --features N is required with --input-schema tabular")
+    layout.check_name(args.name, "model name")  # usage errors before any file is read
+    if args.version is not None:
+        layout.check_version(args.version)
     signer = load_signer(args.key, args.scheme)
     # The user vouches for this file: it is their own model, loaded once to be re-packaged.
     estimator = joblib.load(args.model)
@@ -223,9 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.func is cmd_pack and args.input_schema == "tabular" and not args.features:
+        parser.error("--features N is required with --input-schema tabular")
     try:
         return args.func(args)
+    except InvalidName as exc:  # a name or version the user typed: usage, not a bad artifact
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (ArtifactError, ValueError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_ARTIFACT

@@ -24,6 +24,18 @@ class LayoutError(ArtifactError):
     or files that no signature covers."""
 
 
+class InvalidName(LayoutError):
+    """A model name, version or file name given by a caller is unsafe or reserved.
+
+    A usage error rather than a bad artifact: the CLI exits 2 for it, the train job refuses
+    the name before any training starts.
+    """
+
+
+class SignerMissing(ArtifactError):
+    """``save`` was called without a signer; unsigned artifacts are never written."""
+
+
 class ManifestInvalid(ArtifactError):
     """manifest.json is missing, not JSON, or lacks required fields."""
 

@@ -12,8 +12,10 @@ import re
 import stat
 from pathlib import Path
 
-from .errors import ArtifactNotFound, LayoutError
+from .errors import ArtifactNotFound, InvalidName, LayoutError
 
+#: The version name that always means "the newest"; never a stored version.
+LATEST = "latest"
 MODEL_FILE = "model.joblib.gz"
 MANIFEST_FILE = "manifest.json"
 HMAC_SIGNATURE_FILE = "signature.hmac"
@@ -27,12 +29,20 @@ MAX_ARTIFACT_BYTES = 2 << 30
 
 
 def check_name(value: str, what: str) -> str:
-    """Return `value` if it is a safe single path component, else raise LayoutError."""
+    """Return `value` if it is a safe single path component, else raise InvalidName."""
     if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value) or ".." in value:
-        raise LayoutError(
+        raise InvalidName(
             f"invalid {what} {value!r}: use letters, digits, '.', '_' or '-' "
             "(no path separators, not starting with '.')"
         )
+    return value
+
+
+def check_version(value: str) -> str:
+    """A version a new artifact may be saved under: a safe name, and not ``latest``."""
+    check_name(value, "version")
+    if value == LATEST:
+        raise InvalidName(f"version {LATEST!r} is reserved (it means the newest); pick another")
     return value
 
 

@@ -21,10 +21,15 @@ from typing import Any
 import joblib
 
 from . import manifest as manifest_mod
-from .errors import ArtifactExists, ArtifactNotFound
-from .layout import MANIFEST_FILE, MODEL_FILE, SIGNATURE_FILES, check_name
-
-LATEST = "latest"
+from .errors import ArtifactExists, ArtifactNotFound, InvalidName, SignerMissing
+from .layout import (
+    LATEST,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    SIGNATURE_FILES,
+    check_name,
+    check_version,
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -70,16 +75,14 @@ def save(
 ) -> Path:
     """Write a signed artifact and return its directory. See docs/CONTRACTS.md."""
     if signer is None:
-        raise TypeError("save() needs a signer: unsigned artifacts are never written")
+        raise SignerMissing("save() needs a signer: unsigned artifacts are never written")
     check_name(name, "model name")
-    version = check_name(version or default_version(), "version")
-    if version == LATEST:
-        raise ValueError("'latest' is reserved; pick another version")
+    version = check_version(version or default_version())
     files = {MODEL_FILE: dump_model(estimator)}
     for fname, data in (extra_files or {}).items():
         check_name(fname, "extra file name")
         if fname in (MODEL_FILE, MANIFEST_FILE, *SIGNATURE_FILES):
-            raise ValueError(f"extra file {fname!r} would replace a reserved artifact file")
+            raise InvalidName(f"extra file {fname!r} would replace a reserved artifact file")
         files[fname] = bytes(data)
     doc = manifest_mod.build(
         name=name,

@@ -45,7 +45,7 @@ from spark_jobs.errors import (
 )
 from spark_jobs.progress import configure_logging, stage
 from spark_jobs.session import data_errors, get_session
-from spark_jobs.settings import ENV_SIGNING_KEY, default_version, sanitise_name
+from spark_jobs.settings import ENV_SIGNING_KEY, check_identity, default_version
 
 log = logging.getLogger("spark_jobs")
 
@@ -74,12 +74,12 @@ class ExportSettings:
         checks = [
             (self.limit >= 1, "--limit must be >= 1"),
             (self.format in SAMPLE_FORMATS, f"--format must be one of {SAMPLE_FORMATS}"),
-            (sanitise_name(self.name) == self.name, f"--name {self.name!r} is not a valid name"),
             (self.signing_key is not None, f"no signing key: --signing-key or {ENV_SIGNING_KEY}"),
         ]
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
+        check_identity(self.name, self.version)
         return self
 
     @property

@@ -28,7 +28,6 @@ FAMILIES = ("gaussian", "poisson", "gamma", "tweedie")
 IMPUTE = ("median", "mean", "mode")
 SCALERS = ("none", "standard", "minmax")
 ENV_SIGNING_KEY = "SPARK_JOBS_SIGNING_KEY"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _DATA_SUFFIXES = (".csv.gz", ".csv", ".tsv", ".parquet", ".libsvm", ".svm", ".txt", ".gz")
 
 
@@ -62,6 +61,22 @@ def default_name(data: str | None, fmt: str = "auto", as_image: bool = False) ->
             base = base[: -len(suffix)]
             break
     return sanitise_name(base)
+
+
+def check_identity(name: str, version: str) -> None:
+    """Refuse a model name or version the artifact store would refuse, before any work.
+
+    The rules are the store's own (``artifacts.check_name``/``check_version``: no path
+    separators, no ``..``, not ``latest``), so a bad ``--version`` fails in a second instead
+    of after training.
+    """
+    import artifacts
+
+    try:
+        artifacts.check_name(name, "model name")
+        artifacts.check_version(version)
+    except artifacts.InvalidName as exc:
+        raise UsageError(f"--name/--version: {exc}") from None
 
 
 def _columns(text: str) -> tuple[str, ...]:
@@ -152,11 +167,6 @@ class JobSettings:
             (0 <= self.val_fraction < 1, "--val-fraction must be in [0, 1)"),
             (self.test_fraction + self.val_fraction < 1, "test + validation fractions must be < 1"),
             (
-                bool(_NAME_RE.match(self.artifact_name)) and ".." not in self.artifact_name,
-                f"--name {self.artifact_name!r} is not a valid model name",
-            ),
-            (bool(_NAME_RE.match(self.version)), f"--version {self.version!r} is not valid"),
-            (
                 self.signing_key is not None,
                 f"no signing key: use --signing-key or {ENV_SIGNING_KEY}",
             ),
@@ -164,6 +174,7 @@ class JobSettings:
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
+        check_identity(self.artifact_name, self.version)
         return self
 
     def _model_fits_task(self) -> bool:

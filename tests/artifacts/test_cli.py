@@ -79,8 +79,14 @@ def test_verify_fails_with_one_line_reason(workdir):
         (["pack", "model.joblib", "--name", "m", "--input-schema", "tabular"], 2, "--key"),
         (
             ["pack", "model.joblib", "--name", "m", "--key", "k", "--input-schema", "tabular"],
-            1,
+            2,
             "--features",
+        ),
+        (["pack", "model.joblib", "--name", "../m", "--key", "k"], 2, "invalid model name"),
+        (
+            ["pack", "model.joblib", "--name", "m", "--key", "k", "--version", "latest"],
+            2,
+            "'latest' is reserved",
         ),
         (["list", "missing-store"], 1, "does not exist"),
         (["frobnicate"], 2, "invalid choice"),

@@ -81,13 +81,13 @@ def test_failed_save_leaves_nothing(estimator, store, tmp_path):
 
 
 def test_save_requires_a_signer(estimator, store):
-    with pytest.raises(TypeError, match="signer"):
+    with pytest.raises(artifacts.SignerMissing, match="signer"):
         artifacts.save(estimator, store, "demo", signer=None, input_schema=TABULAR)
 
 
 @pytest.mark.parametrize("bad", ["../evil", "a/b", ".hidden", "latest", "x" * 200])
 def test_unsafe_versions_are_refused(estimator, keys, store, bad):
-    with pytest.raises((artifacts.LayoutError, ValueError)):
+    with pytest.raises(artifacts.InvalidName):
         artifacts.save(estimator, store, "demo", version=bad, signer=keys.signer(),
                        input_schema=TABULAR)  # fmt: skip
     assert not (store / "demo").exists() or not any((store / "demo").iterdir())

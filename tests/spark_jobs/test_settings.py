@@ -47,6 +47,8 @@ def test_missing_signing_key_is_a_usage_error():
         (["--name", "../etc"], "--name"),
         (["--limit", "0"], "--limit"),
         (["--version", "a b"], "--version"),
+        (["--version", "latest"], "'latest' is reserved"),
+        (["--version", "1..2"], "invalid version"),
     ],
 )
 def test_bad_values_are_rejected_before_training(argv, message):
