@@ -121,6 +121,11 @@ def _check_after_predictor(stages: list[Any], predictor: Any) -> None:
             )
 
 
+def vector_input_col(stage: Any) -> str:
+    """The vector column a vector stage reads: ``inputCol``, or a selector's ``featuresCol``."""
+    return stage.getInputCol() if stage.hasParam("inputCol") else stage.getFeaturesCol()
+
+
 def _check_chain(chain: list[Any], predictor: Any, features_col: str) -> list[str]:
     """Verify the chain is wired input → … → predictor; return the input columns."""
     input_cols: list[str] | None = None
@@ -130,11 +135,11 @@ def _check_chain(chain: list[Any], predictor: Any, features_col: str) -> list[st
             input_cols = list(stage.getInputCols())
         elif isinstance(stage, VECTOR_STAGE_TYPES):
             if current is None:
-                current = stage.getInputCol()
+                current = vector_input_col(stage)
                 input_cols = [current]
-            elif stage.getInputCol() != current:
+            elif vector_input_col(stage) != current:
                 raise UnsupportedStage(
-                    f"{describe(stage)} reads {stage.getInputCol()!r}, not the feature "
+                    f"{describe(stage)} reads {vector_input_col(stage)!r}, not the feature "
                     f"chain's {current!r}; only a straight chain of stages can be exported"
                 )
         elif isinstance(stage, VectorAssembler):

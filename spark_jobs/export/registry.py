@@ -42,13 +42,16 @@ from .labels import num_classes
 from .linear import convert_linear_svc, convert_logistic_regression
 from .mlp import convert_mlp
 from .ovr import convert_one_vs_rest
+from .projection import convert_pca
 from .regression import convert_glm, convert_linear_regression
 from .scalers import (
     Step,
     convert_max_abs_scaler,
     convert_min_max_scaler,
+    convert_robust_scaler,
     convert_standard_scaler,
 )
+from .selectors import convert_selector, convert_vector_slicer, probe_vector_slicer
 from .trees import (
     TreeReader,
     convert_decision_tree,
@@ -58,7 +61,7 @@ from .trees import (
     convert_random_forest,
     convert_random_forest_regressor,
 )
-from .vectors import convert_binarizer, convert_normalizer
+from .vectors import convert_binarizer, convert_elementwise_product, convert_normalizer
 
 CLASSIFIER, REGRESSOR, CLUSTERER = "classifier", "regressor", "clusterer"
 VECTOR, COLUMN, STRUCTURE, REFUSED = "vector", "column", "structure", "refused"
@@ -254,6 +257,59 @@ ENTRIES: tuple[Entry, ...] = (
         convert_binarizer,
         "on the vector, threshold >= 0",
         convert_binarizer,
+    ),
+    Entry(
+        sf.RobustScalerModel,
+        VECTOR,
+        "StandardScaler + MinMaxScaler steps",
+        convert_robust_scaler,
+        "Spark's median and range; zero range → 0, as Spark",
+        convert_robust_scaler,
+    ),
+    Entry(
+        sf.ElementwiseProduct,
+        VECTOR,
+        "MinMaxScaler step (x · scalingVec)",
+        convert_elementwise_product,
+        "Spark's weights, one multiply per value",
+        convert_elementwise_product,
+    ),
+    Entry(
+        sf.PCAModel,
+        VECTOR,
+        "PCA (mean_ = 0)",
+        convert_pca,
+        "x · pc, not centred, as Spark",
+        convert_pca,
+    ),
+    Entry(
+        sf.VectorSlicer,
+        VECTOR,
+        "FunctionTransformer(numpy.take)",
+        convert_vector_slicer,
+        "indices in their order; names refused",
+        probe_vector_slicer,
+    ),
+    Entry(
+        sf.ChiSqSelectorModel,
+        VECTOR,
+        "FunctionTransformer(numpy.take)",
+        convert_selector,
+        "selected features in ascending index order, as Spark",
+    ),
+    Entry(
+        sf.UnivariateFeatureSelectorModel,
+        VECTOR,
+        "FunctionTransformer(numpy.take)",
+        convert_selector,
+        "selected features in ascending index order, as Spark",
+    ),
+    Entry(
+        sf.VarianceThresholdSelectorModel,
+        VECTOR,
+        "FunctionTransformer(numpy.take)",
+        convert_selector,
+        "selected features in ascending index order, as Spark",
     ),
     # column stages (before the VectorAssembler)
     Entry(
