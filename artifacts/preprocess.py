@@ -29,32 +29,158 @@ _FRAME_SPAN = 0.9  # a component spanning this share of the image side is a fram
 _ORIENTATION_TAG = 0x0112
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 _HIGH_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+_MAX_NESTING = 2  # a panel inside a frame inside a page is as deep as screenshots go
+_PANEL_SPAN = 0.2  # a panel or frame spans at least this share of both sides of its image
+_PANEL_MIN_SIDE = 32  # pixels: no panel search in smaller images (28 px inputs stay as fast)
+_PANEL_SHARE = 0.75  # the rectangle spans this share of its component (ticks, labels: the rest)
+_LINE_INK = 0.1  # panels are found at this ink level: a thin axes line fades when downscaled
+_EDGE_COVER = 0.85  # a rectangle's edge covers this share of the row or column it lies on
+_CLOSED_EDGE = 0.95  # share of a rectangle's edge that must be ink (corners may be soft)
+_RIM = 0.03  # trimmed from each side of a filled panel: its anti-aliased edge and axes line
 
 
 def to_mnist(image: Image.Image) -> np.ndarray:
     """Normalise ``image`` to MNIST form: a (784,) float32 vector in [0, 1], ink bright.
 
-    Steps: EXIF orientation, alpha composited on white, grayscale, polarity detection
-    (light background → inverted), contrast stretch against the background level, crop to
-    the ink's bounding box ignoring specks and frames, scale the longer side to 20 px,
-    paste into 28x28 so the centre of mass sits in the middle. A blank image gives zeros.
+    Steps: EXIF orientation, alpha composited on white (or alpha as the ink on a transparent
+    canvas), grayscale, polarity detection (light background → inverted), contrast stretch
+    against the background level; a digit shown inside a panel or frame (a plot square in a
+    figure screenshot, a sheet of paper on a desk) is cropped to that panel and analysed
+    again there; then crop to the ink's bounding box ignoring specks and frames, scale the
+    longer side to 20 px, paste into 28x28 so the centre of mass sits in the middle. A blank
+    image gives zeros.
     """
-    image = _upright(image)
+    return _digit_vector(_upright(image), _MAX_NESTING)
+
+
+def _digit_vector(image: Image.Image, nesting: int) -> np.ndarray:
+    """``to_mnist`` after orientation; ``nesting`` bounds how many panels deep it may look."""
+    blank = np.zeros(MNIST_SIDE * MNIST_SIDE, dtype=np.float32)
     overview = _grayscale(_shrink(image))
     polarity = _polarity(overview)
     if polarity is None:
-        return np.zeros(MNIST_SIDE * MNIST_SIDE, dtype=np.float32)
+        return blank
     ink = _normalise(overview, *polarity)
     if ink.shape == (MNIST_SIDE, MNIST_SIDE) and _already_mnist(ink):
         return ink.ravel()
+    if nesting > 0 and min(ink.shape) >= _PANEL_MIN_SIDE:
+        inside = _inside_panel(image, ink, nesting)
+        if inside is not None:
+            return inside
     box = _digit_box(ink)
     if box is None:
-        return np.zeros(MNIST_SIDE * MNIST_SIDE, dtype=np.float32)
+        return blank
     if overview.shape != (image.height, image.width):
         ink, box = _detail(image, overview.shape, box, polarity)
     top, bottom, left, right = box
     digit = _scale_to_box(ink[top:bottom, left:right])
     return _centre_by_mass(digit).ravel()
+
+
+def _inside_panel(image: Image.Image, ink: np.ndarray, nesting: int) -> np.ndarray | None:
+    """The digit found inside the largest panel or frame, or None when there is none.
+
+    Screenshots of a plot show the digit in a dark square on a light page, among tick labels
+    and a title; taken as a whole, the square itself would be the ink. Inside the panel the
+    background and the ink are the digit's own again. An empty panel gives None, so a solid
+    block that merely looks like a panel is still treated as ink by the caller.
+    """
+    panel = _panel(*_components(ink >= _LINE_INK), ink.shape)
+    if panel is None:
+        return None
+    region = _full_region(image, ink.shape, panel)
+    vector = _digit_vector(image.crop(region), nesting - 1)
+    return vector if vector.any() else None
+
+
+def _full_region(
+    image: Image.Image, shape: tuple[int, int], box: tuple[int, int, int, int]
+) -> tuple[int, int, int, int]:
+    """Map an overview box (top, bottom, left, right) to a Pillow crop box in ``image``."""
+    factor_y, factor_x = image.height / shape[0], image.width / shape[1]
+    top, bottom, left, right = box
+    return (
+        max(0, int(left * factor_x)),
+        max(0, int(top * factor_y)),
+        min(image.width, int(np.ceil(right * factor_x))),
+        min(image.height, int(np.ceil(bottom * factor_y))),
+    )
+
+
+def _panel(
+    labels: np.ndarray, components: list[_Component], shape: tuple[int, int]
+) -> tuple[int, int, int, int] | None:
+    """Interior (top, bottom, left, right) of the largest rectangular panel or frame, if any."""
+    height, width = shape
+    large = [
+        c
+        for c in components
+        if c.bottom - c.top >= _PANEL_SPAN * height and c.right - c.left >= _PANEL_SPAN * width
+    ]
+    for c in sorted(large, key=lambda c: (c.bottom - c.top) * (c.right - c.left), reverse=True):
+        own = labels[c.top : c.bottom, c.left : c.right] == c.label
+        interior = _rectangle_interior(own)
+        if interior is not None:
+            top, bottom, left, right = interior
+            return c.top + top, c.top + bottom, c.left + left, c.left + right
+    return None
+
+
+def _rectangle_interior(own: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Inside of the rectangle that ``own`` (one component, cropped to its box) outlines or
+    fills, or None when the component is not a rectangle.
+
+    A rectangle's top and bottom edges are rows it almost fully covers, its sides are such
+    columns, they lie far apart, and together they close the rectangle without a gap; ticks
+    or a caption glued to it do not change that. A heavy digit can have nearly full rows and
+    columns (the bars of a bold 5), but not four unbroken edges. A filled panel is trimmed
+    by its rim (anti-aliasing, the axes line); an outline by its line width.
+    """
+    full_rows = np.flatnonzero(own.mean(axis=1) >= _EDGE_COVER)
+    full_cols = np.flatnonzero(own.mean(axis=0) >= _EDGE_COVER)
+    if full_rows.size < 2 or full_cols.size < 2:
+        return None
+    top, bottom = int(full_rows[0]), int(full_rows[-1]) + 1
+    left, right = int(full_cols[0]), int(full_cols[-1]) + 1
+    height, width = own.shape
+    if min(bottom - top, right - left) < _BOX:
+        return None
+    if bottom - top < _PANEL_SHARE * height or right - left < _PANEL_SHARE * width:
+        return None
+    if not _closed(own[top:bottom, left:right]):
+        return None
+    if own[top:bottom, left:right].mean() >= 0.5:  # a filled panel
+        rim = max(1, round(_RIM * min(bottom - top, right - left)))
+        top, bottom, left, right = top + rim, bottom - rim, left + rim, right - rim
+    else:  # an outline: step over its line width on every side
+        top, bottom = _past_run(full_rows, top, 1), _past_run(full_rows[::-1], bottom - 1, -1)
+        left, right = _past_run(full_cols, left, 1), _past_run(full_cols[::-1], right - 1, -1)
+        bottom, right = bottom + 1, right + 1
+    if bottom - top < 2 or right - left < 2:
+        return None
+    return top, bottom, left, right
+
+
+def _closed(rectangle: np.ndarray) -> bool:
+    """True when the outermost rows and columns of ``rectangle`` are ink without a real gap
+    (a corner pixel lost to anti-aliasing is not one)."""
+    depth = max(2, round(_RIM * min(rectangle.shape)))
+    edges = (
+        rectangle[:depth].any(axis=0),
+        rectangle[-depth:].any(axis=0),
+        rectangle[:, :depth].any(axis=1),
+        rectangle[:, -depth:].any(axis=1),
+    )
+    return all(edge.mean() >= _CLOSED_EDGE for edge in edges)
+
+
+def _past_run(indices: np.ndarray, start: int, step: int) -> int:
+    """First index after the run of consecutive ``indices`` that begins at ``start``."""
+    position = start
+    members = set(indices.tolist())
+    while position + step in members:
+        position += step
+    return position + step
 
 
 def _already_mnist(ink: np.ndarray) -> bool:
@@ -112,7 +238,11 @@ def _upright(image: Image.Image) -> Image.Image:
 
 
 def _grayscale(image: Image.Image) -> np.ndarray:
-    """Return a float32 array in [0, 1] (1 = white paper) with alpha composited on white."""
+    """Return a float32 array in [0, 1] (1 = white paper) with alpha composited on white.
+
+    On a transparent canvas (the border mostly transparent) the alpha alone is the ink: a
+    drawing app may store white or coloured strokes there, which on white would vanish.
+    """
     image = _shrink(image)
     mode = image.mode
     if mode in _HIGH_BIT_MODES:
@@ -128,6 +258,8 @@ def _grayscale(image: Image.Image) -> np.ndarray:
         return np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
     pair = np.asarray(image.convert("LA"), dtype=np.float32) * np.float32(1 / 255)
     luminance, alpha = pair[..., 0], pair[..., 1]
+    if _median(_border_band(alpha)) < 0.5:  # a transparent canvas: the strokes' alpha is the ink
+        return 1.0 - alpha
     return luminance * alpha + (1.0 - alpha)
 
 
@@ -150,8 +282,7 @@ def _polarity(gray: np.ndarray) -> tuple[bool, float] | None:
     The background level is the median of a border band: digits rarely cover most of the
     border, while a thin frame covers only a small part of a band 1/8 of the side wide.
     """
-    band = _border_band(gray)
-    background = float(np.partition(band, band.size // 2)[band.size // 2])  # the median
+    background = _median(_border_band(gray))
     invert = background > 0.5
     level = 1.0 - background if invert else background
     peak = float(gray.min() if invert else gray.max())
@@ -167,6 +298,10 @@ def _normalise(gray: np.ndarray, invert: bool, level: float) -> np.ndarray:
     ink -= level
     ink *= np.float32(1.0 / max(peak - level, 1e-6))
     return np.clip(ink, 0.0, 1.0, out=ink)
+
+
+def _median(values: np.ndarray) -> float:
+    return float(np.partition(values, values.size // 2)[values.size // 2])
 
 
 def _border_band(gray: np.ndarray) -> np.ndarray:
@@ -187,8 +322,7 @@ def _digit_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
     mask = ink >= _INK_THRESHOLD
     if not mask.any():
         return None
-    components = _components(mask)
-    kept = _keep_digit(components, mask.shape)
+    kept = _keep_digit(_components(mask)[1], mask.shape)
     if not kept:
         return None
     top = min(c.top for c in kept)
@@ -215,26 +349,29 @@ def _include_faint_edges(ink: np.ndarray, box: tuple[int, int, int, int]) -> tup
 
 
 class _Component:
-    """An 8-connected blob of ink pixels: area and bounding box (end-exclusive)."""
+    """An 8-connected blob of ink pixels: its label, area and bounding box (end-exclusive)."""
 
-    __slots__ = ("area", "bottom", "left", "right", "top")
+    __slots__ = ("area", "bottom", "label", "left", "right", "top")
 
-    def __init__(self, area: int, top: int, bottom: int, left: int, right: int) -> None:
-        self.area, self.top, self.bottom, self.left, self.right = area, top, bottom, left, right
+    def __init__(self, label: int, area: int, top: int, bottom: int, left: int, right: int):
+        self.label, self.area = label, area
+        self.top, self.bottom, self.left, self.right = top, bottom, left, right
 
 
-def _components(mask: np.ndarray) -> list[_Component]:
-    """8-connected components of the ink mask with their areas and bounding boxes.
+def _components(mask: np.ndarray) -> tuple[np.ndarray, list[_Component]]:
+    """The label image and the 8-connected components of the ink mask.
 
     scipy's C labelling (scipy comes with scikit-learn) keeps this off the request's hot path.
     """
     labels, count = ndimage.label(mask, structure=_EIGHT_CONNECTED)
     if count == 0:
-        return []
+        return labels, []
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:].tolist()
-    return [
-        _Component(area, rows.start, rows.stop, cols.start, cols.stop)
-        for area, (rows, cols) in zip(areas, ndimage.find_objects(labels), strict=True)
+    return labels, [
+        _Component(label, area, rows.start, rows.stop, cols.start, cols.stop)
+        for label, (area, (rows, cols)) in enumerate(
+            zip(areas, ndimage.find_objects(labels), strict=True), start=1
+        )
     ]
 
 
