@@ -19,6 +19,11 @@ Frame form of a tabular row (what the estimator receives):
 - categorical columns (``categories`` is set; string and boolean columns always are): Python
   ``str`` values exactly as Spark casts them to string (booleans ``"true"``/``"false"``, a
   categorical long ``3`` → ``"3"``), a missing value is ``None``;
+- text columns (``text`` is true): a string column the model tokenises (Spark's Tokenizer or
+  RegexTokenizer → CountVectorizer), so it has no fixed label set. It is a categorical column
+  with no categories and ``unseen: "keep"`` — every value is accepted as it is, an empty
+  string is a document with no words, not a missing value — which is also how a server
+  that predates ``text`` reads it;
 - ``categories`` lists the values seen in training in the encoder's index order; a value outside
   it is *unseen* and follows the trained policy (``unseen``: ``"keep"`` — scored as Spark's
   StringIndexer ``handleInvalid='keep'`` bucket — or ``"error"`` — refused with a 400).
@@ -66,8 +71,11 @@ class Column:
     categories: tuple[str, ...] | None = None
     range: tuple[float, float] | None = None
     unseen: str = "keep"
+    text: bool = False
 
     def __post_init__(self) -> None:
+        if self.text:  # free text: no label set, every value accepted
+            object.__setattr__(self, "categories", ())
         if not isinstance(self.name, str) or not self.name:
             raise ManifestInvalid(f"input column name must be a non-empty string: {self.name!r}")
         if self.type not in COLUMN_TYPES:
@@ -78,6 +86,10 @@ class Column:
             raise ManifestInvalid(f"{self.type} column {self.name!r} needs its categories")
         if self.unseen not in UNSEEN_POLICIES:
             raise ManifestInvalid(f"column {self.name!r}: unseen must be one of {UNSEEN_POLICIES}")
+        if self.text and (self.type != STRING or self.unseen != "keep"):
+            raise ManifestInvalid(
+                f"text column {self.name!r} must be a string column that keeps unseen values"
+            )
 
     @property
     def categorical(self) -> bool:
@@ -88,6 +100,8 @@ class Column:
         if self.categories is not None:
             doc["categories"] = list(self.categories)
             doc["unseen"] = self.unseen
+        if self.text:
+            doc["text"] = True
         if self.range is not None:
             doc["range"] = [float(self.range[0]), float(self.range[1])]
         return doc
@@ -106,6 +120,7 @@ class Column:
                 categories=None if cats is None else tuple(str(c) for c in cats),
                 range=None if rng is None else (float(rng[0]), float(rng[1])),
                 unseen=doc.get("unseen", "keep"),
+                text=bool(doc.get("text", False)),
             )
         except (TypeError, ValueError, IndexError) as exc:
             raise ManifestInvalid(f"input column {doc.get('name')!r} is malformed: {exc}") from None

@@ -21,6 +21,8 @@ Rules worth knowing:
   is required. ``null`` (or, in text, an empty cell) is a missing value: NaN in numeric columns,
   ``None`` in categorical ones — the imputer and the encoder handle those as Spark did.
 - Values outside a numeric column's training range are accepted (models extrapolate).
+- A text column (``Column.text``) takes any string; an empty CSV cell there is an empty
+  document, not a missing value.
 - Categorical values become ``str`` as Spark casts them: booleans ``"true"``/``"false"``, a long
   ``3`` → ``"3"``, a double ``3`` → ``"3.0"``.
 """
@@ -372,8 +374,9 @@ def _categorical(col: Column, values: list, problems: _Collector, text: bool) ->
         return fast
     out = np.empty(len(values), dtype=object)
     known = _category_set(col) if col.unseen == "error" else None
+    empty_is_missing = text and not col.text  # a text column's empty cell is an empty document
     for row, value in enumerate(values):
-        if _missing(value, text):
+        if _missing(value, empty_is_missing):
             if not col.nullable:
                 problems.add(col.name, row, "null in a column that had no nulls in training")
             out[row] = None
@@ -394,7 +397,7 @@ def _categorical_fast(col: Column, values: list, text: bool) -> np.ndarray | Non
         return None
     kinds.discard(type(None))
     if col.type == STRING and kinds <= {str}:
-        if text and "" in values:
+        if text and not col.text and "" in values:
             return None
         if col.unseen == "error" and not set(values) - {None} <= _category_set(col):
             return None

@@ -15,6 +15,12 @@ Spark's:
   width is all zeros in both (e.g. the keep bucket under ``dropLast=True``).
 * a numeric column read as is → ``"passthrough"``; a boolean one → ``OrdinalEncoder``
   over ``["false", "true"]`` (VectorAssembler reads booleans as 0/1).
+* ``Bucketizer`` (also a fitted QuantileDiscretizer), alone or after an Imputer → the
+  steps of ``binning``.
+* a string column through a tokenizer … ``CountVectorizerModel`` [→ ``IDFModel``] → one
+  ``CountVectorizer`` [+ ``TfidfTransformer``] (see ``text``); the ColumnTransformer hands it
+  the column as 1-D documents and densifies the sparse counts (``sparse_threshold=0``), so
+  every estimator after it gets the same dense matrix Spark's assembler would.
 
 The transformers are fitted on a one-row dummy frame: with every category, fill value
 and width given explicitly, fitting learns nothing from data (checked below), and it is
@@ -30,7 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pyspark.ml.feature import ImputerModel, OneHotEncoderModel, StringIndexerModel
+from pyspark.ml.feature import Bucketizer, ImputerModel, OneHotEncoderModel, StringIndexerModel
 from pyspark.sql import types as T  # noqa: N812
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -39,10 +45,18 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from artifacts.schema import InputSchema
 
+from . import text
+from .binning import BINNING_TYPES, bucket_steps, splits_of
 from .checks import describe
 from .errors import ExportError, UnsupportedStage
 
-COLUMN_STAGE_TYPES = (ImputerModel, StringIndexerModel, OneHotEncoderModel)
+COLUMN_STAGE_TYPES = (
+    ImputerModel,
+    StringIndexerModel,
+    OneHotEncoderModel,
+    *BINNING_TYPES,
+    *text.TEXT_STAGE_TYPES,
+)
 INTEGRAL_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
 NUMERIC_TYPES = (*INTEGRAL_TYPES, T.FloatType, T.DoubleType, T.DecimalType)
 BOOLEAN_CATEGORIES = ("false", "true")
@@ -74,8 +88,20 @@ class Recipe:
         return next((k for k in self.links if isinstance(k.stage, ImputerModel)), None)
 
     @property
+    def is_text(self) -> bool:
+        """Whether the source is a document tokenised by the recipe (see ``text``)."""
+        return bool(self.links) and isinstance(self.links[0].stage, text.TOKENIZER_TYPES)
+
+    @property
+    def bucketizer(self) -> Link | None:
+        return next((k for k in self.links if isinstance(k.stage, Bucketizer)), None)
+
+    @property
     def categories(self) -> tuple[str, ...] | None:
-        """The frame-form categories of the source column, or None if it is numeric."""
+        """The frame-form categories of the source column, or None if it is numeric
+        (a text column has none: ``()``)."""
+        if self.is_text:
+            return ()
         if self.indexer is not None:
             return tuple(labels_of(self.indexer))
         if isinstance(self.source_type, T.BooleanType):
@@ -105,6 +131,8 @@ _SHAPES = {
     (ImputerModel,): "imputed",
     (StringIndexerModel,): "indexed",
     (StringIndexerModel, OneHotEncoderModel): "one-hot encoded",
+    (Bucketizer,): "bucketized",
+    (ImputerModel, Bucketizer): "imputed and bucketized",
 }
 
 
@@ -138,11 +166,15 @@ def trace_recipes(assembler: Any, column_stages: list[Any], raw_types: dict[str,
 def _check_recipe(recipe: Recipe) -> None:
     shape = tuple(type(link.stage) for link in recipe.links)
     path = " → ".join([recipe.source, *(describe(k.stage) for k in recipe.links)])
+    if recipe.is_text:
+        _check_text_recipe(recipe, shape, path)
+        return
     if shape not in _SHAPES:
         raise UnsupportedStage(f"column path {path} has no exact scikit-learn mapping")
     kind = recipe.source_type
     as_is_boolean = shape == () and isinstance(kind, T.BooleanType)
-    if shape in ((), (ImputerModel,)) and not isinstance(kind, NUMERIC_TYPES) and not as_is_boolean:
+    numeric_path = shape in ((), (ImputerModel,), (Bucketizer,), (ImputerModel, Bucketizer))
+    if numeric_path and not isinstance(kind, NUMERIC_TYPES) and not as_is_boolean:
         raise UnsupportedStage(
             f"column {recipe.source!r} ({kind.simpleString()}) reaches the "
             "VectorAssembler without an encoder; index or one-hot encode it"
@@ -154,11 +186,26 @@ def _check_recipe(recipe: Recipe) -> None:
         )
 
 
+def _check_text_recipe(recipe: Recipe, shape: tuple, path: str) -> None:
+    if not text.is_text_shape(shape):
+        raise UnsupportedStage(
+            f"column path {path} has no exact scikit-learn mapping (text exports as "
+            "Tokenizer|RegexTokenizer → [StopWordsRemover] → [NGram] → CountVectorizerModel "
+            "→ [IDFModel])"
+        )
+    if not isinstance(recipe.source_type, T.StringType):
+        raise UnsupportedStage(
+            f"column {recipe.source!r} ({recipe.source_type.simpleString()}) is tokenised; "
+            "a text column must be a string column"
+        )
+    text.check_links([link.stage for link in recipe.links])
+
+
 def _check_consistent(recipes: list[Recipe]) -> None:
     """A raw column has one frame form: every recipe reading it must agree on it."""
     seen: dict[str, tuple] = {}
     for recipe in recipes:
-        form = (recipe.categories, recipe.unseen if recipe.categories else None)
+        form = (recipe.is_text, recipe.categories, recipe.unseen if recipe.categories else None)
         if seen.setdefault(recipe.source, form) != form:
             raise UnsupportedStage(
                 f"column {recipe.source!r} is used both as a number and as a category (or "
@@ -169,15 +216,28 @@ def _check_consistent(recipes: list[Recipe]) -> None:
 def build_column_transformer(recipes: list[Recipe], schema: InputSchema) -> ColumnTransformer:
     """The fitted ColumnTransformer that outputs the assembler's vector from the frame."""
     transformer = ColumnTransformer(
-        [(f"f{i}", _transformer(r), [r.source]) for i, r in enumerate(recipes)],
+        [
+            # a text step takes 1-D documents, so its column is named, not listed
+            (f"f{i}", _transformer(r), r.source if r.is_text else [r.source])
+            for i, r in enumerate(recipes)
+        ],
         remainder="drop",
         sparse_threshold=0.0,
     )
-    transformer.fit(_dummy_frame(schema))
+    transformer.fit(_dummy_frame(schema, recipes))
+    for i, recipe in enumerate(recipes):
+        if recipe.is_text:  # learned numbers are copied in after fitting
+            text.set_idf(transformer.named_transformers_[f"f{i}"], _stages(recipe))
     return transformer
 
 
+def _stages(recipe: Recipe) -> list[Any]:
+    return [link.stage for link in recipe.links]
+
+
 def _transformer(recipe: Recipe) -> Any:
+    if recipe.is_text:
+        return text.text_pipeline(_stages(recipe))
     steps = [_link_step(link, recipe.source_type) for link in recipe.links]
     if not steps:
         if isinstance(recipe.source_type, T.BooleanType):
@@ -192,6 +252,8 @@ def _link_step(link: Link, source_type: Any) -> Any:
     stage = link.stage
     if isinstance(stage, ImputerModel):
         return _imputer(link, source_type)
+    if isinstance(stage, Bucketizer):
+        return bucket_steps(stage, link.index)
     if isinstance(stage, StringIndexerModel):
         labels = labels_of(link)
         keep = stage.getHandleInvalid() == "keep"
@@ -260,13 +322,21 @@ def _one_hot(link: Link) -> OneHotEncoder:
     )
 
 
-def _dummy_frame(schema: InputSchema) -> pd.DataFrame:
-    """One row in frame form with a valid value in every column (see the module doc)."""
+def _dummy_frame(schema: InputSchema, recipes: list[Recipe]) -> pd.DataFrame:
+    """One row in frame form with a valid value in every column (see the module doc): a
+    word for a text column, a value inside the splits for a bucketized one."""
+    inside = {}
+    for recipe in recipes:
+        if recipe.bucketizer is not None:
+            splits = splits_of(recipe.bucketizer.stage, recipe.bucketizer.index)
+            inside[recipe.source] = splits[0] if math.isfinite(splits[0]) else splits[1]
     data = {}
     for column in schema.columns:
-        if column.categorical:
+        if column.text:
+            data[column.name] = pd.Series(["word"], dtype=object)
+        elif column.categorical:
             first = column.categories[0] if column.categories else None
             data[column.name] = pd.Series([first], dtype=object)
         else:
-            data[column.name] = pd.Series([0.0], dtype=np.float64)
+            data[column.name] = pd.Series([inside.get(column.name, 0.0)], dtype=np.float64)
     return pd.DataFrame(data, columns=schema.column_names)

@@ -5,21 +5,58 @@ category, and a category training never saw — yet those are the paths where an
 is most likely to differ from Spark.  For each column whose pipeline handles such a
 value (an Imputer; a StringIndexer with ``handleInvalid='keep'``) and whose sample has
 none, one real sample row is copied with that one cell blanked or replaced.
+
+Two more kinds of cell get the same treatment on every export: a bucketized column gets
+each finite split (the ties where ``[s_i, s_{i+1})`` is decided), ±inf and, under
+``handleInvalid='keep'``, NaN; a text column gets the empty document, a blank one and
+vocabulary words in upper case between runs of tabs, spaces and no-break spaces (the
+corners of Java's split and of lowercasing).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
+from pyspark.ml.feature import CountVectorizerModel
 from pyspark.sql import types as T  # noqa: N812
 
 from artifacts.schema import Column, InputSchema
 
+from .binning import splits_of
 from .columns import Recipe
 from .frame import to_frame
 
 UNSEEN_TEXT = "\u2047unseen"
+MAX_SPLIT_ROWS = 16
+
+
+def bucket_edges(recipe: Recipe) -> list[float]:
+    """Values at the Bucketizer's splits, ±inf and NaN (under 'keep'), as Spark scores them."""
+    link = recipe.bucketizer
+    splits = splits_of(link.stage, link.index)
+    inner = [s for s in splits if math.isfinite(s)]
+    step = max(1, len(inner) // MAX_SPLIT_ROWS)
+    values = inner[::step]
+    values += [s for s in (-math.inf, math.inf) if s in (splits[0], splits[-1])]
+    if link.stage.getHandleInvalid() == "keep" and recipe.imputer is None:
+        values.append(math.nan)
+    return values
+
+
+def text_edges(recipe: Recipe, example: str) -> list[str]:
+    """Documents on the corners of tokenising: empty, blank, odd whitespace, upper case."""
+    vocabulary = next(
+        k.stage.vocabulary for k in recipe.links if isinstance(k.stage, CountVectorizerModel)
+    )
+    words = [w for w in vocabulary[:8] if w]
+    return [
+        "",
+        " \t ",
+        "\t " + "  ".join(w.upper() for w in words) + " \u00a0x ",
+        " " + (example or "").replace(" ", "\t\t") + "  ",
+    ]
 
 
 def unseen_value(column: Column, kind: Any) -> Any:
@@ -52,6 +89,14 @@ def add_edge_rows(
         return base, 0
     fields = {f.name: f.dataType for f in base.schema.fields}
     edits: list[tuple[str, Any]] = []
+    for recipe in recipes:
+        if recipe.is_text:
+            example = rows[0][recipe.source]
+            edits += [(recipe.source, value) for value in text_edges(recipe, example)]
+        elif recipe.bucketizer is not None and isinstance(
+            fields[recipe.source], T.DoubleType | T.FloatType
+        ):
+            edits += [(recipe.source, value) for value in bucket_edges(recipe)]
     for column in schema.columns:
         values = frame[column.name]
         missing = bool(values.isna().any())

@@ -4,7 +4,11 @@ Types come from the Spark schema of the pipeline's raw input columns; categories
 the fitted StringIndexers (index order); numeric ranges and nullability are measured on
 ``schema_df`` (the training job passes its training DataFrame).  A column is nullable
 when that data has gaps in it or when the pipeline handles gaps exactly anyway (an
-Imputer covers it, or a StringIndexer keeps invalid values in its own bucket).
+Imputer covers it, or a StringIndexer keeps invalid values in its own bucket).  Two
+stages override the measurement: a tokenised text column is never nullable (Spark's
+Tokenizer fails on null), and a bucketized column is nullable exactly when a missing value
+is scored (an Imputer, or ``handleInvalid='keep'``, whose NaN bucket a missing value gets
+— Spark's NaN, which JSON cannot carry).
 """
 
 from __future__ import annotations
@@ -88,19 +92,31 @@ def tabular_schema(
     columns = []
     for name in names:
         first = by_source[name][0]
-        handled = any(r.imputer is not None or r.unseen == "keep" for r in by_source[name])
         categories = first.categories
         columns.append(
             Column(
                 name=name,
                 type=column_type(name, fields[name]),
-                nullable=stats[name]["nulls"] or handled,
+                nullable=_nullable(by_source[name], stats[name]["nulls"]),
                 categories=categories,
-                range=None if categories else stats[name].get("range"),
+                range=None if categories is not None else stats[name].get("range"),
                 unseen=first.unseen if categories else "keep",
+                text=first.is_text,
             )
         )
     return InputSchema.tabular(columns)
+
+
+def _nullable(recipes: Sequence[Recipe], measured: bool) -> bool:
+    """Whether a missing value is accepted for the column the recipes read."""
+    if any(r.is_text for r in recipes):
+        return False
+    binned = [r for r in recipes if r.bucketizer is not None]
+    if binned:
+        return all(
+            r.imputer is not None or r.bucketizer.stage.getHandleInvalid() == "keep" for r in binned
+        )
+    return measured or any(r.imputer is not None or r.unseen == "keep" for r in recipes)
 
 
 def output_schema(

@@ -7,8 +7,12 @@ The shape that exports exactly is::
 where the predictor is a classifier, regressor or clusterer and every class's role comes
 from the converter ``registry``.
 
-Column stages (Imputer, StringIndexer, OneHotEncoder) act on named columns and become a
-ColumnTransformer (see ``columns``); the vector chain after the assembler must be
+Column stages (Imputer, StringIndexer, OneHotEncoder, Bucketizer, the text stages) act on
+named columns and become a ColumnTransformer (see ``columns``).  When a column stage's
+vector feeds the vector chain or the predictor directly (``text → … → IDF →
+NaiveBayes``), the plan inserts the one-input VectorAssembler that Spark would not need,
+so the same tabular export applies: the stage writes a fresh column and the assembler
+copies it, unchanged, into the column the chain reads.  The vector chain after the assembler must be
 straight: each vector stage (scaler, Normalizer, Binarizer) reads the column the
 previous stage wrote and the predictor reads the last of them.  Stages that act on the
 label (a StringIndexer feeding the classifier's label column, an IndexToString decoding
@@ -24,6 +28,7 @@ from typing import Any
 
 from pyspark.ml import PipelineModel
 from pyspark.ml.feature import IndexToString, StringIndexerModel, VectorAssembler
+from pyspark.ml.tuning import CrossValidatorModel, TrainValidationSplitModel
 
 from artifacts.schema import CLASSIFICATION, CLUSTERING, REGRESSION
 
@@ -62,9 +67,15 @@ class Plan:
 
 
 def flatten(model: Any) -> list[Any]:
-    """The stages of a (possibly nested) PipelineModel, or ``[model]`` for a bare model."""
+    """The stages of a (possibly nested) PipelineModel, or ``[model]`` for a bare model.
+
+    A fitted CrossValidatorModel or TrainValidationSplitModel transforms with its
+    ``bestModel`` only, so it is that model's stages.
+    """
     if isinstance(model, PipelineModel):
         return [stage for inner in model.stages for stage in flatten(inner)]
+    if isinstance(model, CrossValidatorModel | TrainValidationSplitModel):
+        return flatten(model.bestModel)
     return [model]
 
 
@@ -92,6 +103,8 @@ def make_plan(model: Any, *, features_col: str, label_col: str) -> Plan:
             column_stages.append(stage)
         else:
             chain.append(stage)
+    if column_stages and not (chain and isinstance(chain[0], VectorAssembler)):
+        column_stages, chain = _direct_input(column_stages, chain, predictor)
     input_cols = _check_chain(chain, predictor, features_col)
     assembler = chain[0] if chain and isinstance(chain[0], VectorAssembler) else None
     vector_chain = chain[1:] if assembler is not None else chain
@@ -100,6 +113,22 @@ def make_plan(model: Any, *, features_col: str, label_col: str) -> Plan:
             f"{describe(column_stages[0])} is supported only before a VectorAssembler"
         )
     return Plan(input_cols, vector_chain, predictor, indexer, assembler, tuple(column_stages))
+
+
+def _direct_input(
+    column_stages: list[Any], chain: list[Any], predictor: Any
+) -> tuple[list[Any], list[Any]]:
+    """Insert an assembler between a column stage and the chain that reads its vector."""
+    target = chain[0].getInputCol() if chain else predictor.getFeaturesCol()
+    for position, stage in enumerate(column_stages):
+        outputs = io_cols(stage)[1]
+        if outputs == [target] and stage.hasParam("outputCol"):
+            fresh = f"{target}__assembled"
+            renamed = stage.copy({stage.getParam("outputCol"): fresh})
+            assembler = VectorAssembler(inputCols=[fresh], outputCol=target)
+            stages = [*column_stages[:position], renamed, *column_stages[position + 1 :]]
+            return stages, [assembler, *chain]
+    return column_stages, chain
 
 
 def _is_label_indexer(stage: Any, predictor: Any, label_col: str) -> bool:

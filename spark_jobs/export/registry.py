@@ -35,6 +35,7 @@ from pyspark.ml import recommendation as sr_rec
 from pyspark.ml import regression as sr
 
 from .bayes import convert_naive_bayes
+from .binning import check_bucketizer
 from .checks import describe, reject_class_thresholds
 from .clustering import convert_kmeans
 from .errors import UnsupportedStage
@@ -52,6 +53,7 @@ from .scalers import (
     convert_standard_scaler,
 )
 from .selectors import convert_selector, convert_vector_slicer, probe_vector_slicer
+from .text import check_count_vectorizer, check_regex_tokenizer
 from .trees import (
     TreeReader,
     convert_decision_tree,
@@ -326,6 +328,47 @@ ENTRIES: tuple[Entry, ...] = (
         COLUMN,
         "OneHotEncoder",
         notes="every dropLast / handleInvalid combination",
+    ),
+    Entry(
+        sf.Bucketizer,
+        COLUMN,
+        "FunctionTransformer(nan_to_num, digitize) + OrdinalEncoder",
+        notes="also a fitted QuantileDiscretizer; inputCol(s); handleInvalid keep or error "
+        "(skip refused); out-of-range values raise, as in Spark",
+        probe=check_bucketizer,
+    ),
+    Entry(
+        sf.Tokenizer,
+        COLUMN,
+        "CountVectorizer(token_pattern)",
+        notes="Java's split on ASCII whitespace, empty tokens included",
+    ),
+    Entry(
+        sf.RegexTokenizer,
+        COLUMN,
+        "CountVectorizer(token_pattern)",
+        notes="one character class (e.g. \\s+, \\W+, [^a-z]+), gaps or not, minTokenLength >= 1",
+        probe=check_regex_tokenizer,
+    ),
+    Entry(
+        sf.StopWordsRemover,
+        COLUMN,
+        "CountVectorizer(stop_words)",
+        notes="before NGram; case-insensitive only on lowercased tokens",
+    ),
+    Entry(sf.NGram, COLUMN, "CountVectorizer(ngram_range=(n, n))", notes="after the remover"),
+    Entry(
+        sf.CountVectorizerModel,
+        COLUMN,
+        "CountVectorizer(vocabulary)",
+        notes="binary; minTF 1 only",
+        probe=check_count_vectorizer,
+    ),
+    Entry(
+        sf.IDFModel,
+        COLUMN,
+        "TfidfTransformer(norm=None), idf_ = Spark's idf",
+        notes="after a CountVectorizerModel",
     ),
     # wiring
     Entry(

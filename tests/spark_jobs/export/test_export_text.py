@@ -1,0 +1,265 @@
+"""Text stages: tokenizers, stop words, n-grams, CountVectorizer and IDF against Spark.
+
+Every expected value comes from Spark's own ``transform`` on the same rows: the tokens of
+Tokenizer/RegexTokenizer against the exported CountVectorizer's analyzer, the assembled
+feature vector against the exported ColumnTransformer, and the predictions against the
+exported pipeline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.ml import Pipeline as SparkPipeline
+from pyspark.ml.classification import LogisticRegression, NaiveBayes
+from pyspark.ml.feature import (
+    IDF,
+    CountVectorizer,
+    HashingTF,
+    NGram,
+    OneHotEncoder,
+    RegexTokenizer,
+    StopWordsRemover,
+    StringIndexer,
+    Tokenizer,
+    VectorAssembler,
+)
+from sklearn.feature_extraction.text import CountVectorizer as SkCountVectorizer
+
+from spark_jobs.export import UnsupportedStage, export_model
+from spark_jobs.export.text import TOKENIZER_PATTERN, token_pattern
+
+WORDS = ["Spark", "model", "the", "a", "serve", "REST", "fast", "slow", "über", "naïve", "é"]
+# whitespace Java's \s does (tab, CR, LF, FF, VT) and does not (NBSP, EM SPACE) split on
+MESSY = [
+    "",
+    " ",
+    "a",
+    "  lead and trail  ",
+    "double  space\ttab\t\ttabs",
+    "nb\u00a0sp em\u2003space",
+    "line\nfeed\r\ncr\x0bvt\x0cff",
+    "UPPER lower MiXeD Straße ΣΊΣΥΦΟΣ",
+    "punct, and; stuff! (here) a-b_c 42x",
+    "   ",
+]
+
+
+def documents(n: int, seed: int) -> list[tuple]:
+    """(text, x, colour, label) rows; the label leans on a few words so LR learns something."""
+    rng = np.random.default_rng(seed)
+    separators = [" ", " ", " ", "  ", "\t", " \u00a0"]
+    rows = []
+    for i in range(n):
+        k = int(rng.integers(0, 9))
+        words = [str(rng.choice(WORDS)) for _ in range(k)]
+        text = "".join(w + str(rng.choice(separators)) for w in words).rstrip(" ")
+        if i % 7 == 0:
+            text = " " + text + "  "
+        label = float(("fast" in words) or ("serve" in words and "slow" not in words))
+        rows.append((text, float(rng.normal()), str(rng.choice(["r", "g", "b"])), label))
+    rows += [(text, 0.5, "r", float(i % 2)) for i, text in enumerate(MESSY)]
+    return rows
+
+
+SCHEMA = "text string, x double, colour string, label double"
+
+
+@pytest.fixture(scope="module")
+def docs(spark):
+    train = spark.createDataFrame(documents(150, seed=0), SCHEMA).cache()
+    test = spark.createDataFrame(documents(40, seed=1), SCHEMA).cache()
+    return train, test
+
+
+def _tokens(spark, tokenizer, texts: list[str]) -> list[list[str]]:
+    frame = spark.createDataFrame([(t,) for t in texts], "text string")
+    out = tokenizer.setInputCol("text").setOutputCol("tokens").transform(frame)
+    return [list(row["tokens"]) for row in out.select("tokens").collect()]
+
+
+def _analyzer(tokenizer) -> object:
+    lowercase = isinstance(tokenizer, Tokenizer) or tokenizer.getToLowercase()
+    return SkCountVectorizer(
+        token_pattern=token_pattern(tokenizer), lowercase=lowercase
+    ).build_analyzer()
+
+
+def test_tokenizer_pattern_reproduces_java_split(spark):
+    texts = [*MESSY, "x  ", "  ", "\t\ta", "a\u2028b", "a \u0085 b"]
+    expected = _tokens(spark, Tokenizer(), texts)
+    assert token_pattern(Tokenizer()) == TOKENIZER_PATTERN
+    analyze = _analyzer(Tokenizer())
+    assert [analyze(t) for t in texts] == expected
+    assert ["", "", "lead", "and", "trail"] in expected  # leading empty tokens are Spark's
+
+
+@pytest.mark.parametrize(
+    ("pattern", "gaps", "min_length", "lower"),
+    [
+        (r"\s+", True, 1, True),
+        (r"\s", True, 1, False),
+        (r"\W+", True, 2, True),
+        (r"[^a-z0-9]+", True, 1, True),
+        (r"[,;!() ]", True, 1, False),
+        (r"\w+", False, 1, True),
+        (r"[a-zA-Z_]+", False, 3, False),
+        (r"\d", False, 1, True),
+        (r"\S+", False, 1, True),
+    ],
+)
+def test_regex_tokenizer_patterns_reproduce_spark(spark, pattern, gaps, min_length, lower):
+    stage = RegexTokenizer(pattern=pattern, gaps=gaps, minTokenLength=min_length, toLowercase=lower)
+    expected = _tokens(spark, stage, MESSY)
+    analyze = _analyzer(stage)
+    assert [analyze(t) for t in MESSY] == expected
+
+
+def _lr() -> LogisticRegression:
+    return LogisticRegression(maxIter=15, regParam=0.01)
+
+
+def _assembled_matches_spark(result, model, test, features: str = "features") -> None:
+    """The exported ColumnTransformer's matrix is Spark's assembled vector, bit for bit."""
+    rows = model.transform(test).select(*result.input_cols, features, "probability").collect()
+    frame = pd.DataFrame({c: [r[c] for r in rows] for c in result.input_cols})
+    for column in result.input_schema.columns:
+        if not column.categorical:
+            frame[column.name] = frame[column.name].astype(np.float64)
+    columns = result.estimator.steps[0][1]
+    np.testing.assert_array_equal(
+        columns.transform(frame), np.vstack([r[features].toArray() for r in rows])
+    )
+    proba = np.vstack([r["probability"].toArray() for r in rows])
+    np.testing.assert_allclose(result.estimator.predict_proba(frame), proba, rtol=0, atol=1e-9)
+
+
+def test_tfidf_with_stop_words_next_to_other_columns(docs):
+    train, test = docs
+    model = SparkPipeline(
+        stages=[
+            Tokenizer(inputCol="text", outputCol="tokens"),
+            StopWordsRemover(inputCol="tokens", outputCol="kept"),
+            CountVectorizer(inputCol="kept", outputCol="counts"),
+            IDF(inputCol="counts", outputCol="tfidf", minDocFreq=3),
+            StringIndexer(inputCol="colour", outputCol="colour_i"),
+            OneHotEncoder(inputCol="colour_i", outputCol="colour_v"),
+            VectorAssembler(inputCols=["tfidf", "x", "colour_v"], outputCol="features"),
+            _lr(),
+        ]
+    ).fit(train)
+    result = export_model(model, test)
+    assert result.parity["passed"]
+    assert result.parity["label_agreement"] == 1.0
+    assert result.parity["synthesized_rows"] > 0  # the messy-text edge rows
+    assert result.input_cols == ["text", "x", "colour"]
+    text = result.input_schema.column("text")
+    assert text.text
+    assert text.categories == ()
+    assert not text.nullable
+    assert result.input_schema.to_dict()["columns"][0]["text"] is True
+    idf = model.stages[3].idf.toArray()
+    assert (idf == 0).any()  # minDocFreq zeroes rare terms, and the export copies that
+    _assembled_matches_spark(result, model, test)
+
+
+def test_ngrams_feed_naive_bayes_without_an_assembler(docs):
+    train, test = docs
+    model = SparkPipeline(
+        stages=[
+            Tokenizer(inputCol="text", outputCol="tokens"),
+            StopWordsRemover(inputCol="tokens", outputCol="kept", stopWords=["THE", "a"]),
+            NGram(n=2, inputCol="kept", outputCol="pairs"),
+            CountVectorizer(inputCol="pairs", outputCol="features"),
+            NaiveBayes(),
+        ]
+    ).fit(train)
+    result = export_model(model, test)
+    assert result.parity["passed"]
+    assert result.parity["label_agreement"] == 1.0
+    assert result.input_cols == ["text"]
+    assert any(" " in term for term in model.stages[3].vocabulary)
+    _assembled_matches_spark(result, model, test)
+
+
+def test_empty_tokens_count_as_in_spark(docs):
+    """Double spaces make Spark's Tokenizer emit "" tokens; the vocabulary holds one."""
+    train, test = docs
+    model = SparkPipeline(
+        stages=[
+            Tokenizer(inputCol="text", outputCol="tokens"),
+            CountVectorizer(inputCol="tokens", outputCol="features"),
+            _lr(),
+        ]
+    ).fit(train)
+    assert "" in model.stages[1].vocabulary
+    result = export_model(model, test)
+    assert result.parity["passed"]
+    _assembled_matches_spark(result, model, test)
+
+
+def test_regex_tokenizer_binary_counts_and_idf(docs):
+    train, test = docs
+    model = SparkPipeline(
+        stages=[
+            RegexTokenizer(inputCol="text", outputCol="tokens", pattern=r"\W+", minTokenLength=2),
+            CountVectorizer(inputCol="tokens", outputCol="counts", binary=True),
+            IDF(inputCol="counts", outputCol="features"),
+            _lr(),
+        ]
+    ).fit(train)
+    result = export_model(model, test)
+    assert result.parity["passed"]
+    assert result.parity["max_proba_error"] < 1e-9
+    _assembled_matches_spark(result, model, test)
+
+
+def test_unsupported_text_settings_are_listed_together(docs):
+    train, _ = docs
+    model = SparkPipeline(
+        stages=[
+            RegexTokenizer(inputCol="text", outputCol="tokens", pattern=r"\s+|,"),
+            CountVectorizer(inputCol="tokens", outputCol="counts", minTF=2.0),
+            HashingTF(inputCol="tokens", outputCol="hashed", numFeatures=16),
+            VectorAssembler(inputCols=["counts", "hashed"], outputCol="features"),
+            _lr(),
+        ]
+    ).fit(train)
+    with pytest.raises(UnsupportedStage) as caught:
+        export_model(model, train.limit(20))
+    message = str(caught.value)
+    assert "RegexTokenizer" in message
+    assert "single character class" in message
+    assert "minTF=2" in message
+    assert "HashingTF" in message
+
+
+def test_stop_words_after_ngrams_are_refused(docs):
+    train, _ = docs
+    model = SparkPipeline(
+        stages=[
+            Tokenizer(inputCol="text", outputCol="tokens"),
+            NGram(n=2, inputCol="tokens", outputCol="pairs"),
+            StopWordsRemover(inputCol="pairs", outputCol="kept"),
+            CountVectorizer(inputCol="kept", outputCol="counts"),
+            VectorAssembler(inputCols=["counts"], outputCol="features"),
+            _lr(),
+        ]
+    ).fit(train)
+    with pytest.raises(UnsupportedStage, match=r"Tokenizer.*NGram.*StopWordsRemover"):
+        export_model(model, train.limit(20))
+
+
+def test_case_insensitive_stop_words_need_lowercased_tokens(docs):
+    train, _ = docs
+    model = SparkPipeline(
+        stages=[
+            RegexTokenizer(inputCol="text", outputCol="tokens", toLowercase=False),
+            StopWordsRemover(inputCol="tokens", outputCol="kept"),
+            CountVectorizer(inputCol="kept", outputCol="features"),
+            _lr(),
+        ]
+    ).fit(train)
+    with pytest.raises(UnsupportedStage, match="caseSensitive=False"):
+        export_model(model, train.limit(20))
