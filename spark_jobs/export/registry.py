@@ -39,6 +39,7 @@ from .binning import check_bucketizer
 from .checks import describe, reject_class_thresholds
 from .clustering import convert_kmeans
 from .errors import UnsupportedStage
+from .indexer import convert_vector_indexer, probe_vector_indexer
 from .labels import num_classes
 from .linear import convert_linear_svc, convert_logistic_regression
 from .mlp import convert_mlp
@@ -312,6 +313,14 @@ ENTRIES: tuple[Entry, ...] = (
         "FunctionTransformer(numpy.take)",
         convert_selector,
         "selected features in ascending index order, as Spark",
+    ),
+    Entry(
+        sf.VectorIndexerModel,
+        VECTOR,
+        "ColumnTransformer of TargetEncoder / OrdinalEncoder tables",
+        convert_vector_indexer,
+        "Spark's categoryMaps; handleInvalid error or keep (skip refused)",
+        probe_vector_indexer,
     ),
     # column stages (before the VectorAssembler)
     Entry(

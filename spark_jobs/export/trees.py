@@ -13,6 +13,10 @@ threshold is therefore stored rounded to float32 as well: the test becomes
 ``f32(x) <= f32(t)``, which agrees with ``x <= t`` for every x except one strictly above t
 that rounds to the same float32 as t (a window of half a float32 ulp).  The parity run
 would catch such a row.
+
+Categorical splits whose left set is not a prefix or suffix of the category indices
+become threshold splits on derived membership features (see ``category_splits``); a
+model with such splits exports as a Pipeline: the derived-features step, then the model.
 """
 
 from __future__ import annotations
@@ -24,15 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.tree._tree import NODE_DTYPE, Tree
 
+from . import category_splits
+from .category_splits import MembershipSplit
 from .checks import describe, reject_class_thresholds, require_binary
 from .errors import UnsupportedStage
 
@@ -46,6 +54,40 @@ class SavedTrees:
 
     nodes: list[list[dict[str, Any]]]
     weights: list[float]
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the sklearn trees see: the model's features, then one per scattered split.
+
+    ``derived`` maps each scattered split to its column; ``step`` computes those columns
+    (None when the model has no scattered split and the trees read X as it is).
+    """
+
+    n_features: int
+    derived: dict[MembershipSplit, int]
+    step: ColumnTransformer | None
+
+    @property
+    def width(self) -> int:
+        return self.n_features + len(self.derived)
+
+
+def tree_features(model: Any, saved: SavedTrees) -> Features:
+    """The derived membership columns the saved trees need (see ``category_splits``)."""
+    n_features = int(model.numFeatures)
+    splits = category_splits.collect(saved.nodes)
+    if not splits:
+        return Features(n_features, {}, None)
+    derived = {split: n_features + i for i, split in enumerate(splits)}
+    return Features(n_features, derived, category_splits.derived_features(n_features, splits))
+
+
+def with_features(model: Any, features: Features, estimator: Any) -> Any:
+    """The estimator alone, or after the step that derives its membership columns."""
+    if features.step is None:
+        return estimator
+    return Pipeline([(f"{model.uid}_categorical_splits", features.step), (model.uid, estimator)])
 
 
 @dataclass(frozen=True)
@@ -112,9 +154,17 @@ def float32_threshold(threshold: float) -> float:
 
 
 def build_tree(
-    owner: Any, rows: list[dict[str, Any]], n_features: int, values: np.ndarray, n_classes: int
+    owner: Any,
+    rows: list[dict[str, Any]],
+    n_features: int,
+    values: np.ndarray,
+    n_classes: int,
+    derived: dict[MembershipSplit, int] | None = None,
 ) -> Tree:
-    """Pack node rows and per-node output ``values`` (n_nodes × n_classes) into a Tree."""
+    """Pack node rows and per-node output ``values`` (n_nodes × n_classes) into a Tree.
+
+    ``derived``: the column of each scattered categorical split (see ``Features``).
+    """
     nodes = np.zeros(len(rows), dtype=NODE_DTYPE)
     for i, row in enumerate(rows):
         nodes[i]["impurity"] = row["impurity"]
@@ -125,10 +175,15 @@ def build_tree(
             nodes[i]["feature"] = TREE_UNDEFINED
             nodes[i]["threshold"] = TREE_UNDEFINED
             continue
-        threshold, swap = split_threshold(owner, row["split"])
+        membership = category_splits.scattered(row["split"])
+        if membership is not None and derived and membership in derived:
+            feature, threshold, swap = derived[membership], category_splits.DERIVED_THRESHOLD, False
+        else:
+            threshold, swap = split_threshold(owner, row["split"])
+            feature = row["split"]["featureIndex"]
         left, right = row["leftChild"], row["rightChild"]
         nodes[i]["left_child"], nodes[i]["right_child"] = (right, left) if swap else (left, right)
-        nodes[i]["feature"] = row["split"]["featureIndex"]
+        nodes[i]["feature"] = feature
         nodes[i]["threshold"] = threshold
     tree = Tree(n_features, np.array([n_classes], dtype=np.intp), 1)
     tree.__setstate__(
@@ -149,7 +204,8 @@ def split_threshold(owner: Any, split: dict[str, Any]) -> tuple[float, bool]:
     Categorical over categories ``0 … k-1`` (one-hot binary features are categorical
     with k = 2 for Spark's trees): left iff x is in Spark's left set.  A left set that is
     a prefix ``{0 … j}`` is ``x <= j + 0.5``; a suffix ``{j … k-1}`` is the same test
-    with the children swapped.  Other sets have no single-threshold form and are refused.
+    with the children swapped.  Other sets have no single-threshold form on x and are
+    refused here; ``build_tree`` sends them to derived features instead.
     """
     values = split["leftCategoriesOrThreshold"]
     k = split["numCategories"]
@@ -180,7 +236,7 @@ def _depth(nodes: np.ndarray) -> int:
 
 
 def _classifier_tree(
-    owner: Any, rows: list[dict[str, Any]], n_features: int, classes: np.ndarray
+    owner: Any, rows: list[dict[str, Any]], features: Features, classes: np.ndarray
 ) -> DecisionTreeClassifier:
     """One fitted DecisionTreeClassifier whose leaves hold Spark's normalised class stats."""
     values = np.stack([spark_normalize(r["impurityStats"]) for r in rows])
@@ -188,8 +244,9 @@ def _classifier_tree(
         raise UnsupportedStage(
             f"{describe(owner)}: {values.shape[1]} classes but {len(classes)} labels"
         )
+    n_features = features.width
     estimator = DecisionTreeClassifier()
-    estimator.tree_ = build_tree(owner, rows, n_features, values, len(classes))
+    estimator.tree_ = build_tree(owner, rows, n_features, values, len(classes), features.derived)
     estimator.classes_ = classes
     estimator.n_classes_ = len(classes)
     estimator.n_outputs_ = 1
@@ -198,18 +255,17 @@ def _classifier_tree(
     return estimator
 
 
-def convert_decision_tree(
-    model: Any, classes: np.ndarray, reader: TreeReader
-) -> DecisionTreeClassifier:
+def convert_decision_tree(model: Any, classes: np.ndarray, reader: TreeReader) -> Any:
     """DecisionTreeClassificationModel: probability = the leaf's normalised class counts."""
     reject_class_thresholds(model)
     saved = read_saved_trees(model, reader)
-    return _classifier_tree(model, saved.nodes[0], model.numFeatures, classes)
+    features = tree_features(model, saved)
+    return with_features(
+        model, features, _classifier_tree(model, saved.nodes[0], features, classes)
+    )
 
 
-def convert_random_forest(
-    model: Any, classes: np.ndarray, reader: TreeReader
-) -> RandomForestClassifier:
+def convert_random_forest(model: Any, classes: np.ndarray, reader: TreeReader) -> Any:
     """RandomForestClassificationModel: the mean of per-tree normalised leaf distributions.
 
     Spark sums each tree's normalised class counts and normalises the sum;
@@ -217,24 +273,26 @@ def convert_random_forest(
     """
     reject_class_thresholds(model)
     saved = read_saved_trees(model, reader)
-    trees = [_classifier_tree(model, rows, model.numFeatures, classes) for rows in saved.nodes]
+    features = tree_features(model, saved)
+    trees = [_classifier_tree(model, rows, features, classes) for rows in saved.nodes]
     estimator = RandomForestClassifier(n_estimators=len(trees))
     estimator.estimators_ = trees
     estimator.estimator_ = DecisionTreeClassifier()
     estimator.classes_ = classes
     estimator.n_classes_ = len(classes)
     estimator.n_outputs_ = 1
-    estimator.n_features_in_ = model.numFeatures
-    return estimator
+    estimator.n_features_in_ = features.width
+    return with_features(model, features, estimator)
 
 
 def _regression_tree(
-    owner: Any, rows: list[dict[str, Any]], n_features: int, weight: float = 1.0
+    owner: Any, rows: list[dict[str, Any]], features: Features, weight: float = 1.0
 ) -> DecisionTreeRegressor:
     """One fitted DecisionTreeRegressor whose leaves hold ``weight`` × Spark's prediction."""
+    n_features = features.width
     values = np.array([[weight * r["prediction"]] for r in rows], dtype=np.float64)
     tree = DecisionTreeRegressor(criterion="squared_error")
-    tree.tree_ = build_tree(owner, rows, n_features, values, 1)
+    tree.tree_ = build_tree(owner, rows, n_features, values, 1, features.derived)
     tree.n_outputs_ = 1
     tree.n_features_in_ = n_features
     tree.max_features_ = n_features
@@ -242,10 +300,12 @@ def _regression_tree(
 
 
 def _boosted(estimator: Any, model: Any, saved: SavedTrees) -> Any:
-    """Fill a GradientBoosting* estimator with Spark's trees, leaf values pre-weighted."""
-    n_features = model.numFeatures
+    """Fill a GradientBoosting* estimator with Spark's trees, leaf values pre-weighted;
+    the result reads the derived membership columns too when there are any."""
+    features = tree_features(model, saved)
+    n_features = features.width
     stages = [
-        _regression_tree(model, rows, n_features, weight)
+        _regression_tree(model, rows, features, weight)
         for rows, weight in zip(saved.nodes, saved.weights, strict=True)
     ]
     estimator.estimators_ = np.empty((len(stages), 1), dtype=object)
@@ -257,10 +317,10 @@ def _boosted(estimator: Any, model: Any, saved: SavedTrees) -> Any:
     estimator.n_features_in_ = n_features
     estimator.max_features_ = n_features
     estimator._loss = estimator._get_loss(sample_weight=None)
-    return estimator
+    return with_features(model, features, estimator)
 
 
-def convert_gbt(model: Any, classes: np.ndarray, reader: TreeReader) -> GradientBoostingClassifier:
+def convert_gbt(model: Any, classes: np.ndarray, reader: TreeReader) -> Any:
     """GBTClassificationModel (binary) → GradientBoostingClassifier with ``init="zero"``.
 
     Spark: margin m = Σ wᵢ·treeᵢ(x), P(1) = 1 / (1 + exp(−2m)), label 1 iff m > 0.
@@ -279,27 +339,29 @@ def convert_gbt(model: Any, classes: np.ndarray, reader: TreeReader) -> Gradient
     return _boosted(estimator, model, saved)
 
 
-def convert_decision_tree_regressor(model: Any, reader: TreeReader) -> DecisionTreeRegressor:
+def convert_decision_tree_regressor(model: Any, reader: TreeReader) -> Any:
     """DecisionTreeRegressionModel: the prediction is the leaf's value."""
     saved = read_saved_trees(model, reader)
-    return _regression_tree(model, saved.nodes[0], model.numFeatures)
+    features = tree_features(model, saved)
+    return with_features(model, features, _regression_tree(model, saved.nodes[0], features))
 
 
-def convert_random_forest_regressor(model: Any, reader: TreeReader) -> RandomForestRegressor:
+def convert_random_forest_regressor(model: Any, reader: TreeReader) -> Any:
     """RandomForestRegressionModel: Spark sums the trees in order and divides by their
     number; RandomForestRegressor (single job) accumulates in order from zero, then
     divides — the same operations."""
     saved = read_saved_trees(model, reader)
-    trees = [_regression_tree(model, rows, model.numFeatures) for rows in saved.nodes]
+    features = tree_features(model, saved)
+    trees = [_regression_tree(model, rows, features) for rows in saved.nodes]
     estimator = RandomForestRegressor(n_estimators=len(trees))
     estimator.estimators_ = trees
     estimator.estimator_ = DecisionTreeRegressor()
     estimator.n_outputs_ = 1
-    estimator.n_features_in_ = model.numFeatures
-    return estimator
+    estimator.n_features_in_ = features.width
+    return with_features(model, features, estimator)
 
 
-def convert_gbt_regressor(model: Any, reader: TreeReader) -> GradientBoostingRegressor:
+def convert_gbt_regressor(model: Any, reader: TreeReader) -> Any:
     """GBTRegressionModel → GradientBoostingRegressor with ``init="zero"``.
 
     Spark predicts Σ wᵢ·treeᵢ(x) with w = (1, stepSize, stepSize, …) as saved; the leaf
