@@ -29,21 +29,18 @@ import dataclasses
 import logging
 import os
 import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import artifacts
 from spark_jobs import lineage
+from spark_jobs.boundary import run_job
+from spark_jobs.destination import signer_for, write_artifact
 from spark_jobs.errors import (
-    ArtifactWriteError,
     DataError,
-    ExportError,
-    SparkJobError,
     UsageError,
 )
-from spark_jobs.progress import configure_logging, stage
+from spark_jobs.progress import stage
 from spark_jobs.session import data_errors, get_session
 from spark_jobs.settings import ENV_SIGNING_KEY, check_identity, default_version
 
@@ -129,16 +126,6 @@ def from_args(
     return ExportSettings(**args).validate()
 
 
-def _preflight(settings: ExportSettings):
-    try:
-        signer = artifacts.load_signer(settings.signing_key, scheme=settings.signature_scheme)
-    except (artifacts.ArtifactError, OSError, ValueError) as exc:
-        raise UsageError(f"signing key {settings.signing_key}: {exc}") from exc
-    if settings.artifact_dir.exists():
-        raise UsageError(f"{settings.artifact_dir} already exists; pick another --version")
-    return signer
-
-
 def _read(spark, settings: ExportSettings):
     """The PipelineModel and the sample rows, or a DataError naming what is unreadable."""
     from pyspark.ml import PipelineModel
@@ -160,16 +147,13 @@ def _read(spark, settings: ExportSettings):
 def _export(model, sample, settings: ExportSettings):
     from spark_jobs.export import export_model
 
-    try:
-        return export_model(
-            model,
-            sample,
-            features_col=settings.features_col,
-            label_col=settings.label_col,
-            schema_df=sample,
-        )
-    except Exception as exc:  # every exporter failure is an export failure
-        raise ExportError(f"export to scikit-learn failed: {exc}") from exc
+    return export_model(  # raises ExportError (exit 4)
+        model,
+        sample,
+        features_col=settings.features_col,
+        label_col=settings.label_col,
+        schema_df=sample,
+    )
 
 
 def _lineage(settings: ExportSettings, model, rows: int, spark) -> dict:
@@ -197,7 +181,7 @@ def _lineage(settings: ExportSettings, model, rows: int, spark) -> dict:
 
 def run(settings: ExportSettings, spark=None) -> Path:
     """Load, export, check parity, sign and save; returns the artifact directory."""
-    signer = _preflight(settings)
+    signer = signer_for(settings.signing_key, settings.signature_scheme, settings.artifact_dir)
     spark = spark or get_session(f"export-{settings.name}")
     timings: dict[str, float] = {}
     with stage("read", timings) as st:
@@ -209,22 +193,17 @@ def run(settings: ExportSettings, spark=None) -> Path:
     with stage("save", timings):
         record = _lineage(settings, model, rows, spark)
         record["timings_s"] = dict(timings)
-        try:
-            path = artifacts.save(
-                result.estimator,
-                settings.output,
-                settings.name,
-                version=settings.version,
-                signer=signer,
-                input_schema=result.input_schema,
-                output_schema=result.output_schema,
-                parity=dict(result.parity),
-                lineage=record,
-            )
-        except artifacts.ArtifactExists as exc:
-            raise UsageError(str(exc)) from exc
-        except (artifacts.ArtifactError, OSError, TypeError, ValueError) as exc:
-            raise ArtifactWriteError(f"cannot write the artifact: {exc}") from exc
+        path = write_artifact(
+            result.estimator,
+            settings.output,
+            settings.name,
+            version=settings.version,
+            signer=signer,
+            input_schema=result.input_schema,
+            output_schema=result.output_schema,
+            parity=dict(result.parity),
+            lineage=record,
+        )
     sample.unpersist()
     log.info("artifact written: %s (parity on %s rows)", path, result.parity.get("rows"))
     return path
@@ -232,19 +211,7 @@ def run(settings: ExportSettings, spark=None) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one export; returns the process exit code."""
-    configure_logging()
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
-    try:
-        run(from_args(argv))
-    except SparkJobError as exc:
-        log.error("export failed: %s", exc)
-        return exc.exit_code
-    except Exception as exc:  # process boundary: one line, trace at debug level
-        log.debug("unexpected failure", exc_info=True)
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        log.error("export failed unexpectedly: %s: %s", type(exc).__name__, first)
-        return 1
-    return 0
+    return run_job("export", lambda: run(from_args(argv)))
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-import artifacts
 from spark_jobs import augment, evaluate, lineage, models, sources, split, tabular
-from spark_jobs.errors import ArtifactWriteError, DataError, ExportError, UsageError
+from spark_jobs.destination import signer_for, write_artifact
+from spark_jobs.errors import DataError, ExportError, UsageError
 from spark_jobs.progress import stage
 from spark_jobs.session import data_errors, get_session
 from spark_jobs.settings import JobSettings
@@ -37,12 +37,7 @@ class _Trained:
 
 def _preflight(settings: JobSettings):
     """Signer loaded, version free, exporter importable — or a UsageError/ExportError now."""
-    try:
-        signer = artifacts.load_signer(settings.signing_key, scheme=settings.signature_scheme)
-    except (artifacts.ArtifactError, OSError, ValueError) as exc:
-        raise UsageError(f"signing key {settings.signing_key}: {exc}") from exc
-    if settings.artifact_dir.exists():
-        raise UsageError(f"{settings.artifact_dir} already exists; pick another --version")
+    signer = signer_for(settings.signing_key, settings.signature_scheme, settings.artifact_dir)
     try:
         from spark_jobs.export import export_model
     except ImportError as exc:
@@ -91,10 +86,7 @@ def _export(export_model, trained: _Trained, settings: JobSettings, timings: dic
     with stage("export", timings) as st:
         sample = trained.metrics.pop("test_split").select("label", "features")
         sample = sample.limit(settings.parity_rows)
-        try:
-            exported = export_model(trained.model, sample)
-        except Exception as exc:  # every exporter failure is an export failure
-            raise ExportError(f"export to scikit-learn failed: {exc}") from exc
+        exported = export_model(trained.model, sample)  # raises ExportError (exit 4)
         parity = dict(exported.parity)
         st.facts = {k: parity.get(k) for k in ("rows", "label_agreement", "passed")}
     if not parity.get("passed"):
@@ -179,24 +171,19 @@ def run(settings: JobSettings, spark=None) -> Path:
     with stage("save", timings):
         record = _lineage(settings, data, trained, spark)
         record["timings_s"] = dict(timings)
-        try:
-            path = artifacts.save(
-                estimator,
-                settings.output,
-                settings.artifact_name,
-                version=settings.version,
-                signer=signer,
-                input_schema=inputs,
-                output_schema=outputs,
-                metrics=trained.metrics,
-                parity=parity,
-                lineage=record,
-                extra_files=pictures,
-            )
-        except artifacts.ArtifactExists as exc:
-            raise UsageError(str(exc)) from exc
-        except (artifacts.ArtifactError, OSError, TypeError, ValueError) as exc:
-            raise ArtifactWriteError(f"cannot write the artifact: {exc}") from exc
+        path = write_artifact(
+            estimator,
+            settings.output,
+            settings.artifact_name,
+            version=settings.version,
+            signer=signer,
+            input_schema=inputs,
+            output_schema=outputs,
+            metrics=trained.metrics,
+            parity=parity,
+            lineage=record,
+            extra_files=pictures,
+        )
     data.frame.unpersist()
     log.info("artifact written: %s (%s)", path, summary)
     return path

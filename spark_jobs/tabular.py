@@ -114,17 +114,14 @@ def export(export_model, trained: TabularTrained, data: TabularDataset, settings
     with stage("export", timings) as st:
         held_out = trained.splits.test.select(*[f"`{c}`" for c in data.columns], f"`{data.label}`")
         sample = held_out.limit(settings.parity_rows)
-        try:
-            exported = export_model(
-                trained.model,
-                sample,
-                features_col=models.FEATURES,
-                label_col=data.label,
-                labels=data.classes,
-                schema_df=data.typed(trained.splits.train),
-            )
-        except Exception as exc:  # every exporter failure is an export failure
-            raise ExportError(f"export to scikit-learn failed: {exc}") from exc
+        exported = export_model(  # raises ExportError (exit 4)
+            trained.model,
+            sample,
+            features_col=models.FEATURES,
+            label_col=data.label,
+            labels=data.classes,
+            schema_df=data.typed(trained.splits.train),
+        )
         parity = dict(exported.parity)
         keys = ("rows", "label_agreement", "max_proba_error", "max_abs_error", "max_error")
         st.facts = {k: parity[k] for k in keys if parity.get(k) is not None}

@@ -1,17 +1,18 @@
-"""The exporter's exception hierarchy.
+"""The exporter's exception hierarchy, rooted in the jobs' own ``ExportError`` (exit 4).
 
-One base class so the training job can catch every export failure at its boundary and
-exit with a single, meaningful code, while tests and callers can still tell an
-unmappable model (nothing to retry) from a mapping that produced different numbers.
+There is one ``ExportError``: the job's, so an export failure raised deep in a converter
+reaches the process boundary as the exit code it means without being re-wrapped, while
+tests and callers can still tell an unmappable model (nothing to retry) from a mapping that
+produced different numbers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from spark_jobs.errors import ExportError
 
-class ExportError(Exception):
-    """Base class: the Spark model could not be exported to scikit-learn."""
+__all__ = ["ExportError", "ParityError", "UnsupportedStage"]
 
 
 class UnsupportedStage(ExportError):

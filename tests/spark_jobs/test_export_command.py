@@ -1,6 +1,12 @@
-"""``./spark-submit.sh export``: a saved PipelineModel → a signed artifact, through spark-submit."""
+"""``./spark-submit.sh export``: a saved PipelineModel → a signed artifact.
+
+The round trip goes through the real wrapper and ``spark-submit``; the refusal runs the job's
+``main`` in-process with the test session (the exit code and the one line are its own).
+"""
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pytest
@@ -11,7 +17,7 @@ from pyspark.ml import feature as sf
 import artifacts
 from spark_jobs.errors import UsageError
 from spark_jobs.export import to_frame
-from spark_jobs.export_job import from_args
+from spark_jobs.export_job import from_args, main
 
 from .export.helpers import MIXED_SCHEMA, mixed_rows, tabular_pipeline
 from .test_cli import output, submit
@@ -32,20 +38,19 @@ def saved(spark, tmp_path_factory):
     return root, model, test
 
 
-def _export(root, key, *extra):
-    return submit(
-        "export", "--master", "local[1]",
+def _argv(root, key) -> list[str]:
+    return [
         "--pipeline", str(root / "pipeline"), "--sample", str(root / "sample.parquet"),
         "--name", "churn", "--version", "v1", "--label-col", "k",
-        "--signing-key", str(key), "--output", str(root / "store"), *extra,
-    )  # fmt: skip
+        "--signing-key", str(key), "--output", str(root / "store"),
+    ]  # fmt: skip
 
 
 @pytest.mark.slow
 def test_round_trip_artifact_predicts_as_spark(saved, hmac_key):
     root, model, test = saved
 
-    result = _export(root, hmac_key)
+    result = submit("export", "--master", "local[1]", *_argv(root, hmac_key))
 
     assert result.returncode == 0, output(result)
     loaded = artifacts.load(
@@ -72,25 +77,29 @@ def test_round_trip_artifact_predicts_as_spark(saved, hmac_key):
     )
 
 
-@pytest.mark.slow
-def test_unsupported_stages_exit_4_with_one_list_and_write_nothing(saved, hmac_key, tmp_path):
+def test_unsupported_stages_exit_4_with_one_list_and_write_nothing(
+    saved, hmac_key, tmp_path, caplog
+):
+    """In-process with the test session: exit code and one line are the job's ``main``'s."""
     _, _, test = saved
     stages = [
         sf.SQLTransformer(statement="SELECT *, size * 2 AS size2 FROM __THIS__"),
         sf.VectorAssembler(inputCols=["size2"], outputCol="v", handleInvalid="keep"),
-        sf.PCA(k=1, inputCol="v", outputCol="features"),
+        sf.Normalizer(p=3.0, inputCol="v", outputCol="features"),  # a setting with no sklearn form
         sc.LogisticRegression(labelCol="k", maxIter=5),
     ]
     clean = test.na.drop(subset=["size"])
     Pipeline(stages=stages).fit(clean).write().save(str(tmp_path / "pipeline"))
     clean.write.parquet(str(tmp_path / "sample.parquet"))
 
-    result = _export(tmp_path, hmac_key)
+    code = main(_argv(tmp_path, hmac_key))
 
-    assert result.returncode == 4, output(result)
-    text = output(result)
-    assert "SQLTransformer(uid=" in text
-    assert "PCAModel(uid=" in text
+    assert code == 4
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("export failed: ")
+    assert "SQLTransformer(uid=" in errors[0]
+    assert "p=3 has no scikit-learn norm" in errors[0]
     assert not (tmp_path / "store").exists()
 
 
