@@ -3,15 +3,16 @@
 Runs, in this order and in separate processes (so one's memory never inflates another's):
 bench/train_bench.py (Spark job vs the seed trainer), bench/serving_bench.py (our server vs
 the seed baseline under wrk), bench/mlserver/compare.py (MLServer's sklearn runtime on the
-same model, cold start and RSS of all three) and bench/mlflow/compare.py (MLflow's
-`mlflow models serve` vs ours on one tabular pipeline, POST /invocations). Ratios are only
+same model, cold start and RSS of all three), bench/mlflow/compare.py (MLflow's
+`mlflow models serve` vs ours on one tabular pipeline, POST /invocations) and
+bench/real_clients.py (accuracy of the upload path on real clients' digit pictures). Ratios are only
 meaningful within one run: everything here shares the same machine, load generator, worker
 count and minute.
 
     .venv/bin/python bench/run.py [--duration 10] [--workers 2] [--connections 8]
                                   [--train-factors 1,4,16] [--skip-train]
 
-Writes bench/results/{train,serving,mlserver,mlflow,summary}.json.
+Writes bench/results/{train,serving,mlserver,mlflow,real_clients,summary}.json.
 """
 
 from __future__ import annotations
@@ -114,6 +115,13 @@ def training_rows(train: dict | None) -> list[str]:
     return lines
 
 
+def real_client_rows(real: dict | None) -> list[str]:
+    """Accuracy per form and on the seed cases, as bench/real_clients.py laid the table out."""
+    if not real:
+        return ["(no real-client results)"]
+    return [f"model: {real['model']}", *real["table"]]
+
+
 def load(path: Path, since: float) -> dict | None:
     """A result file written by this run (older files would mix runs, so they are ignored)."""
     if path.exists() and path.stat().st_mtime >= since:
@@ -142,10 +150,12 @@ def main() -> int:
     compare = [python, str(BENCH / "mlserver" / "compare.py"), *load_args]
     problems.append(step("mlserver", [*compare, "--cold-runs", str(args.cold_runs)]))
     problems.append(step("mlflow", [python, str(BENCH / "mlflow" / "compare.py"), *load_args]))
+    problems.append(step("real clients", [python, str(BENCH / "real_clients.py")]))
     train = load(RESULTS / "train.json", started)
     serving = load(RESULTS / "serving.json", started)
     mlserver = load(RESULTS / "mlserver.json", started)
     mlflow = load(RESULTS / "mlflow.json", started)
+    real = load(RESULTS / "real_clients.json", started)
     lines = [
         "",
         f"== Serving ({args.workers} workers, {args.connections} connections, "
@@ -163,6 +173,10 @@ def main() -> int:
         "",
         "== Training (Spark job local[2] vs the seed's SGDClassifier); x = / smallest size",
         *(training_rows(train) if not args.skip_train else ["(skipped: --skip-train)"]),
+        "",
+        "== Real clients' digits: accuracy through decode + to_mnist + model, per form "
+        "(goals: overall >= 0.90, each form >= 0.80; seed cases all right)",
+        *real_client_rows(real),
     ]
     problems = [p for p in problems if p]
     lines += [f"!! {p}" for p in problems]
