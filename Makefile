@@ -45,8 +45,8 @@ docker-test: install ## Build the serving image offline and run it read-only as 
 demo: install ## Train on the MNIST sample with local Spark, sign, serve, and predict one digit
 	bash scripts/demo.sh
 
-serve: install ## Serve the newest artifacts in ./model-store on 127.0.0.1:8000 (Ctrl-C stops)
-	SERVING_MODEL_STORE=$(STORE) SERVING_SIGNATURE_SCHEME=$${SERVING_SIGNATURE_SCHEME:-openssf} SERVING_VERIFY_KEY_FILE=$${SERVING_VERIFY_KEY_FILE:-$(KEYS)/verify-key.pem} \
+serve: install ## Serve the newest artifacts in SERVING_MODEL_STORE (default ./model-store) on 127.0.0.1:8000
+	SERVING_MODEL_STORE=$${SERVING_MODEL_STORE:-$(STORE)} SERVING_SIGNATURE_SCHEME=$${SERVING_SIGNATURE_SCHEME:-openssf} SERVING_VERIFY_KEY_FILE=$${SERVING_VERIFY_KEY_FILE:-$(KEYS)/verify-key.pem} \
 	SERVING_API_KEYS_FILE=$${SERVING_API_KEYS_FILE:-$(KEYS)/api-keys} exec $(BIN)/model-server
 
 browser-deps: ## Debian chromium for the page test (Playwright drives it; never `playwright install`)
