@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -43,9 +43,11 @@ from .registry import (
     convert_clusterer,
     convert_feature_stage,
     convert_regressor,
+    lookup,
 )
 from .scalers import Step
 from .trees import TreeReader
+from .widths import input_widths
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,14 @@ def export_model(
     problems: list[str] = []
     classes, final = _attempt(problems, _predictor, plan, labels, reader) or (None, None)
     front = _attempt(problems, _front, plan, sample_df, schema_df)
-    vector_steps = [_attempt(problems, convert_feature_stage, st) for st in plan.feature_stages]
+    widths = _vector_widths(plan, front)
+    if front is not None and not front.schema.is_tabular and widths and widths[0] is not None:
+        # the input is what the first vector stage reads, not what the predictor reads
+        front = replace(front, schema=InputSchema.vector(widths[0]))
+    vector_steps = [
+        _attempt(problems, convert_feature_stage, stage, width)
+        for stage, width in zip(plan.feature_stages, widths, strict=True)
+    ]
     if problems:  # every problem found while converting, in one message
         raise UnsupportedStage("; ".join(problems))
     steps = [*front.steps, *(step for found in vector_steps for step in found)]
@@ -192,6 +201,15 @@ def _front(plan: Plan, sample_df: Any, schema_df: Any) -> _Front:
     sample, synthesized = add_edge_rows(sample_df, schema, recipes)
     steps: list[Step] = [("columns", build_column_transformer(recipes, schema))]
     return _Front(steps, [*stages, assembler], schema, schema.column_names, sample, synthesized)
+
+
+def _vector_widths(plan: Plan, front: _Front | None) -> list[int | None]:
+    """The input width of each vector stage, measured by Spark on the sample (see widths),
+    when a stage needs it or the export's input is the vector itself."""
+    needed = any(getattr(lookup(s), "needs_width", False) for s in plan.feature_stages)
+    if front is None or not (needed or not front.schema.is_tabular):
+        return [None] * len(plan.feature_stages)
+    return input_widths(front.spark_stages, plan.feature_stages, front.sample)
 
 
 def _num_features(predictor: Any) -> int:

@@ -12,7 +12,9 @@ Roles and converter signatures:
 * ``CLASSIFIER``: ``convert(model, classes, reader)`` → classifier;
 * ``REGRESSOR``: ``convert(model, reader)`` → regressor;
 * ``CLUSTERER``: ``convert(model)`` → clusterer (``predict`` returns the cluster id);
-* ``VECTOR``: ``convert(stage)`` → sklearn steps on the assembled vector;
+* ``VECTOR``: ``convert(stage)`` → sklearn steps on the assembled vector
+  (``convert(stage, width)`` when ``needs_width``: stateless stages such as
+  PolynomialExpansion, whose form depends on how wide their input is);
 * ``COLUMN``: named-column stages before the assembler (built by ``columns``);
 * ``STRUCTURE``: stages that only wire the pipeline (assembler, label decoding);
 * ``REFUSED``: no exact stock mapping; ``notes`` says why.
@@ -44,6 +46,7 @@ from .labels import num_classes
 from .linear import convert_linear_svc, convert_logistic_regression
 from .mlp import convert_mlp
 from .ovr import convert_one_vs_rest
+from .polynomial import convert_polynomial_expansion
 from .projection import convert_pca
 from .regression import convert_glm, convert_linear_regression
 from .scalers import (
@@ -82,6 +85,7 @@ class Entry:
     convert: Callable[..., Any] | None = None
     notes: str = ""
     probe: Callable[[Any], None] | None = None
+    needs_width: bool = False  # a VECTOR converter called as convert(stage, input width)
 
 
 def _spark_free(convert: Callable[[Any, np.ndarray], Any]) -> Callable[..., Any]:
@@ -322,6 +326,14 @@ ENTRIES: tuple[Entry, ...] = (
         "Spark's categoryMaps; handleInvalid error or keep (skip refused)",
         probe_vector_indexer,
     ),
+    Entry(
+        sf.PolynomialExpansion,
+        VECTOR,
+        "PolynomialFeatures + FunctionTransformer(numpy.take)",
+        convert_polynomial_expansion,
+        "Spark's term order; at most 10000 outputs; NaN/inf next to a 0 input differ",
+        needs_width=True,
+    ),
     # column stages (before the VectorAssembler)
     Entry(
         sf.ImputerModel, COLUMN, "SimpleImputer", notes="mean, median, mode; custom missingValue"
@@ -490,11 +502,20 @@ def convert_clusterer(model: Any) -> Any:
     return _converter(model, (CLUSTERER,))(model)
 
 
-def convert_feature_stage(stage: Any) -> list[Step]:
-    """Map one vector stage onto zero or more sklearn pipeline steps."""
+def convert_feature_stage(stage: Any, width: int | None = None) -> list[Step]:
+    """Map one vector stage onto zero or more sklearn pipeline steps.
+
+    ``width``: how many values the stage reads (see ``widths``); required by the
+    stages registered with ``needs_width``.
+    """
     if isinstance(stage, sf.VectorAssembler):
         return []  # only fixes the column order
-    return _converter(stage, (VECTOR,))(stage)
+    convert = _converter(stage, (VECTOR,))
+    if not BY_CLASS[type(stage)].needs_width:
+        return convert(stage)
+    if width is None:
+        raise UnsupportedStage(f"{describe(stage)}: the width of its input is unknown")
+    return convert(stage, width)
 
 
 def coverage_table() -> str:

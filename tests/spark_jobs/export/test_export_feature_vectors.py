@@ -13,7 +13,7 @@ from pyspark.ml import classification as sc
 from pyspark.ml import feature as sf
 from pyspark.ml.linalg import Vectors
 
-from spark_jobs.export import UnsupportedStage, export_model
+from spark_jobs.export import UnsupportedStage, export_model, registry
 
 pytestmark = pytest.mark.spark
 
@@ -76,6 +76,10 @@ CHAINS = {
         sf.VarianceThresholdSelector(varianceThreshold=0.5),
         sf.ChiSqSelector(numTopFeatures=3),
     ],
+    "slicer-polynomial": lambda: [
+        sf.VectorSlicer(indices=[0, 1, 3]),
+        sf.PolynomialExpansion(degree=3),
+    ],
 }
 
 
@@ -93,6 +97,7 @@ def test_vector_stages_export_with_parity(fitted_chain, tabular_multi):
     assert result.parity["label_agreement"] == 1.0
     assert result.parity["max_proba_error"] <= 1e-9
     spark = _spark_columns(fitted, tabular_multi.test)
+    assert result.input_schema.features == spark["features"].shape[1]  # the chain's input
     for stage in fitted.stages[:-1]:  # every stage's step against Spark's own column
         ours = _through(result.estimator, stage, spark["features"])
         np.testing.assert_allclose(ours, spark[stage.getOutputCol()], rtol=1e-12, atol=1e-15)
@@ -151,3 +156,31 @@ def test_vector_slicer_by_names_and_other_problems_are_listed_at_once(spark, tab
     assert "p=3 has no scikit-learn norm" in message
     assert "VectorSlicer(uid=" in message
     assert "names=['a', 'b']" in message
+
+
+def test_polynomial_expansion_in_spark_term_order(spark):
+    rows = [(Vectors.dense([2.0, 3.0, 5.0]),), (Vectors.dense([-1.5, 0.0, 7.25]),)]
+    df = spark.createDataFrame(rows, ["features"])
+    stage = sf.PolynomialExpansion(degree=3, inputCol="features", outputCol="out")
+    spark_out = np.vstack([r["out"].toArray() for r in stage.transform(df).collect()])
+
+    steps = registry.convert_feature_stage(stage, 3)
+
+    x = np.array([r[0].toArray() for r in rows])
+    for _, step in steps:
+        x = step.transform(x)
+    np.testing.assert_allclose(x, spark_out, rtol=1e-15)
+    assert spark_out.shape[1] == 19
+
+
+def test_polynomial_expansion_of_an_absurd_width_is_refused(spark, tabular_binary):
+    wide = spark.createDataFrame([(Vectors.dense(np.arange(30.0).tolist()),)], ["features"])
+    lr = sc.LogisticRegression(featuresCol="out", maxIter=2).fit(
+        tabular_binary.train.withColumnRenamed("features", "out")
+    )
+    model = PipelineModel(
+        stages=[sf.PolynomialExpansion(degree=4, inputCol="features", outputCol="out"), lr]
+    )
+
+    with pytest.raises(UnsupportedStage, match=r"degree 4 over 30 features makes 46375 columns"):
+        export_model(model, wide)
