@@ -41,14 +41,17 @@ from .binning import check_bucketizer
 from .checks import describe, reject_class_thresholds
 from .clustering import convert_kmeans
 from .errors import UnsupportedStage
+from .fm import convert_fm_classifier, convert_fm_regressor, probe_fm
+from .glm import convert_glm
 from .indexer import convert_vector_indexer, probe_vector_indexer
+from .isotonic import convert_isotonic
 from .labels import num_classes
 from .linear import convert_linear_svc, convert_logistic_regression
 from .mlp import convert_mlp
-from .ovr import convert_one_vs_rest
+from .ovr import convert_one_vs_rest, probe_one_vs_rest
 from .polynomial import convert_polynomial_expansion
 from .projection import convert_pca
-from .regression import convert_glm, convert_linear_regression
+from .regression import convert_linear_regression
 from .scalers import (
     Step,
     convert_max_abs_scaler,
@@ -143,9 +146,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(
         sc.NaiveBayesModel,
         CLASSIFIER,
-        "MultinomialNB / BernoulliNB / GaussianNB",
+        "MultinomialNB / BernoulliNB / GaussianNB / ComplementNB",
         _spark_free(convert_naive_bayes),
-        "multinomial, bernoulli, gaussian; not complement",
+        "multinomial, bernoulli, gaussian, complement",
         _probe_classifier(convert_naive_bayes),
     ),
     Entry(
@@ -185,7 +188,17 @@ ENTRIES: tuple[Entry, ...] = (
         CLASSIFIER,
         "OneVsRestClassifier",
         _one_vs_rest,
-        "LinearSVC, binomial LogisticRegression and GBT bases",
+        "bases LinearSVC, binomial LogisticRegression, GBT, FMClassifier, multinomial or "
+        "bernoulli NaiveBayes",
+        probe_one_vs_rest,
+    ),
+    Entry(
+        sc.FMClassificationModel,
+        CLASSIFIER,
+        "PolynomialFeatures + LogisticRegression",
+        _spark_free(convert_fm_classifier),
+        "pairwise terms as interaction features; at most 200 inputs; threshold 0.5",
+        probe_fm,
     ),
     # regressors
     Entry(
@@ -198,10 +211,27 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(
         sr.GeneralizedLinearRegressionModel,
         REGRESSOR,
-        "LinearRegression / PoissonRegressor / GammaRegressor / TweedieRegressor",
+        "LinearRegression / Poisson-, Gamma-, TweedieRegressor / TransformedTargetRegressor",
         _no_reader(convert_glm),
-        "identity and log links; no offsetCol",
+        "links identity, log, logit, probit, cloglog, inverse, sqrt, power 1/p ∈ ±1, ±2, ±½ "
+        "(ufuncs; mean clamped as Spark); no offsetCol",
         convert_glm,
+    ),
+    Entry(
+        sr.FMRegressionModel,
+        REGRESSOR,
+        "PolynomialFeatures + LinearRegression",
+        _no_reader(convert_fm_regressor),
+        "pairwise terms as interaction features; at most 200 inputs",
+        probe_fm,
+    ),
+    Entry(
+        sr.IsotonicRegressionModel,
+        REGRESSOR,
+        "IsotonicRegression (clip)",
+        _no_reader(convert_isotonic),
+        "isotonic or antitonic; featureIndex of a vector; clamped outside the boundaries",
+        convert_isotonic,
     ),
     Entry(
         sr.DecisionTreeRegressionModel,
@@ -226,7 +256,7 @@ ENTRIES: tuple[Entry, ...] = (
         CLUSTERER,
         "KMeans",
         convert_kmeans,
-        "euclidean distance; predict returns the cluster id",
+        "euclidean, or cosine as euclidean to unit centres; predict returns the cluster id",
         convert_kmeans,
     ),
     # vector stages (after the VectorAssembler)
@@ -433,12 +463,21 @@ ENTRIES: tuple[Entry, ...] = (
         "—",
         notes="Spark's variational LDA inference differs from sklearn's",
     ),
-    Entry(sk.GaussianMixtureModel, REFUSED, "—", notes="not yet mapped onto GaussianMixture"),
+    Entry(
+        sk.GaussianMixtureModel,
+        REFUSED,
+        "—",
+        notes="Spark sums weight·density + 2.2e-16 in linear space (rows far from every "
+        "component underflow to a uniform posterior, cluster 0); GaussianMixture works in "
+        "log space",
+    ),
     Entry(
         sk.BisectingKMeansModel,
         REFUSED,
         "—",
-        notes="not yet mapped (hierarchical assignment, not nearest centre)",
+        notes="Spark descends its bisection tree (the closer of two child centres per "
+        "level), not the nearest leaf centre; those oblique splits have no exact sklearn "
+        "tree (axis-aligned, float32 thresholds)",
     ),
 )
 

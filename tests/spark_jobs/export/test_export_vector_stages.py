@@ -86,10 +86,3 @@ def test_kmeans_after_a_scaler_in_a_pipeline(tabular_multi):
     result = export_model(fitted, tabular_multi.test)
 
     assert result.parity["passed"] is True
-
-
-def test_cosine_kmeans_is_refused(tabular_binary):
-    fitted = sk.KMeans(k=2, seed=1, distanceMeasure="cosine").fit(tabular_binary.train)
-
-    with pytest.raises(UnsupportedStage, match=r"distanceMeasure='cosine'"):
-        export_model(fitted, tabular_binary.test)
