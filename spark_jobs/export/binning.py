@@ -70,7 +70,7 @@ def bucket_steps(stage: Any, index: int) -> Pipeline:
     n = len(splits) - 1
     low = splits[0] if math.isfinite(splits[0]) else -_MAX
     high = splits[-1] if math.isfinite(splits[-1]) else _MAX
-    edges = np.array([low, *splits[1:-1], np.nextafter(high, math.inf), math.inf])
+    edges = np.array([low, *splits[1:-1], math.nextafter(high, math.inf), math.inf])
     codes = list(range(1, n + 1))
     if stage.getHandleInvalid() == "keep":
         codes.append(n + 2)

@@ -39,10 +39,33 @@ def bucket_edges(recipe: Recipe) -> list[float]:
     inner = [s for s in splits if math.isfinite(s)]
     step = max(1, len(inner) // MAX_SPLIT_ROWS)
     values = inner[::step]
-    values += [s for s in (-math.inf, math.inf) if s in (splits[0], splits[-1])]
+    if recipe.imputer is None:  # sklearn's SimpleImputer refuses ±inf (serving never sends it)
+        values += [s for s in (-math.inf, math.inf) if s in (splits[0], splits[-1])]
     if link.stage.getHandleInvalid() == "keep" and recipe.imputer is None:
         values.append(math.nan)
     return values
+
+
+def _accepted(recipe: Recipe, value: float) -> bool:
+    """Whether Spark scores ``value`` on the recipe's Bucketizer (rather than failing)."""
+    link = recipe.bucketizer
+    if math.isnan(value):
+        return recipe.imputer is not None or link.stage.getHandleInvalid() == "keep"
+    splits = splits_of(link.stage, link.index)
+    return splits[0] <= value <= splits[-1]
+
+
+def bucket_rows(recipes: Sequence[Recipe]) -> list[tuple[str, float]]:
+    """Edge cells for every bucketized column, each one valid for all its Bucketizers."""
+    by_source: dict[str, list[Recipe]] = {}
+    for recipe in recipes:
+        if recipe.bucketizer is not None:
+            by_source.setdefault(recipe.source, []).append(recipe)
+    cells = []
+    for source, binned in by_source.items():
+        values = dict.fromkeys(v for r in binned for v in bucket_edges(r))
+        cells += [(source, v) for v in values if all(_accepted(r, v) for r in binned)]
+    return cells
 
 
 def text_edges(recipe: Recipe, example: str) -> list[str]:
@@ -93,10 +116,11 @@ def add_edge_rows(
         if recipe.is_text:
             example = rows[0][recipe.source]
             edits += [(recipe.source, value) for value in text_edges(recipe, example)]
-        elif recipe.bucketizer is not None and isinstance(
-            fields[recipe.source], T.DoubleType | T.FloatType
-        ):
-            edits += [(recipe.source, value) for value in bucket_edges(recipe)]
+    edits += [
+        (name, value)
+        for name, value in bucket_rows(recipes)
+        if isinstance(fields[name], T.DoubleType | T.FloatType)
+    ]
     for column in schema.columns:
         values = frame[column.name]
         missing = bool(values.isna().any())
