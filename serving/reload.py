@@ -101,12 +101,11 @@ class Reloader:
             self._metrics.models_loaded.set(len(_keys(self.registry.snapshot)))
         self._count("swapped" if result.changed else "unchanged")
         for failure in result.refused:
+            what = (
+                "the model store" if failure.name is None else f"{failure.name}/{failure.version}"
+            )
             log.error(
-                "reload refused %s/%s (%s); still serving: %s",
-                failure.name,
-                failure.version,
-                failure.reason,
-                _served(merged),
+                "reload refused %s (%s); still serving: %s", what, failure.reason, _served(merged)
             )
         if result.kept:
             log.warning(

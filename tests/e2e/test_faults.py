@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -21,7 +20,7 @@ import artifacts
 from tests.e2e.conftest import server_env
 from tests.e2e.traffic import Call, Client, mixed_calls
 from tests.serving.conftest import MNIST_SCHEMA
-from tests.serving.live import live_server, ready, wait_until
+from tests.serving.live import accepted_by, live_server, pids_that_logged, ready, wait_until
 
 CLIENTS = 4
 
@@ -116,11 +115,6 @@ def predict_version(base: str, api_key: str, rows: np.ndarray) -> str:
         return json.loads(response.read())["version"]
 
 
-def pids_that_logged(log: str, text: str) -> set[str]:
-    """Worker pids (Gunicorn's ``[pid]`` log field) with a log line containing ``text``."""
-    return {m.group(1) for m in re.finditer(r"\[(\d+)\] \[\w+\] [^\n]*" + re.escape(text), log)}
-
-
 def admin_reload(base: str, admin_key: str) -> dict:
     request = urllib.request.Request(
         base + "/admin/reload", method="POST", headers={"Authorization": f"Bearer {admin_key}"}
@@ -137,13 +131,13 @@ def test_sigkill_worker_under_load_only_in_flight_fail(tmp_path, session_store, 
         before = server.worker_pids()
         assert len(before) == 2
         with Load(server.base, credentials.api_key, calls) as load:
-            time.sleep(1.5)
+            assert wait_until(lambda: load.count(since=0) > 30, 30), "no traffic before the kill"
             os.kill(before[0], signal.SIGKILL)
             killed_at = time.monotonic()
             assert wait_until(lambda: len(set(server.worker_pids()) - {before[0]}) == 2, 30)
             assert wait_until(lambda: ready(server.base), 30)
             recovered_at = time.monotonic()
-            time.sleep(2)
+            wait_until(lambda: load.count(since=recovered_at) > 20, 30)
         assert load.count(since=recovered_at) > 20, "no traffic after recovery"
         assert load.failures(since=recovered_at) == []
         # each client had at most one request in flight (or one idle connection) on the worker
@@ -188,10 +182,13 @@ def test_sigterm_master_lets_in_flight_requests_complete(tmp_path, session_store
             _start_partial_request(server.port, credentials.api_key, body)
             for _ in server.worker_pids()
         ]
-        time.sleep(1.0)  # the workers have read the headers and wait for the rest of the body
+        workers = server.worker_pids()
+        assert wait_until(  # each half-sent request is held by a worker, not the backlog
+            lambda: all(accepted_by(workers, s.getsockname()[1]) for s in in_flight), 30
+        )
         server.process.send_signal(signal.SIGTERM)
-        time.sleep(1.0)  # the master is draining: listeners closed, workers told to stop
-        refused = not ready(server.base)
+        # the master is draining: listeners closed, workers told to stop
+        refused = wait_until(lambda: not ready(server.base), 10)
         replies = [_finish(sock, body) for sock in in_flight]
         code = server.process.wait(timeout=30)
     for reply in replies:
@@ -215,7 +212,9 @@ def test_unreadable_store_keeps_serving_loaded_models(
         store_copy.rename(store_copy.with_name("store.gone"))
         if fault == "replaced-by-file":
             store_copy.write_text("not a directory\n")
-        time.sleep(1.5)  # several poll intervals in every worker
+        # a poll has seen the broken store and kept its models (pollers start with a
+        # worker's first request, so a worker that served none yet has not polled)
+        assert wait_until(lambda: pids_that_logged(server.log(), "cannot load any model"), 30)
         result = admin_reload(server.base, credentials.admin_key)
         assert result["changed"] is False
         assert result["refused"], "the unreadable store must be reported"

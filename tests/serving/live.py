@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -138,3 +139,39 @@ def running_server(env: dict[str, str], log_path: Path, **options) -> Iterator[s
     """:func:`live_server` for tests that only need the base URL."""
     with live_server(env, log_path, **options) as server:
         yield server.base
+
+
+def pids_that_logged(log: str, text: str) -> set[str]:
+    """Worker pids (Gunicorn's ``[pid]`` log field) with a log line containing ``text``."""
+    return {m.group(1) for m in re.finditer(r"\[(\d+)\] \[\w+\] [^\n]*" + re.escape(text), log)}
+
+
+def accepted_by(pids: list[int], client_port: int) -> bool:
+    """Whether one of ``pids`` holds the server end of the connection from ``client_port``.
+
+    Read from /proc: the kernel's TCP table gives the socket inode whose remote port is the
+    client's, and a process's fd links name the inodes it holds. A connection still in the
+    listen backlog belongs to no worker yet.
+    """
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[2].rsplit(":", 1)[1], 16) == client_port:
+                inodes.add(f"socket:[{fields[9]}]")
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) in inodes:
+                    return True
+            except OSError:
+                continue
+    return False

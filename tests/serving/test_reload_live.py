@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from .auth_files import write_credentials
-from .live import running_server
+from .live import pids_that_logged, running_server, wait_until
 from .test_reload import save_version, tamper
 
 pytestmark = pytest.mark.slow
@@ -92,16 +92,20 @@ def live_server(signed_store, tmp_path):
 def test_swap_and_refusal_under_load(live_server, digit, tmp_path):
     base, store, creds, log = live_server
     with Load(base + "/predict", digit[0].tolist(), creds.api_key) as load:
-        time.sleep(1.5)  # steady state on version 2, every worker has served requests
+        assert wait_until(lambda: len(load.since(0)) > 50, 30)  # steady state on version 2
         save_version(store, "3")
         load.wait_for("3", streak=40, timeout=30)
-        time.sleep(3)  # a worker that served none of that streak may swap a poll later
+        # a worker that served none of that streak may swap a poll later: wait for its log line
+        assert wait_until(lambda: len(pids_that_logged(log.read_text(), "'mnist/3'")) == 2, 30)
         swapped_at = time.monotonic()  # from here on every worker must answer with v3
         # a bad artifact, tampered before it appears (one rename), so no poll can see it intact
         staged = save_version(store, "4", into=tmp_path / "staging")
         tamper(staged)
         staged.rename(store.path / "mnist" / "4")
-        time.sleep(4)  # several poll intervals for both workers
+        refused = "reload refused mnist/4 (DigestMismatch)"
+        assert wait_until(lambda: len(pids_that_logged(log.read_text(), refused)) == 2, 30)
+        refused_at = time.monotonic()
+        assert wait_until(lambda: len(load.since(refused_at)) > 20, 30)  # and served on
     results = load.results
     statuses = Counter(status for _, status, _ in results)
     versions = Counter(version for _, _, version in results)
