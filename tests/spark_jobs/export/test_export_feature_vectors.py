@@ -5,6 +5,7 @@ and the whole export through the parity check."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -13,6 +14,8 @@ from pyspark.ml import classification as sc
 from pyspark.ml import feature as sf
 from pyspark.ml.linalg import Vectors
 
+import artifacts
+from serving import create_app
 from spark_jobs.export import UnsupportedStage, export_model, registry
 
 pytestmark = pytest.mark.spark
@@ -184,3 +187,41 @@ def test_polynomial_expansion_of_an_absurd_width_is_refused(spark, tabular_binar
 
     with pytest.raises(UnsupportedStage, match=r"degree 4 over 30 features makes 46375 columns"):
         export_model(model, wide)
+
+
+def test_a_tabular_export_with_vector_stages_is_served(mixed, tmp_path):
+    """Imputer → StringIndexer → OneHotEncoder → assembler → PolynomialExpansion → PCA →
+    RobustScaler → LogisticRegression: signed, loaded by the app, answering Spark's labels."""
+    stages = [
+        sf.Imputer(inputCols=["size", "count"], outputCols=["size_i", "count_i"]),
+        sf.StringIndexer(inputCol="colour", outputCol="colour_i", handleInvalid="keep"),
+        sf.OneHotEncoder(inputCol="colour_i", outputCol="colour_v"),
+        sf.VectorAssembler(inputCols=["size_i", "count_i", "colour_v"], outputCol="assembled"),
+        sf.PolynomialExpansion(degree=2, inputCol="assembled", outputCol="poly"),
+        sf.PCA(k=4, inputCol="poly", outputCol="pcs"),
+        sf.RobustScaler(inputCol="pcs", outputCol="features", withCentering=True),
+        sc.LogisticRegression(labelCol="k", maxIter=20),
+    ]
+    model = Pipeline(stages=stages).fit(mixed.train)
+    result = export_model(model, mixed.test, label_col="k")
+    assert result.parity["passed"] is True
+
+    key = artifacts.generate_keys("hmac-sha256", tmp_path / "keys")["secret"]
+    artifacts.save(result.estimator, tmp_path / "store", "vectors", version="1",
+                   signer=artifacts.load_signer(key), input_schema=result.input_schema,
+                   output_schema=result.output_schema, parity=result.parity)  # fmt: skip
+    config = {"model_store": tmp_path / "store", "verify_key_file": key, "auth_enabled": False,
+              "rate_limit_enabled": False, "reload_interval": 0}  # fmt: skip
+    client = create_app(config).test_client()
+    columns = ["colour", "size", "count"]
+    rows = model.transform(mixed.test).select(*columns, "prediction").collect()
+    records = [
+        {c: (None if isinstance(r[c], float) and math.isnan(r[c]) else r[c]) for c in columns}
+        for r in rows
+    ]
+
+    reply = client.post("/invocations", json={"dataframe_records": records})
+
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    classes = result.classes
+    assert reply.get_json()["predictions"] == [classes[int(r["prediction"])] for r in rows]
