@@ -36,6 +36,7 @@ _PANEL_SHARE = 0.75  # the rectangle spans this share of its component (ticks, l
 _LINE_INK = 0.1  # panels are found at this ink level: a thin axes line fades when downscaled
 _EDGE_COVER = 0.85  # a rectangle's edge covers this share of the row or column it lies on
 _CLOSED_EDGE = 0.95  # share of a rectangle's edge that must be ink (corners may be soft)
+_SOLID_FILL = 0.98  # a panel holding a digit leaves more than 1 - this share of it clear
 _RIM = 0.03  # trimmed from each side of a filled panel: its anti-aliased edge and axes line
 
 
@@ -149,7 +150,10 @@ def _rectangle_interior(own: np.ndarray) -> tuple[int, int, int, int] | None:
         return None
     if not _closed(own[top:bottom, left:right]):
         return None
-    if own[top:bottom, left:right].mean() >= 0.5:  # a filled panel
+    fill = own[top:bottom, left:right].mean()
+    if fill > _SOLID_FILL:  # a block of ink with nothing inside: a thick stroke, not a panel
+        return None
+    if fill >= 0.5:  # a filled panel
         rim = max(1, round(_RIM * min(bottom - top, right - left)))
         top, bottom, left, right = top + rim, bottom - rim, left + rim, right - rim
     else:  # an outline: step over its line width on every side

@@ -81,6 +81,18 @@ def test_a_bold_digit_is_not_taken_for_a_panel(digit):
     assert np.abs(to_mnist(framed) - to_mnist(page)).mean() < 0.02
 
 
+@pytest.mark.parametrize(
+    ("digit", "seed"), [(1, 5), (1, 12), (1, 32), *((d, d) for d in range(10))]
+)
+def test_thick_handwritten_strokes_are_not_panels(digit, seed):
+    """Upscaled UCI digits are blocks of ink: a "1" can be a bar with four straight edges
+    (seeds 5, 12, 32 draw such bars; a fill check keeps them from reading as a panel)."""
+    rng = np.random.default_rng(seed)
+    ink = client_images.uci_digit(digit, rng)
+    page = _open(client_images.dark_on_white(ink, rng))
+    assert _cosine(to_mnist(page), _plain(ink)) > 0.95
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     page=st.tuples(st.integers(180, 420), st.integers(180, 420)),
