@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import shlex
 import subprocess
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import artifacts
+from spark_jobs.cli import main
 
 from .conftest import ROOT
 
@@ -124,74 +124,19 @@ def test_missing_signing_key_fails_before_training(tmp_path):
 
 
 @pytest.mark.spark
-def test_bad_data_exits_3_and_writes_nothing(tmp_path, hmac_key):
+def test_bad_data_exits_3_and_writes_nothing(spark, tmp_path, hmac_key, caplog):
+    """In-process with the test session: the exit code and the one line are main()'s."""
     data = tmp_path / "bad.csv"
     data.write_text("0,0.1,0.2\n1,0.3,NaN\n1,0.5,0.5\n")
     store = tmp_path / "store"
-    result = submit(
-        "train",
-        "--master",
-        "local[2]",
-        "--data",
-        str(data),
-        "--output",
-        str(store),
-        "--signing-key",
-        str(hmac_key),
-    )
-    assert result.returncode == 3, output(result)[-2000:]
-    errors = [line for line in output(result).splitlines() if "train failed" in line]
-    assert len(errors) == 1
+    code = main(["--data", str(data), "--output", str(store), "--signing-key", str(hmac_key)])
+    assert code == 3
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("train failed: ")
     assert "bad.csv: feature value is NaN at record 2" in errors[0]
     assert not store.exists()
 
 
-@pytest.mark.slow
-@pytest.mark.spark
-def test_train_on_the_bundled_sample_writes_a_verified_artifact(tmp_path, hmac_key):
-    store = tmp_path / "store"
-    result = submit(
-        "train",
-        "--master",
-        "local[2]",
-        "--limit",
-        "400",
-        "--augment",
-        "2",
-        "--output",
-        str(store),
-        "--version",
-        "v1",
-        env={"SPARK_JOBS_SIGNING_KEY": str(hmac_key)},
-    )
-    assert result.returncode == 0, output(result)[-3000:]
-    for stage in ("read", "split", "augment", "fit", "evaluate", "export", "save"):
-        assert f"stage={stage} done" in output(result)
-    path = store / "mnist" / "v1"
-    loaded = artifacts.load(path, verifier=artifacts.load_verifier(hmac_key))
-    manifest = loaded.manifest
-    assert manifest["input_schema"]["type"] == "image/mnist-28x28"
-    assert manifest["lineage"]["spark"]["master"] == "local[2]"
-    assert (
-        manifest["lineage"]["rows"]["train_augmented"] == 2 * manifest["lineage"]["rows"]["train"]
-    )
-    assert manifest["lineage"]["data"]["sha256"]
-    assert manifest["parity"]["passed"] is True
-    assert manifest["metrics"]["test"]["accuracy"] > 0.5
-    assert (path / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
-    import numpy as np
-
-    digits = np.zeros((1, 784), dtype=np.float32)
-    assert loaded.estimator.predict(digits)[0] in manifest["classes"]
-    again = submit(
-        "train",
-        "--output",
-        str(store),
-        "--version",
-        "v1",
-        "--signing-key",
-        str(hmac_key),
-    )
-    assert again.returncode == 2
-    assert "already exists" in output(again)
-    assert json.loads((path / "manifest.json").read_text())["version"] == "v1"
+# The real `./spark-submit.sh train` runs (bundled sample, a Parquet table) are in
+# test_standalone.py, on the shared standalone cluster.
