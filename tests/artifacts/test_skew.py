@@ -23,7 +23,7 @@ def test_minor_version_skew_is_an_error_by_default():
 def test_skew_can_be_accepted_but_is_logged(caplog):
     with caplog.at_level(logging.WARNING):
         found = skew.check({"scikit-learn": "0.1.0"}, policy="warn")
-    assert found
+    assert found == [f"scikit-learn {sklearn.__version__} here, artifact was written with 0.1.0"]
     assert "version skew accepted" in caplog.text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -31,10 +32,18 @@ def encode(image: Image.Image, fmt: str, **options) -> bytes:
      ("WEBP", "RGB"), ("TIFF", "L")],
 )  # fmt: skip
 def test_accepted_formats_decode(fmt, mode):
-    data = encode(Image.new(mode, (40, 30)), fmt)
+    drawn = Image.new("L", (40, 30))
+    drawn.paste(255, (10, 5, 22, 25))  # a white bar on black: where the ink is must survive
+    data = encode(drawn.convert(mode), fmt)
+
     image = decode_upload(data, LIMIT)
-    assert image.size[0] * image.size[1] > 0
-    assert image.getbbox() is None or image.size[0] <= 40
+
+    assert image.size == (40, 30)
+    pixels = np.asarray(image.convert("L"), dtype=np.int16)
+    lossy = fmt in ("JPEG", "WEBP")
+    inside, outside = pixels[8:22, 13:19], np.delete(pixels, np.s_[2:28], axis=1)
+    assert inside.min() >= (200 if lossy else 255)
+    assert outside.max() <= (55 if lossy else 0)
 
 
 def test_large_jpeg_decodes_at_reduced_size():
