@@ -16,7 +16,7 @@ from pyspark.ml.linalg import Vectors
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline as SkPipeline
 
-from spark_jobs.export import UnsupportedStage, export_model
+from spark_jobs.export import UnsupportedStage, category_splits, export_model
 
 from .helpers import final_step
 
@@ -168,3 +168,35 @@ def test_string_indexer_nominal_feature_tree(spark):
     assert result.parity["passed"] is True
     assert result.parity["label_agreement"] == 1.0
     assert result.parity["max_proba_error"] <= 1e-9
+
+
+@pytest.mark.parametrize(
+    ("left", "k", "expected"),
+    [
+        ([0, 1], 5, None),  # prefix: a threshold on the index
+        ([3, 4], 5, None),  # suffix: the same, children swapped
+        ([1], 2, None),  # a one-hot feature's {1}
+        ([0, 2], 5, (0, 2)),
+        ([1, 3], 5, (1, 3)),
+        ([1, 2], 5, (1, 2)),  # contiguous but neither end
+    ],
+)
+def test_which_splits_need_a_membership_column(left, k, expected):
+    split = {"featureIndex": 2, "numCategories": k, "leftCategoriesOrThreshold": left}
+
+    found = category_splits.scattered(split)
+
+    assert (found.left if found else None) == expected
+
+
+def test_membership_column_sends_exactly_the_left_set_left():
+    split = category_splits.MembershipSplit(feature=1, categories=6, left=(1, 3, 5))
+    step = category_splits.derived_features(2, [split])
+    index = np.array([0, 1, 2, 3, 4, 5, 6, -1, np.nan, 2.5])
+    x = np.column_stack([np.arange(len(index), dtype=float), index])
+
+    out = step.transform(x)
+
+    np.testing.assert_array_equal(out[:, :2], x)
+    in_left = np.isin(index, [1, 3, 5])  # Spark: left iff the index is in the set
+    np.testing.assert_array_equal(out[:, 2] <= category_splits.DERIVED_THRESHOLD, in_left)
