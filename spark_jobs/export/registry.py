@@ -123,7 +123,7 @@ def _assembler_probe(stage: Any) -> None:
         )
 
 
-_TREES = "continuous splits; categorical splits as thresholds on indices"
+_TREES = "continuous splits; categorical splits as index thresholds or membership columns"
 
 ENTRIES: tuple[Entry, ...] = (
     # classifiers
