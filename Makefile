@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 STORE ?= model-store
 KEYS ?= .keys
 
-.PHONY: help install demo test test-fast serve bench soak lint format clean docker-test browser-deps
+.PHONY: help install demo test test-fast serve bench soak lint format clean docker-test browser-deps docs
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ demo: install ## Train on the MNIST sample with local Spark, sign, serve, and pr
 serve: install ## Serve the newest artifacts in SERVING_MODEL_STORE (default ./model-store) on 127.0.0.1:8000
 	SERVING_MODEL_STORE=$${SERVING_MODEL_STORE:-$(STORE)} SERVING_SIGNATURE_SCHEME=$${SERVING_SIGNATURE_SCHEME:-openssf} SERVING_VERIFY_KEY_FILE=$${SERVING_VERIFY_KEY_FILE:-$(KEYS)/verify-key.pem} \
 	SERVING_API_KEYS_FILE=$${SERVING_API_KEYS_FILE:-$(KEYS)/api-keys} exec $(BIN)/model-server
+
+docs: install ## Regenerate the settings, chart values and exporter coverage tables in the docs
+	$(PY) scripts/gen_docs.py
 
 browser-deps: ## Debian chromium for the page test (Playwright drives it; never `playwright install`)
 	@test -x /usr/bin/chromium || { \
