@@ -26,7 +26,8 @@ import orjson
 from flask import Blueprint, Response, request
 
 from .. import __version__
-from ..errors import PROBLEM_JSON, BadRequest, InvalidJSON, UnsupportedMediaType
+from ..bodies import json_object
+from ..errors import PROBLEM_JSON, BadRequest, UnsupportedMediaType
 from ..frames import SPLIT, Table, csv_input, model_input, predict
 from ..state import server_state
 
@@ -123,15 +124,11 @@ def _text() -> str:
 
 
 def _json_doc() -> dict[str, Any]:
-    try:
-        doc = orjson.loads(request.get_data())
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJSON(
-            f"the body is not valid JSON (NaN/Infinity are not JSON; send null): {exc}"
-        ) from None
-    if not isinstance(doc, dict):
-        raise InvalidJSON(_format_hint(f"got a JSON {type(doc).__name__}"))
-    return doc
+    return json_object(
+        request.get_data(),
+        non_finite="NaN/Infinity are not JSON; send null",
+        not_an_object=lambda doc: _format_hint(f"got a JSON {type(doc).__name__}"),
+    )
 
 
 def _json_table(doc: dict[str, Any]) -> tuple[str, Table]:

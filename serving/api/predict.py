@@ -17,7 +17,8 @@ from flask import Blueprint, Response, request
 
 from artifacts.preprocess import to_mnist
 
-from ..errors import BadRequest, InvalidJSON, MissingField, UnsupportedMediaType
+from ..bodies import json_object, model_status
+from ..errors import BadRequest, MissingField, UnsupportedMediaType
 from ..frames import Table, model_input, positional
 from ..frames import predict as run_model
 from ..inputs import row_from_json, rows_from_json
@@ -58,7 +59,7 @@ def predict() -> Response:
 @bp.get("/v1/models/<name>")
 def v1_status(name: str) -> Response:
     model = server_state().registry.snapshot.get(name)
-    return _json({"name": model.name, "version": model.version, "ready": True})
+    return _json(model_status(model))
 
 
 @bp.post("/v1/models/<name>:predict")
@@ -113,15 +114,7 @@ def _instances(instances: Any, model: ServedModel, settings: Settings) -> Any:
 def _json_body() -> dict[str, Any]:
     if not request.is_json:
         raise UnsupportedMediaType("send the body as Content-Type: application/json")
-    try:
-        doc = orjson.loads(request.get_data())
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJSON(
-            f"the body is not valid JSON (NaN/Infinity are not JSON): {exc}"
-        ) from None
-    if not isinstance(doc, dict):
-        raise InvalidJSON("the body must be a JSON object")
-    return doc
+    return json_object(request.get_data())
 
 
 def _run(model: ServedModel, rows: Any) -> Prediction:

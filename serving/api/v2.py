@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, json, request
 
 from .. import oip
+from ..bodies import model_status
 from ..errors import InvalidShape
 from ..frames import COLUMNS, ROWS, Table, model_input, predict
 from ..inputs import check_batch, check_values, validate_rows
@@ -33,7 +34,7 @@ def model_metadata(name: str, version: str | None = None) -> Response:
 @bp.get("/versions/<version>/ready")
 def model_ready(name: str, version: str | None = None) -> Response:
     model = server_state().registry.snapshot.get(name, version)
-    return _json({"name": model.name, "version": model.version, "ready": True})
+    return _json(model_status(model))
 
 
 @bp.post("/infer")
