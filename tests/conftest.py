@@ -29,3 +29,30 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def _standalone_clusters(tmp_path_factory):
+    """Holds the run's one standalone cluster; stops its daemons at the end of the session."""
+    held = []
+    yield held
+    for cluster in held:
+        cluster.stop()
+
+
+@pytest.fixture
+def standalone_cluster(_standalone_clusters, tmp_path_factory):
+    """The run's shared Spark standalone cluster (see tests/spark_cluster.py).
+
+    Started on first use; a test that left it unhealthy costs the next one a restart, not a
+    failure. Tests must only look at the applications they submitted (``cluster.apps()``
+    before and after).
+    """
+    from tests.spark_cluster import StandaloneCluster
+
+    if _standalone_clusters and not _standalone_clusters[-1].healthy():
+        _standalone_clusters.pop().stop()
+    if not _standalone_clusters:
+        root = tmp_path_factory.mktemp("standalone-cluster")
+        _standalone_clusters.append(StandaloneCluster(root).start())
+    return _standalone_clusters[-1]

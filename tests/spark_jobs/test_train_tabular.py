@@ -1,8 +1,8 @@
 """Tabular jobs end to end: train → export → signed artifact that predicts from named columns.
 
 Jobs run in-process through ``spark_jobs.cli.main`` (it reuses the test session), so exit codes
-and the one-line error are asserted without paying for a new JVM per case; one job goes through
-``./spark-submit.sh`` to prove the wrapper carries the new options.
+and the one-line error are asserted without paying for a new JVM per case; a Parquet table goes
+through ``./spark-submit.sh`` on the standalone cluster in test_standalone.py.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from artifacts import tabular as frames
 from artifacts.schema import input_schema, output_schema
 from spark_jobs.cli import main
 
-from .tabular_data import diabetes, mixed, to_csv, to_parquet, wine
-from .test_cli import output, submit
+from .tabular_data import diabetes, mixed, to_csv, to_parquet
 
 pytestmark = pytest.mark.spark
 
@@ -34,7 +33,6 @@ def files(spark, tmp_path_factory):
     return {
         "mixed": to_csv(labelled, root / "Mixed Data (v2).csv"),
         "diabetes": to_csv(diabetes(), root / "diabetes.csv"),
-        "wine": to_parquet(spark, wine(), root / "wine.parquet"),
         "empty": to_parquet(spark, mixed(), root / "empty-categories.parquet"),
         "typo": to_csv(with_typo, root / "typo.csv"),
         "ids": to_csv(mixed().assign(id=np.arange(160) * 7), root / "ids.csv"),
@@ -132,22 +130,6 @@ def test_refusals_exit_with_their_code_and_say_why(files, tmp_path, hmac_key, ca
     assert _train(store, hmac_key, *argv) == code
     assert message in _error(caplog)
     assert not store.exists()
-
-
-@pytest.mark.slow
-def test_spark_submit_trains_a_parquet_table(files, tmp_path, hmac_key):
-    store = tmp_path / "store"
-    result = submit(
-        "train", "--master", "local[2]", "--data", files["wine"], "--label-col", "cultivar",
-        "--model", "rf", "--num-trees", "5", "--max-depth", "4", "--output", str(store),
-        "--version", "v1", "--signing-key", str(hmac_key),
-    )  # fmt: skip
-    assert result.returncode == 0, output(result)[-3000:]
-    assert "stage=export done" in output(result)
-    manifest = _load(store / "wine" / "v1", hmac_key).manifest
-    assert output_schema(manifest).classes == (0, 1, 2)
-    assert manifest["metrics"]["test"]["accuracy"] > 0.8
-    assert manifest["lineage"]["data"]["format"] == "parquet"
 
 
 @pytest.mark.slow
