@@ -8,6 +8,9 @@ exported pipeline.
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,6 +30,8 @@ from pyspark.ml.feature import (
 )
 from sklearn.feature_extraction.text import CountVectorizer as SkCountVectorizer
 
+import artifacts
+from serving import create_app
 from spark_jobs.export import UnsupportedStage, export_model
 from spark_jobs.export.text import TOKENIZER_PATTERN, token_pattern
 
@@ -135,7 +140,9 @@ def _assembled_matches_spark(result, model, test, features: str = "features") ->
     np.testing.assert_allclose(result.estimator.predict_proba(frame), proba, rtol=0, atol=1e-9)
 
 
-def test_tfidf_with_stop_words_next_to_other_columns(docs):
+@pytest.fixture(scope="module")
+def tfidf(docs):
+    """Text (stop words, TF-IDF) next to a number and a one-hot colour, and its export."""
     train, test = docs
     model = SparkPipeline(
         stages=[
@@ -149,7 +156,12 @@ def test_tfidf_with_stop_words_next_to_other_columns(docs):
             _lr(),
         ]
     ).fit(train)
-    result = export_model(model, test)
+    return model, export_model(model, test)
+
+
+def test_tfidf_with_stop_words_next_to_other_columns(docs, tfidf):
+    _, test = docs
+    model, result = tfidf
     assert result.parity["passed"]
     assert result.parity["label_agreement"] == 1.0
     assert result.parity["synthesized_rows"] > 0  # the messy-text edge rows
@@ -263,3 +275,71 @@ def test_case_insensitive_stop_words_need_lowercased_tokens(docs):
     ).fit(train)
     with pytest.raises(UnsupportedStage, match="caseSensitive=False"):
         export_model(model, train.limit(20))
+
+
+# --- served ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(docs, tfidf, tmp_path_factory):
+    """The TF-IDF export saved as a signed artifact; the app, the rows and Spark's answers."""
+    _, test = docs
+    model, result = tfidf
+    root = tmp_path_factory.mktemp("text-served")
+    key = artifacts.generate_keys("hmac-sha256", root / "keys")["secret"]
+    artifacts.save(result.estimator, root / "store", "reviews", version="1",
+                   signer=artifacts.load_signer(key), input_schema=result.input_schema,
+                   output_schema=result.output_schema, parity=result.parity)  # fmt: skip
+    rows = model.transform(test).collect()
+    records = [{"text": r["text"], "x": r["x"], "colour": r["colour"]} for r in rows]
+    classes = np.asarray(result.classes)
+    labels = classes[[int(r["prediction"]) for r in rows]].tolist()
+    proba = np.vstack([r["probability"].toArray() for r in rows])
+    config = {"model_store": root / "store", "verify_key_file": key, "auth_enabled": False,
+              "rate_limit_enabled": False, "reload_interval": 0}  # fmt: skip
+    return create_app(config).test_client(), records, labels, proba
+
+
+def test_served_text_model_answers_sparks_labels_on_every_protocol(served):
+    client, records, labels, _ = served
+    split = {"columns": ["text", "x", "colour"], "data": [list(r.values()) for r in records]}
+    bodies = [{"dataframe_records": records}, {"dataframe_split": split}]
+    for body in bodies:
+        reply = client.post("/invocations", json=body)
+        assert reply.status_code == 200, reply.get_data(as_text=True)
+        assert reply.get_json()["predictions"] == labels
+    reply = client.post("/v1/models/reviews:predict", json={"instances": records})
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    assert reply.get_json()["predictions"] == labels
+
+
+def test_served_text_model_reads_csv_with_empty_documents(served):
+    """An empty CSV cell in a text column is the empty document Spark tokenised, not a gap."""
+    client, records, labels, _ = served
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["text", "x", "colour"])
+    writer.writerows([r["text"], repr(r["x"]), r["colour"]] for r in records)
+    assert any(r["text"] == "" for r in records)
+    reply = client.post("/invocations", data=out.getvalue(), content_type="text/csv")
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    assert reply.get_json()["predictions"] == labels
+
+
+def test_served_text_model_on_v2_takes_bytes_and_returns_sparks_probabilities(served):
+    client, records, labels, proba = served
+    datatypes = {"text": "BYTES", "x": "FP64", "colour": "BYTES"}
+    inputs = [
+        {"name": n, "datatype": d, "shape": [len(records)], "data": [r[n] for r in records]}
+        for n, d in datatypes.items()
+    ]
+    reply = client.post("/v2/models/reviews/infer", json={"inputs": inputs})
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    outputs = {o["name"]: o for o in reply.get_json()["outputs"]}
+    assert outputs["label"]["data"] == labels
+    served_proba = np.array(outputs["probabilities"]["data"]).reshape(proba.shape)
+    assert outputs["probabilities"]["datatype"] == "FP32"  # hence float32's precision
+    np.testing.assert_allclose(served_proba, proba, rtol=0, atol=1e-7)
+    meta = client.get("/v2/models/reviews").get_json()
+    text_input = next(i for i in meta["inputs"] if i["name"] == "text")
+    assert text_input["datatype"] == "BYTES"
