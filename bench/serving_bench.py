@@ -20,19 +20,21 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import joblib
 import numpy as np
+import processes
+import v2_requests
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,12 +58,6 @@ done = function(summary, latency, requests)
       + summary.errors.write + summary.errors.timeout))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def train_store(work: Path) -> tuple[Path, Path, Path, np.ndarray]:
@@ -89,29 +85,14 @@ def train_store(work: Path) -> tuple[Path, Path, Path, np.ndarray]:
 
 
 @contextlib.contextmanager
-def server(command: list[str], env: dict[str, str], port: int, log: Path):
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=out)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start:\n{log.read_text()}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except urllib.error.HTTPError:
-                break  # the baseline has no /healthz: a 404 still means it is up
-            except OSError:
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def server(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    """A server on ``port``, yielded as its base URL once it answers HTTP at all."""
+    base = f"http://127.0.0.1:{port}"
+    # The baseline has no /healthz: a 404 still means it is up.
+    with processes.running(
+        command, env, log, lambda: processes.status_of(base + "/healthz") is not None, timeout=60
+    ):
+        yield base
 
 
 def multipart(png: bytes) -> tuple[bytes, str]:
@@ -139,41 +120,14 @@ def png_of(pixels: np.ndarray, size: int | None = None, dark_on_light: bool = Fa
 
 
 def v2_bodies(rows: np.ndarray) -> dict[str, tuple[bytes, str, str]]:
-    json_body = json.dumps(
-        {
-            "inputs": [
-                {
-                    "name": "input",
-                    "shape": list(rows.shape),
-                    "datatype": "FP32",
-                    "data": rows.astype(np.float32).ravel().tolist(),
-                }
-            ]
-        }
-    ).encode()
-    raw = rows.astype(np.float32).tobytes()
-    header = json.dumps(
-        {
-            "inputs": [
-                {
-                    "name": "input",
-                    "shape": list(rows.shape),
-                    "datatype": "FP32",
-                    "parameters": {"binary_data_size": len(raw)},
-                }
-            ],
-            "outputs": [
-                {"name": "label", "parameters": {"binary_data": True}},
-                {"name": "probabilities", "parameters": {"binary_data": True}},
-            ],
-        }
-    ).encode()
+    """The V2 JSON and binary bodies of ``rows``: (body, content type, extra header lines)."""
+    binary, header_length = v2_requests.binary_body(rows, ("label", "probabilities"))
     return {
-        "json": (json_body, "application/json", ""),
+        "json": (v2_requests.json_body(rows), "application/json", ""),
         "binary": (
-            header + raw,
+            binary,
             "application/octet-stream",
-            f"Inference-Header-Content-Length: {len(header)}",
+            f"{v2_requests.HEADER_LENGTH}: {header_length}",
         ),
     }
 
@@ -214,16 +168,33 @@ def run_wrk(url: str, body: bytes, content_type: str, extra: str, args, work: Pa
     }
 
 
+def headers_of(content_type: str, extra: str) -> dict[str, str]:
+    """Request headers from a content type and the load generators' ``Name: value`` lines."""
+    headers = {"Content-Type": content_type}
+    for line in filter(None, extra.split("\n")):
+        name, value = line.split(":", 1)
+        headers[name] = value.strip()
+    return headers
+
+
+def post(url: str, body: bytes, content_type: str, extra: str = "") -> tuple[int, bytes]:
+    """One request as the load generators send it: (status, reply body), errors included."""
+    headers = headers_of(content_type, extra)
+    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
 def run_python(url: str, body: bytes, content_type: str, extra: str, args, work: Path) -> dict:
     """Fallback load generator: one keep-alive connection per thread."""
     import http.client
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    headers = {"Content-Type": content_type}
-    for line in filter(None, extra.split("\n")):
-        name, value = line.split(":", 1)
-        headers[name] = value.strip()
+    headers = headers_of(content_type, extra)
     latencies: list[float] = []
     errors = [0]
     stop = time.monotonic() + args.duration
@@ -324,7 +295,7 @@ def benchmark(args, load, work: Path) -> dict:
         "seed_256px": multipart(png_of(digit, size=256, dark_on_light=True)),
     }
     python = sys.executable
-    base_port, our_port = free_port(), free_port()
+    base_port, our_port = processes.free_port(), processes.free_port()
     baseline_cmd = [python, "-m", "gunicorn", "-w", str(args.workers)]
     baseline_cmd += [
         "-b",

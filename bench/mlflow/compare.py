@@ -7,7 +7,7 @@ handle_unknown="ignore")`` on the categories, missing ones a category of their o
 ``LogisticRegression``. It is saved signed with a typed tabular schema for ours; the signed
 artifact is then verified, loaded and written with ``mlflow.sklearn.save_model`` (with an
 inferred signature, as MLflow recommends) inside MLflow's own venv (``.venv-mlflow``, see
-environment.py), so both servers score the same fitted object.
+bench/peer_venv.py), so both servers score the same fitted object.
 
 Both run on 127.0.0.1 with the same number of worker processes: ours as Gunicorn sync workers
 behind a master, MLflow 3's scoring server as ``uvicorn --workers N`` (``mlflow models serve
@@ -42,9 +42,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import warnings
 from pathlib import Path
 
@@ -56,9 +53,9 @@ HERE = Path(__file__).resolve().parent
 BENCH = HERE.parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(HERE))
 
-import environment  # noqa: E402
+import peer_venv  # noqa: E402
+import processes  # noqa: E402
 import serving_bench as sb  # noqa: E402
 
 import artifacts  # noqa: E402
@@ -209,23 +206,17 @@ def split_body(rows: pd.DataFrame) -> bytes:
 
 def answer(url: str, body: bytes, extra: str) -> dict:
     """One JSON reply; ``extra`` holds header lines as serving_bench's load generators take them."""
-    headers = {"Content-Type": "application/json"}
-    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - loopback
-    for line in filter(None, extra.split("\n")):
-        name, value = line.split(":", 1)
-        request.add_header(name, value.strip())
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-            return json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raise RuntimeError(f"{url} answered HTTP {exc.code}: {exc.read()[:500]!r}") from None
+    status, reply = sb.post(url, body, "application/json", extra)
+    if status >= 400:
+        raise RuntimeError(f"{url} answered HTTP {status}: {reply[:500]!r}")
+    return json.loads(reply)
 
 
 # ---------------------------------------------------------------- servers
 
 
 def ours(args, work: Path, store: Path, key: Path) -> tuple[list[str], dict, str, str]:
-    port = sb.free_port()
+    port = processes.free_port()
     api_key = "bench-" + os.urandom(16).hex()
     (work / "api-keys").write_text(api_key + "\n")
     env = {
@@ -245,7 +236,7 @@ def ours(args, work: Path, store: Path, key: Path) -> tuple[list[str], dict, str
 
 
 def mlflow_server(args, python: Path, model_dir: Path) -> tuple[list[str], dict, str]:
-    port = sb.free_port()
+    port = processes.free_port()
     command = [str(python.parent / "mlflow"), "models", "serve", "-m", str(model_dir)]
     command += ["-h", "127.0.0.1", "-p", str(port), "-w", str(args.workers)]
     command += ["--env-manager", "local"]
@@ -258,59 +249,9 @@ def mlflow_server(args, python: Path, model_dir: Path) -> tuple[list[str], dict,
     return command, env, f"http://127.0.0.1:{port}"
 
 
-@contextlib.contextmanager
 def running(command: list[str], env: dict, probe: str, log_file: Path):
     """A server process, yielded once ``probe`` answers 200; stopped (SIGTERM) on the way out."""
-    with open(log_file, "ab") as out:
-        proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=out)
-    try:
-        deadline = time.monotonic() + 120
-        while status_of(probe) != 200:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{command[0]} did not become ready:\n{tail(log_file)}")
-            time.sleep(0.1)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def status_of(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return None
-
-
-def tail(log_file: Path) -> str:
-    return log_file.read_text(errors="replace")[-3000:] if log_file.exists() else ""
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, reaped children included) of ``pid`` and all its descendants."""
-    stats: dict[int, list[str]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stats[int(entry)] = (
-                    Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-                )
-            except OSError:
-                continue
-    tree, queue = [], [pid]
-    while queue:
-        parent = queue.pop()
-        tree.append(parent)
-        queue += [child for child, fields in stats.items() if int(fields[1]) == parent]
-    ticks = sum(sum(int(v) for v in stats[p][11:15]) for p in tree if p in stats)
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return processes.running(command, env, log_file, lambda: processes.status_of(probe) == 200)
 
 
 def alternate(runs: dict[str, tuple], pids: dict[str, int], load, args, work: Path) -> dict:
@@ -326,9 +267,9 @@ def alternate(runs: dict[str, tuple], pids: dict[str, int], load, args, work: Pa
     rounds: dict[str, list[dict]] = {name: [] for name in runs}
     for _ in range(args.rounds):
         for name, (url, body, ctype, headers) in runs.items():
-            before = cpu_seconds(pids[name])
+            before = processes.cpu_seconds(pids[name])
             result = load(url, body, ctype, headers, per_round, work)
-            result["cpu_s"] = cpu_seconds(pids[name]) - before
+            result["cpu_s"] = processes.cpu_seconds(pids[name]) - before
             result["requests"] = result["req_per_s"] * per_round.duration
             rounds[name].append(result)
     return {name: summary(results) for name, results in rounds.items()}
@@ -352,7 +293,9 @@ def summary(results: list[dict]) -> dict:
 
 def prepare_mlflow(args, work: Path, store: Path, key: Path, sample) -> tuple[Path, Path, str]:
     """MLflow's venv and model directory; EnvironmentUnavailable/RuntimeError say why not."""
-    python = environment.ensure(args.mlflow_venv)
+    python = peer_venv.ensure(args.mlflow_venv, HERE / "requirements.txt", "mlflow").with_name(
+        "python"
+    )
     model_dir, version = mlflow_model(python, work, store, key, sample, args.signature)
     return python, model_dir, version
 
@@ -386,7 +329,7 @@ def measure(args, load, work: Path) -> dict:
                 url = ml_url + "/invocations"
                 runs[f"mlflow/invocations_{n}row"] = (url, body, "application/json", "")
                 pids[f"mlflow/invocations_{n}row"] = theirs.pid
-        except (environment.EnvironmentUnavailable, RuntimeError) as exc:
+        except (peer_venv.EnvironmentUnavailable, RuntimeError) as exc:
             results["mlflow_skipped"] = str(exc)
             log.warning("MLflow skipped, measuring ours alone: %s", exc)
         results["scenarios"] = alternate(runs, pids, load, args, work)

@@ -3,7 +3,7 @@
 The model is the signed artifact ``serving_bench.train_store`` writes; it is verified and
 loaded with ``artifacts.load``, then dumped with joblib into an MLServer model directory
 (``model-settings.json``, implementation ``mlserver_sklearn.SKLearnModel``). MLServer runs
-from its own venv (``.venv-mlserver``, see environment.py) on 127.0.0.1 with
+from its own venv (``.venv-mlserver``, see bench/peer_venv.py) on 127.0.0.1 with
 ``parallel_workers`` equal to our Gunicorn worker count: MLServer has one uvicorn front-end
 process feeding that many inference worker processes; ours has that many Gunicorn sync
 workers behind a master. The load generator is serving_bench's (wrk, or its Python
@@ -29,8 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,10 +39,11 @@ HERE = Path(__file__).resolve().parent
 BENCH = HERE.parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(HERE))
 
-import environment  # noqa: E402
+import peer_venv  # noqa: E402
+import processes  # noqa: E402
 import serving_bench as sb  # noqa: E402
+import v2_requests  # noqa: E402
 
 import artifacts  # noqa: E402
 
@@ -55,45 +54,9 @@ RESULTS = BENCH / "results" / "mlserver.json"
 # ---------------------------------------------------------------- processes
 
 
-def descendants(pid: int) -> list[int]:
-    """Every live descendant of ``pid`` (scans /proc; Linux only)."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if stat[0] != "Z":
-                parents.setdefault(int(stat[1]), []).append(int(entry))
-    found, queue = [], [pid]
-    while queue:
-        for child in parents.get(queue.pop(), []):
-            found.append(child)
-            queue.append(child)
-    return found
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def memory(pid: int, workers: Callable[[int], list[int]]) -> dict:
     """RSS of the whole process tree and the mean RSS of its worker processes."""
-    tree = [pid, *descendants(pid)]
+    tree = [pid, *processes.descendants(pid)]
     worker_pids = workers(pid)
     return {
         "rss_total_mb": round(sum(rss_mb(p) for p in tree), 1),
@@ -105,49 +68,20 @@ def memory(pid: int, workers: Callable[[int], list[int]]) -> dict:
     }
 
 
+def rss_mb(pid: int) -> float:
+    return processes.rss_kb(pid) / 1024
+
+
 def gunicorn_workers(master: int) -> list[int]:
-    return [p for p in descendants(master) if cmdline(p).startswith(cmdline(master)[:20])]
+    prefix = processes.cmdline(master)[:20]
+    return [p for p in processes.descendants(master) if processes.cmdline(p).startswith(prefix)]
 
 
 def mlserver_workers(main: int) -> list[int]:
     """MLServer's inference pool: child processes other than multiprocessing helpers."""
-    return [p for p in descendants(main) if "resource_tracker" not in cmdline(p)]
-
-
-def status_of(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return None
-
-
-def start(command: list[str], env: dict, probe: str, accept: set[int], log_file: Path, cwd=None):
-    """Start a server; return (process, seconds from start to the probe answering)."""
-    started = time.perf_counter()
-    with open(log_file, "ab") as out:
-        proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=out, cwd=cwd)
-    deadline = time.monotonic() + 120
-    while status_of(probe) not in accept:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            raise RuntimeError(
-                f"{command[0]} did not become ready:\n{log_file.read_text()[-3000:]}"
-            )
-        time.sleep(0.02)
-    return proc, time.perf_counter() - started
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return [
+        p for p in processes.descendants(main) if "resource_tracker" not in processes.cmdline(p)
+    ]
 
 
 # ---------------------------------------------------------------- servers
@@ -163,7 +97,7 @@ class Server:
 
 def contenders(args, work: Path, store: Path, key: Path, plain: Path, mlserver: Path | None):
     python = sys.executable
-    port = sb.free_port()
+    port = processes.free_port()
     baseline = Server(
         "baseline",
         [
@@ -183,7 +117,7 @@ def contenders(args, work: Path, store: Path, key: Path, plain: Path, mlserver: 
         {405},  # GET on the POST-only route: a worker has imported the app and the model
         gunicorn_workers,
     )
-    port = sb.free_port()
+    port = processes.free_port()
     api_key = "bench-" + os.urandom(16).hex()
     (work / "api-keys").write_text(api_key + "\n")
     ours = Server(
@@ -207,7 +141,7 @@ def contenders(args, work: Path, store: Path, key: Path, plain: Path, mlserver: 
     ours.api_key = api_key
     servers = [baseline, ours]
     if mlserver is not None:
-        port = sb.free_port()
+        port = processes.free_port()
         root = model_repository(work, store, key, args.workers, port)
         servers.append(
             Server(
@@ -245,8 +179,8 @@ def model_repository(work: Path, store: Path, key: Path, workers: int, port: int
                 "debug": False,
                 "host": "127.0.0.1",
                 "http_port": port,
-                "grpc_port": sb.free_port(),
-                "metrics_port": sb.free_port(),
+                "grpc_port": processes.free_port(),
+                "metrics_port": processes.free_port(),
                 "parallel_workers": workers,
             }
         )
@@ -259,32 +193,14 @@ def model_repository(work: Path, store: Path, key: Path, workers: int, port: int
 
 def mlserver_bodies(rows: np.ndarray) -> dict[str, tuple[bytes, str, str]]:
     """V2 bodies asking for label and probabilities, like ours returns by default."""
-    doc = {
-        "inputs": [
-            {
-                "name": "input",
-                "shape": list(rows.shape),
-                "datatype": "FP32",
-                "data": rows.astype(np.float32).ravel().tolist(),
-            }
-        ],
-        "outputs": [{"name": "predict"}, {"name": "predict_proba"}],
-    }
+    body = v2_requests.json_body(rows, outputs=("predict", "predict_proba"))
     binary = sb.v2_bodies(rows)["binary"]
-    return {"json": (json.dumps(doc).encode(), "application/json", ""), "binary": binary}
+    return {"json": (body, "application/json", ""), "binary": binary}
 
 
 def probe_once(url: str, body: bytes, content_type: str, extra: str) -> tuple[int, str]:
-    headers = {"Content-Type": content_type}
-    for line in filter(None, extra.split("\n")):
-        name, value = line.split(":", 1)
-        headers[name] = value.strip()
-    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()[:300].decode(errors="replace")
+    status, reply = sb.post(url, body, content_type, extra)
+    return status, "" if status < 400 else reply[:300].decode(errors="replace")
 
 
 def run_mlserver_scenarios(server: Server, features: np.ndarray, load, args, work: Path) -> dict:
@@ -331,19 +247,22 @@ def measure(server: Server, features, load, args, work: Path) -> dict:
     log_file = work / f"{server.name}.log"
     starts, result = [], {}
     for attempt in range(args.cold_runs):
-        proc, seconds = start(
-            server.command, server.env, server.probe, server.accept, log_file, server.cwd
-        )
-        starts.append(seconds)
-        try:
+        started = time.perf_counter()
+        with processes.running(
+            server.command,
+            server.env,
+            log_file,
+            lambda: processes.status_of(server.probe) in server.accept,
+            interval=0.02,
+            cwd=server.cwd,
+        ) as proc:
+            starts.append(time.perf_counter() - started)
             if attempt == args.cold_runs - 1:
                 if server.name == "mlserver":
                     result["scenarios"] = run_mlserver_scenarios(server, features, load, args, work)
                 else:
                     warm(server, features, load, args, work)
                 result.update(memory(proc.pid, server.workers))
-        finally:
-            stop(proc)
     result["cold_start_s"] = round(statistics.median(starts), 3)
     result["cold_start_runs_s"] = [round(s, 3) for s in starts]
     return result
@@ -410,11 +329,11 @@ def run(args) -> dict:
     }
     mlserver = None
     try:
-        mlserver = environment.ensure(args.mlserver_venv)
+        mlserver = peer_venv.ensure(args.mlserver_venv, HERE / "requirements.txt", "mlserver")
         results["mlserver_version"] = subprocess.run(
             [str(mlserver), "--version"], capture_output=True, text=True
         ).stdout.strip()
-    except environment.EnvironmentUnavailable as exc:
+    except peer_venv.EnvironmentUnavailable as exc:
         results["mlserver_skipped"] = str(exc)
     try:
         store, key, plain, features = sb.train_store(work)

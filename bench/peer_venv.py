@@ -1,8 +1,9 @@
-"""The separate MLServer virtualenv (``.venv-mlserver``): created once, reused after.
+"""A peer server's own virtualenv (``.venv-mlserver``, ``.venv-mlflow``): created once, reused.
 
-MLServer pins its own FastAPI/uvicorn/pydantic stack, so it never shares ``.venv``. The
-model's libraries (scikit-learn, numpy, joblib) are pinned to our venv's versions: a pickle
-is only portable between identical versions, and the comparison must run the same model.
+Each peer pins its own server stack (FastAPI/uvicorn/pydantic), so it never shares ``.venv``.
+The model's libraries (scikit-learn, numpy, joblib) are pinned to our venv's versions: a pickle
+is only portable between identical versions, and a comparison must run the same model. A stamp
+file records what was installed, so a changed ``requirements.txt`` or pin reinstalls.
 """
 
 from __future__ import annotations
@@ -15,33 +16,32 @@ from importlib.metadata import version
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-HERE = Path(__file__).resolve().parent
-REQUIREMENTS = HERE / "requirements.txt"
 MODEL_LIBRARIES = ("scikit-learn", "numpy", "joblib")
+STAMP = ".bench-installed.json"
 
 
 class EnvironmentUnavailable(RuntimeError):
-    """MLServer could not be installed; the message says why (shown in the table)."""
+    """The peer could not be installed; the message says why (shown in the bench table)."""
 
 
-def wanted() -> dict:
+def wanted(requirements: Path) -> dict:
     """What the venv must contain: the requirement lines and the pinned model libraries."""
     lines = [
         line.strip()
-        for line in REQUIREMENTS.read_text().splitlines()
+        for line in requirements.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     return {"requirements": lines, "pins": {name: version(name) for name in MODEL_LIBRARIES}}
 
 
-def ensure(venv: Path) -> Path:
-    """Return the ``mlserver`` executable in ``venv``, installing it first if needed."""
-    executable = venv / "bin" / "mlserver"
-    stamp = venv / ".bench-installed.json"
-    spec = wanted()
-    if executable.exists() and stamp.exists() and json.loads(stamp.read_text()) == spec:
-        return executable
-    log.info("installing MLServer into %s (one-off)", venv)
+def ensure(venv: Path, requirements: Path, executable: str) -> Path:
+    """Return ``venv/bin/<executable>``, installing ``requirements`` first unless stamped."""
+    program = venv / "bin" / executable
+    stamp = venv / STAMP
+    spec = wanted(requirements)
+    if program.exists() and stamp.exists() and json.loads(stamp.read_text()) == spec:
+        return program
+    log.info("installing %s into %s (one-off, a few minutes)", executable, venv)
     python = venv / "bin" / "python"
     if not python.exists():
         _run([sys.executable, "-m", "venv", str(venv)], "create the virtualenv")
@@ -51,10 +51,10 @@ def ensure(venv: Path) -> Path:
         [str(python), "-m", "pip", "install", "--quiet", *spec["requirements"], *pins],
         "pip install " + " ".join(spec["requirements"] + pins),
     )
-    if not executable.exists():
-        raise EnvironmentUnavailable(f"pip finished but {executable} is missing")
+    if not program.exists():
+        raise EnvironmentUnavailable(f"pip finished but {program} is missing")
     stamp.write_text(json.dumps(spec))
-    return executable
+    return program
 
 
 def _run(command: list[str], what: str) -> None:
