@@ -3,9 +3,11 @@
 MNIST digits are white ink on black, size-normalised to fit a 20x20 box (aspect kept) and
 centred by centre of mass in a 28x28 field. Real clients send something else: RGBA canvases
 with a transparent background, phone photos of dark ink on light paper, big off-centre scans
-with a speck of dust or a ruled frame, rotated JPEGs. A model trained on MNIST only sees the
-distribution it was trained on if every input goes through the same normalisation, which is
-why this module is shared by serving (uploads) and spark_jobs (image-folder training data).
+with a speck of dust or a ruled frame, rotated JPEGs, screenshots of a matplotlib figure
+with the digit in a dark plot square among ticks and a title. A model trained on MNIST only
+sees the distribution it was trained on if every input goes through the same normalisation,
+which is why this module is shared by serving (uploads) and spark_jobs (image-folder training
+data).
 
 Pure functions over numpy and Pillow, no I/O and no global state, so they are cheap to
 property-test and safe to call from any thread.
@@ -28,6 +30,8 @@ _SPECK_FRACTION = 0.08  # components smaller than this share of the largest one 
 _FRAME_SPAN = 0.9  # a component spanning this share of the image side is a frame or an edge
 _ORIENTATION_TAG = 0x0112
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
+_MNIST_AXIS = np.arange(MNIST_SIDE, dtype=np.float32)
+_MNIST_AXIS.flags.writeable = False  # shared by every call: read-only keeps it thread-safe
 _HIGH_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 _MAX_NESTING = 2  # a panel inside a frame inside a page is as deep as screenshots go
 _PANEL_SPAN = 0.2  # a panel or frame spans at least this share of both sides of its image
@@ -56,11 +60,10 @@ def to_mnist(image: Image.Image) -> np.ndarray:
 
 def _digit_vector(image: Image.Image, nesting: int) -> np.ndarray:
     """``to_mnist`` after orientation; ``nesting`` bounds how many panels deep it may look."""
-    blank = np.zeros(MNIST_SIDE * MNIST_SIDE, dtype=np.float32)
     overview = _grayscale(_shrink(image))
     polarity = _polarity(overview)
     if polarity is None:
-        return blank
+        return _blank()
     ink = _normalise(overview, *polarity)
     if ink.shape == (MNIST_SIDE, MNIST_SIDE) and _already_mnist(ink):
         return ink.ravel()
@@ -70,12 +73,16 @@ def _digit_vector(image: Image.Image, nesting: int) -> np.ndarray:
             return inside
     box = _digit_box(ink)
     if box is None:
-        return blank
+        return _blank()
     if overview.shape != (image.height, image.width):
         ink, box = _detail(image, overview.shape, box, polarity)
     top, bottom, left, right = box
     digit = _scale_to_box(ink[top:bottom, left:right])
     return _centre_by_mass(digit).ravel()
+
+
+def _blank() -> np.ndarray:
+    return np.zeros(MNIST_SIDE * MNIST_SIDE, dtype=np.float32)
 
 
 def _inside_panel(image: Image.Image, ink: np.ndarray, nesting: int) -> np.ndarray | None:
@@ -199,7 +206,7 @@ def _already_mnist(ink: np.ndarray) -> bool:
     if rows.size == 0 or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 != _BOX:
         return False
     total = float(ink.sum())
-    axis = np.arange(MNIST_SIDE, dtype=np.float32)
+    axis = _MNIST_AXIS
     centre_y = float(ink.sum(axis=1) @ axis) / total
     centre_x = float(ink.sum(axis=0) @ axis) / total
     half = MNIST_SIDE / 2
