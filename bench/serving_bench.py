@@ -238,35 +238,56 @@ def run_python(url: str, body: bytes, content_type: str, extra: str, args, work:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def load_options(doc: str, workers_help: str, output: Path) -> argparse.ArgumentParser:
+    """The options every load benchmark takes (its first docstring paragraph as description)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both")
+    parser.add_argument("--workers", type=int, default=2, help=workers_help)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--output", type=Path, default=output)
+    return parser
+
+
+def load_generator():
+    """wrk when it is installed, else the Python fallback; both take the same arguments."""
+    return run_wrk if shutil.which("wrk") else run_python
+
+
+def save(results: dict, output: Path, report) -> int:
+    """Write the results as JSON, print the table; the benchmark's exit status."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    report(results)
+    return 0
+
+
+def main() -> int:
+    parser = load_options(__doc__, "gunicorn workers for both", RESULTS)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per scenario")
     parser.add_argument(
         "--worker-class", default="sync", choices=("sync", "gthread"), help="ours only"
     )
-    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
-    load = run_wrk if shutil.which("wrk") else run_python
+    load = load_generator()
     work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
     try:
         results = benchmark(args, load, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    report(results)
-    return 0
+    return save(results, args.output, report)
 
 
-def interleaved(runs: dict[str, tuple], load, args, work: Path) -> dict[str, dict]:
+def interleaved(
+    runs: dict[str, tuple], load, args, work: Path, pids: dict[str, int] | None = None
+) -> dict[str, dict]:
     """Alternate short rounds between the servers so a busy machine slows both alike.
 
     Each entry of ``runs`` is (url, body, content type, headers). Over ``args.rounds`` rounds
     every run gets ``duration / rounds`` seconds per round; req/s is the total over all rounds,
     p50/p99 the median of the rounds' values (one noisy round does not decide the result).
+    With ``pids`` (a run's name → its server's root process) the CPU time each server's process
+    tree spent on its rounds is added: on a machine shared with other work, throughput partly
+    measures how much CPU the scheduler gave a server; CPU per request measures the work.
     """
     per_round = argparse.Namespace(
         **{**vars(args), "duration": max(1, args.duration // args.rounds)}
@@ -274,17 +295,29 @@ def interleaved(runs: dict[str, tuple], load, args, work: Path) -> dict[str, dic
     rounds: dict[str, list[dict]] = {name: [] for name in runs}
     for _ in range(args.rounds):
         for name, (url, body, ctype, headers) in runs.items():
-            rounds[name].append(load(url, body, ctype, headers, per_round, work))
-    return {
-        name: {
-            "req_per_s": float(np.mean([r["req_per_s"] for r in results])),
-            "p50_ms": float(np.median([r["p50_ms"] for r in results])),
-            "p99_ms": float(np.median([r["p99_ms"] for r in results])),
-            "errors": sum(r["errors"] for r in results),
-            "rounds": len(results),
-        }
-        for name, results in rounds.items()
+            before = processes.cpu_seconds(pids[name]) if pids else 0.0
+            result = load(url, body, ctype, headers, per_round, work)
+            if pids:
+                result["cpu_s"] = processes.cpu_seconds(pids[name]) - before
+                result["requests"] = result["req_per_s"] * per_round.duration
+            rounds[name].append(result)
+    return {name: summary(results) for name, results in rounds.items()}
+
+
+def summary(results: list[dict]) -> dict:
+    """One scenario's rounds in one row (with the server's CPU time where it was measured)."""
+    row = {
+        "req_per_s": float(np.mean([r["req_per_s"] for r in results])),
+        "p50_ms": float(np.median([r["p50_ms"] for r in results])),
+        "p99_ms": float(np.median([r["p99_ms"] for r in results])),
+        "errors": sum(r["errors"] for r in results),
+        "rounds": len(results),
     }
+    if all("cpu_s" in r for r in results):
+        requests, cpu = sum(r["requests"] for r in results), sum(r["cpu_s"] for r in results)
+        row["server_cpu_s"] = round(cpu, 2)
+        row["server_cpu_ms_per_request"] = round(1000 * cpu / requests, 3) if requests else None
+    return row
 
 
 def benchmark(args, load, work: Path) -> dict:

@@ -33,7 +33,6 @@ measured alone.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -254,40 +253,6 @@ def running(command: list[str], env: dict, probe: str, log_file: Path):
     return processes.running(command, env, log_file, lambda: processes.status_of(probe) == 200)
 
 
-def alternate(runs: dict[str, tuple], pids: dict[str, int], load, args, work: Path) -> dict:
-    """serving_bench.interleaved, plus the CPU time each server spent on its rounds.
-
-    On a machine shared with other work, throughput partly measures how much CPU the
-    scheduler gave a server (more runnable threads get more); rows per server CPU-second
-    measures the work itself. ``pids`` maps a run's name to its server's root process.
-    """
-    per_round = argparse.Namespace(
-        **{**vars(args), "duration": max(1, args.duration // args.rounds)}
-    )
-    rounds: dict[str, list[dict]] = {name: [] for name in runs}
-    for _ in range(args.rounds):
-        for name, (url, body, ctype, headers) in runs.items():
-            before = processes.cpu_seconds(pids[name])
-            result = load(url, body, ctype, headers, per_round, work)
-            result["cpu_s"] = processes.cpu_seconds(pids[name]) - before
-            result["requests"] = result["req_per_s"] * per_round.duration
-            rounds[name].append(result)
-    return {name: summary(results) for name, results in rounds.items()}
-
-
-def summary(results: list[dict]) -> dict:
-    requests, cpu = sum(r["requests"] for r in results), sum(r["cpu_s"] for r in results)
-    return {
-        "req_per_s": float(np.mean([r["req_per_s"] for r in results])),
-        "p50_ms": float(np.median([r["p50_ms"] for r in results])),
-        "p99_ms": float(np.median([r["p99_ms"] for r in results])),
-        "errors": sum(r["errors"] for r in results),
-        "rounds": len(results),
-        "server_cpu_s": round(cpu, 2),
-        "server_cpu_ms_per_request": round(1000 * cpu / requests, 3) if requests else None,
-    }
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -332,7 +297,7 @@ def measure(args, load, work: Path) -> dict:
         except (peer_venv.EnvironmentUnavailable, RuntimeError) as exc:
             results["mlflow_skipped"] = str(exc)
             log.warning("MLflow skipped, measuring ours alone: %s", exc)
-        results["scenarios"] = alternate(runs, pids, load, args, work)
+        results["scenarios"] = sb.interleaved(runs, load, args, work, pids)
     return results
 
 
@@ -417,7 +382,7 @@ def report(results: dict) -> None:
 
 
 def run(args) -> dict:
-    load = sb.run_wrk if shutil.which("wrk") else sb.run_python
+    load = sb.load_generator()
     work = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
     results: dict = {
         "workers": args.workers,
@@ -449,10 +414,7 @@ def run(args) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes for both")
-    parser.add_argument("--connections", type=int, default=8)
+    parser = sb.load_options(__doc__, "worker processes for both", RESULTS)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per scenario")
     parser.add_argument("--mlflow-venv", type=Path, default=ROOT / ".venv-mlflow")
     parser.add_argument(
@@ -461,14 +423,9 @@ def main() -> int:
         action="store_false",
         help="save the MLflow model without a signature (no schema enforcement in MLflow)",
     )
-    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    results = run(args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    report(results)
-    return 0
+    return sb.save(run(args), args.output, report)
 
 
 if __name__ == "__main__":

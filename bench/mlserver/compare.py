@@ -314,7 +314,7 @@ def report(results: dict) -> None:
 
 
 def run(args) -> dict:
-    load = sb.run_wrk if shutil.which("wrk") else sb.run_python
+    load = sb.load_generator()
     work = Path(tempfile.mkdtemp(prefix="mlserver-bench-"))
     results: dict = {
         "workers": args.workers,
@@ -350,21 +350,13 @@ def run(args) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=8)
+    parser = sb.load_options(__doc__, "worker processes for each server", RESULTS)
     parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per server")
     parser.add_argument("--mlserver-venv", type=Path, default=ROOT / ".venv-mlserver")
     parser.add_argument("--serving-results", type=Path, default=BENCH / "results" / "serving.json")
-    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    results = run(args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    report(results)
-    return 0
+    return sb.save(run(args), args.output, report)
 
 
 if __name__ == "__main__":
