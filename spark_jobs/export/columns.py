@@ -133,7 +133,10 @@ _SHAPES = {
     (StringIndexerModel, OneHotEncoderModel): "one-hot encoded",
     (Bucketizer,): "bucketized",
     (ImputerModel, Bucketizer): "imputed and bucketized",
+    (Bucketizer, OneHotEncoderModel): "bucketized and one-hot encoded",
+    (ImputerModel, Bucketizer, OneHotEncoderModel): "imputed, bucketized and one-hot encoded",
 }
+_NUMERIC_SHAPES = tuple(shape for shape in _SHAPES if StringIndexerModel not in shape)
 
 
 def trace_recipes(assembler: Any, column_stages: list[Any], raw_types: dict[str, Any]) -> list:
@@ -173,16 +176,31 @@ def _check_recipe(recipe: Recipe) -> None:
         raise UnsupportedStage(f"column path {path} has no exact scikit-learn mapping")
     kind = recipe.source_type
     as_is_boolean = shape == () and isinstance(kind, T.BooleanType)
-    numeric_path = shape in ((), (ImputerModel,), (Bucketizer,), (ImputerModel, Bucketizer))
-    if numeric_path and not isinstance(kind, NUMERIC_TYPES) and not as_is_boolean:
+    if shape in _NUMERIC_SHAPES and not isinstance(kind, NUMERIC_TYPES) and not as_is_boolean:
         raise UnsupportedStage(
             f"column {recipe.source!r} ({kind.simpleString()}) reaches the "
             "VectorAssembler without an encoder; index or one-hot encode it"
         )
+    _check_nan_bucket(recipe)
     if recipe.indexer is not None and recipe.indexer.stage.getHandleInvalid() == "skip":
         raise UnsupportedStage(
             f"{describe(recipe.indexer.stage)}: handleInvalid='skip' drops rows with unseen or "
             "missing categories, which a served model cannot do; use 'keep' or 'error'"
+        )
+
+
+def _check_nan_bucket(recipe: Recipe) -> None:
+    """Bucketizer 'keep' puts NaN at index len(splits) - 1, past the one-hot encoder's
+    categories (Spark's metadata lists only the real buckets): a strict encoder fails."""
+    bucketizer = recipe.bucketizer
+    encoders = [k.stage for k in recipe.links if isinstance(k.stage, OneHotEncoderModel)]
+    if bucketizer is None or not encoders or recipe.imputer is not None:
+        return
+    if bucketizer.stage.getHandleInvalid() == "keep" and encoders[0].getHandleInvalid() == "error":
+        raise UnsupportedStage(
+            f"{describe(encoders[0])}: handleInvalid='error' fails on the NaN bucket of "
+            f"{describe(bucketizer.stage)} (handleInvalid='keep'); set the encoder's "
+            "handleInvalid to 'keep' or the Bucketizer's to 'error'"
         )
 
 

@@ -15,7 +15,13 @@ import pandas as pd
 import pytest
 from pyspark.ml import Pipeline as SparkPipeline
 from pyspark.ml.classification import LogisticRegression
-from pyspark.ml.feature import Bucketizer, Imputer, QuantileDiscretizer, VectorAssembler
+from pyspark.ml.feature import (
+    Bucketizer,
+    Imputer,
+    OneHotEncoder,
+    QuantileDiscretizer,
+    VectorAssembler,
+)
 
 from spark_jobs.export import UnsupportedStage, export_model
 from spark_jobs.export.binning import bucket_steps
@@ -156,4 +162,52 @@ def test_skip_is_refused_by_name(spark, binned):
         ]
     ).fit(test)
     with pytest.raises(UnsupportedStage, match=r"Bucketizer.*handleInvalid='skip'"):
+        export_model(model, test)
+
+
+@pytest.mark.parametrize("drop_last", [True, False])
+def test_bucket_indices_one_hot_encoded_as_in_spark(spark, binned, drop_last):
+    """Bucketizer(keep) → OneHotEncoder(keep): the NaN bucket is the encoder's invalid slot."""
+    _, test = binned
+    train = spark.createDataFrame(_rows(120, 2), ROWS_SCHEMA)
+    model = SparkPipeline(
+        stages=[
+            Bucketizer(
+                splits=[-INF, -1.0, 0.0, 2.5, INF],
+                handleInvalid="keep",
+                inputCol="x",
+                outputCol="xb",
+            ),
+            QuantileDiscretizer(numBuckets=3, inputCol="z", outputCol="zq"),
+            OneHotEncoder(
+                inputCols=["xb", "zq"],
+                outputCols=["xv", "zv"],
+                handleInvalid="keep",
+                dropLast=drop_last,
+            ),
+            VectorAssembler(inputCols=["xv", "zv", "y"], outputCol="features"),
+            LogisticRegression(maxIter=10),
+        ]
+    ).fit(train)
+    result = export_model(model, test)
+    assert result.parity["passed"]
+    rows = model.transform(test).collect()
+    frame = pd.DataFrame(
+        {c: [math.nan if r[c] is None else r[c] for r in rows] for c in result.input_cols}
+    ).astype(np.float64)
+    ours = result.estimator.steps[0][1].transform(frame)
+    np.testing.assert_array_equal(ours, np.vstack([r["features"].toArray() for r in rows]))
+
+
+def test_nan_bucket_into_a_strict_encoder_is_refused(spark, binned):
+    _, test = binned
+    model = SparkPipeline(
+        stages=[
+            Bucketizer(splits=[-INF, 0.0, INF], handleInvalid="keep", inputCol="y", outputCol="yb"),
+            OneHotEncoder(inputCol="yb", outputCol="yv"),
+            VectorAssembler(inputCols=["yv", "z"], outputCol="features"),
+            LogisticRegression(maxIter=5),
+        ]
+    ).fit(test)
+    with pytest.raises(UnsupportedStage, match=r"OneHotEncoderModel.*'error' fails on the NaN"):
         export_model(model, test)
