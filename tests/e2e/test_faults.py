@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import artifacts
+from bench.v2_requests import json_body
 from tests.e2e.conftest import server_env
 from tests.e2e.traffic import Call, Client, mixed_calls
 from tests.serving.conftest import MNIST_SCHEMA
@@ -26,23 +27,8 @@ CLIENTS = 4
 
 
 def v2_call(rows: np.ndarray) -> Call:
-    body = {
-        "inputs": [
-            {
-                "name": "input",
-                "shape": list(rows.shape),
-                "datatype": "FP32",
-                "data": rows.astype(np.float32).ravel().tolist(),
-            }
-        ]
-    }
-    return Call(
-        "v2-json",
-        "POST",
-        "/v2/models/mnist/infer",
-        json.dumps(body).encode(),
-        {"Content-Type": "application/json"},
-    )
+    jtype = {"Content-Type": "application/json"}
+    return Call("v2-json", "POST", "/v2/models/mnist/infer", json_body(rows), jtype)
 
 
 class Load:

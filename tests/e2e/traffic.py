@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
+from bench.v2_requests import HEADER_LENGTH, binary_body, json_body
+
 
 @dataclass(frozen=True)
 class Call:
@@ -36,40 +38,15 @@ def png(pixels: np.ndarray, scale: int = 1, mode: str = "L") -> bytes:
 
 
 def v2_binary(rows: np.ndarray) -> tuple[bytes, dict[str, str]]:
-    raw = rows.astype("<f4").tobytes()
-    header = json.dumps(
-        {
-            "inputs": [
-                {
-                    "name": "input",
-                    "shape": list(rows.shape),
-                    "datatype": "FP32",
-                    "parameters": {"binary_data_size": len(raw)},
-                }
-            ]
-        }
-    ).encode()
-    headers = {
-        "Content-Type": "application/octet-stream",
-        "Inference-Header-Content-Length": str(len(header)),
-    }
-    return header + raw, headers
+    """``rows`` in the V2 binary tensor extension, with the headers that announce it."""
+    body, header_length = binary_body(rows)
+    return body, {"Content-Type": "application/octet-stream", HEADER_LENGTH: str(header_length)}
 
 
 def mixed_calls(rows: np.ndarray) -> list[Call]:
     """One call per endpoint family: seed image and JSON, V1, V2 JSON/binary, probes."""
     jtype = {"Content-Type": "application/json"}
     binary, binary_headers = v2_binary(rows[:8])
-    v2_json = {
-        "inputs": [
-            {
-                "name": "input",
-                "shape": [4, 784],
-                "datatype": "FP32",
-                "data": rows[:4].astype(np.float32).ravel().tolist(),
-            }
-        ]
-    }
     return [
         Call("predict-image", "POST", "/predict", files={"file": ("d.png", png(rows[0]))}),
         Call(
@@ -92,7 +69,7 @@ def mixed_calls(rows: np.ndarray) -> list[Call]:
             json.dumps({"instances": rows[:3].tolist()}).encode(),
             jtype,
         ),
-        Call("v2-json", "POST", "/v2/models/mnist/infer", json.dumps(v2_json).encode(), jtype),
+        Call("v2-json", "POST", "/v2/models/mnist/infer", json_body(rows[:4]), jtype),
         Call("v2-binary", "POST", "/v2/models/mnist/infer", binary, binary_headers),
         Call("v2-metadata", "GET", "/v2/models/mnist"),
         Call("healthz", "GET", "/healthz", auth=False),

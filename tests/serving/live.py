@@ -2,7 +2,8 @@
 
 One helper for every end-to-end test: HTTP or HTTPS, a URL for simple cases
 (:func:`running_server`) or the process handle, worker pids and their RSS for fault injection
-(:func:`live_server`). Process facts come from ``/proc`` (Linux), so no psutil dependency.
+(:func:`live_server`). Starting, waiting and stopping, and the ``/proc`` process facts, are
+``bench.processes``, which the benchmarks use too.
 """
 
 from __future__ import annotations
@@ -10,24 +11,18 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
+from bench.processes import children, free_port, rss_kb, running
+from bench.processes import wait_until as wait_until  # re-exported: the tests' one wait
+
 MODEL_SERVER = Path(sys.executable).with_name("model-server")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -48,42 +43,6 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
-
-
-def children(parent: int) -> list[int]:
-    """Direct, living children of ``parent`` (scans /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == parent and fields[0] != "Z":
-            found.append(int(entry))
-    return sorted(found)
-
-
-def rss_kb(pid: int) -> int:
-    """Resident set size of ``pid`` in kB, 0 if it is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return 0
-    return 0
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def ready(base: str, probe: str = "/readyz", ca_file: Path | None = None) -> bool:
@@ -108,30 +67,16 @@ def live_server(
     """
     assert MODEL_SERVER.exists(), f"{MODEL_SERVER} missing: run `make install`"
     port = free_port()
-    full_env = {**os.environ, **env, "SERVING_BIND": f"127.0.0.1:{port}"}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [str(MODEL_SERVER)], env=full_env, stdout=log, stderr=subprocess.STDOUT
-        )
     scheme = "https" if ca_file else "http"
-    server = LiveServer(f"{scheme}://127.0.0.1:{port}", process, log_path)
-    try:
-        up = wait_until(
-            lambda: process.poll() is not None or ready(server.base, probe, ca_file), timeout
-        )
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited {process.returncode}:\n{server.log()}")
-        if not up:
-            raise RuntimeError(f"server not ready after {timeout}s:\n{server.log()}")
-        yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    base = f"{scheme}://127.0.0.1:{port}"
+    with running(
+        [str(MODEL_SERVER)],
+        {**env, "SERVING_BIND": f"127.0.0.1:{port}"},
+        log_path,
+        lambda: ready(base, probe, ca_file),
+        timeout=timeout,
+    ) as process:
+        yield LiveServer(base, process, log_path)
 
 
 @contextlib.contextmanager
