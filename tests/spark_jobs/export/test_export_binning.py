@@ -211,3 +211,27 @@ def test_nan_bucket_into_a_strict_encoder_is_refused(spark, binned):
     ).fit(test)
     with pytest.raises(UnsupportedStage, match=r"OneHotEncoderModel.*'error' fails on the NaN"):
         export_model(model, test)
+
+
+def test_bucket_steps_unpickle_without_spark_or_this_project(spark, tmp_path):
+    """Serving has numpy and sklearn but neither pyspark nor spark_jobs: the steps need neither."""
+    import pickle
+    import subprocess
+    import sys
+
+    stage = Bucketizer(splits=[-INF, 0.0, 2.5, INF], handleInvalid="keep")
+    steps = bucket_steps(stage, 0).fit(np.array([[1.0]]))
+    path = tmp_path / "steps.pkl"
+    path.write_bytes(pickle.dumps(steps))
+    script = (
+        "import sys, pickle, numpy as np\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('pyspark', 'spark_jobs'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"steps = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        "print(steps.transform(np.array([[-1.0], [0.0], [3.0], [np.nan]]))[:, 0].tolist())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[0.0, 1.0, 2.0, 3.0]"
