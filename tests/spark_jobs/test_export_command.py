@@ -15,6 +15,7 @@ from pyspark.ml import classification as sc
 from pyspark.ml import feature as sf
 
 import artifacts
+from serving import create_app
 from spark_jobs.errors import UsageError
 from spark_jobs.export import to_frame
 from spark_jobs.export_job import from_args, main
@@ -38,31 +39,22 @@ def saved(spark, tmp_path_factory):
     return root, model, test
 
 
-def _argv(root, key) -> list[str]:
+def _argv(root, key, store=None) -> list[str]:
     return [
         "--pipeline", str(root / "pipeline"), "--sample", str(root / "sample.parquet"),
         "--name", "churn", "--version", "v1", "--label-col", "k",
-        "--signing-key", str(key), "--output", str(root / "store"),
+        "--signing-key", str(key), "--output", str(store or root / "store"),
     ]  # fmt: skip
 
 
-@pytest.mark.slow
-def test_round_trip_artifact_predicts_as_spark(saved, hmac_key):
-    root, model, test = saved
-
-    result = submit("export", "--master", "local[1]", *_argv(root, hmac_key))
-
-    assert result.returncode == 0, output(result)
-    loaded = artifacts.load(
-        root / "store" / "churn" / "v1", verifier=artifacts.load_verifier(hmac_key)
-    )
+def _assert_exported_as_spark(store, model, test, key) -> artifacts.LoadedArtifact:
+    """The artifact verifies, records its lineage, and answers what the pipeline answers."""
+    loaded = artifacts.load(store / "churn" / "v1", verifier=artifacts.load_verifier(key))
     manifest = loaded.manifest
     assert manifest["parity"]["passed"] is True
     assert manifest["parity"]["label_agreement"] == 1.0
     assert manifest["output_schema"]["task"] == "classification"
-    lineage = manifest["lineage"]
-    assert lineage["pipeline"]["source"] == str(root / "pipeline")
-    assert len(lineage["pipeline"]["sha256"]) == 64
+    assert len(manifest["lineage"]["pipeline"]["sha256"]) == 64
     schema = artifacts.schema.input_schema(manifest)
     assert schema.column_names == ["colour", "size", "count"]
     frame, rows = to_frame(model.transform(test), schema, keep=["prediction", "probability"])
@@ -75,6 +67,46 @@ def test_round_trip_artifact_predicts_as_spark(saved, hmac_key):
         rtol=0,
         atol=1e-9,
     )
+    return loaded
+
+
+@pytest.mark.slow
+def test_round_trip_through_spark_submit_on_the_standalone_cluster(
+    saved, hmac_key, tmp_path, standalone_cluster
+):
+    root, model, test = saved
+    before = standalone_cluster.apps()
+
+    result = submit(
+        "export", *standalone_cluster.submit_args, *_argv(root, hmac_key, tmp_path / "store"),
+        env={"SPARK_LOCAL_IP": "127.0.0.1"},
+    )  # fmt: skip
+
+    assert result.returncode == 0, output(result)[-3000:]
+    assert "stage=export done" in output(result)
+    assert standalone_cluster.executor_logs(standalone_cluster.apps() - before)
+    _assert_exported_as_spark(tmp_path / "store", model, test, hmac_key)
+
+
+def test_round_trip_in_process_then_served_on_invocations(saved, hmac_key, tmp_path):
+    """Local Spark (the test session): export, verify, serve, predict by column name."""
+    root, model, test = saved
+
+    assert main(_argv(root, hmac_key, tmp_path / "store")) == 0
+
+    _assert_exported_as_spark(tmp_path / "store", model, test, hmac_key)
+    config = {"model_store": tmp_path / "store", "verify_key_file": hmac_key,
+              "auth_enabled": False, "rate_limit_enabled": False, "reload_interval": 0}  # fmt: skip
+    client = create_app(config).test_client()
+    rows = test.select("colour", "size", "count").collect()
+    data = [[None if v != v else v for v in row] for row in rows]  # NaN is not JSON: a gap
+    reply = client.post(
+        "/invocations",
+        json={"dataframe_split": {"columns": ["colour", "size", "count"], "data": data}},
+    )
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    expected = [int(r["prediction"]) for r in model.transform(test).collect()]
+    assert reply.get_json()["predictions"] == expected
 
 
 def test_unsupported_stages_exit_4_with_one_list_and_write_nothing(
