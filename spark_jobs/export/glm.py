@@ -77,9 +77,19 @@ def glm_link(model: Any) -> str:
     return _DEFAULT_LINKS.get(family, "?")
 
 
+def glm_family(model: Any) -> str:
+    """Spark's effective family: tweedie with variancePower 0, 1 or 2 *is* gaussian,
+    poisson or gamma (``Family.fromParams``), which decides ``project``."""
+    family = model.getFamily()
+    if family == "tweedie":
+        named = {0.0: "gaussian", 1.0: "poisson", 2.0: "gamma"}
+        return named.get(float(model.getVariancePower()), family)
+    return family
+
+
 def convert_glm(model: Any) -> Any:
     """A fitted sklearn regressor predicting Spark's ``prediction`` (the mean)."""
-    family, link = model.getFamily(), glm_link(model)
+    family, link = glm_family(model), glm_link(model)
     if param_is_set(model, "offsetCol"):
         raise UnsupportedStage(
             f"{describe(model)}: offsetCol={model.getOffsetCol()!r} is not supported; "

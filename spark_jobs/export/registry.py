@@ -188,8 +188,8 @@ ENTRIES: tuple[Entry, ...] = (
         CLASSIFIER,
         "OneVsRestClassifier",
         _one_vs_rest,
-        "bases LinearSVC, binomial LogisticRegression, GBT, FMClassifier, multinomial or "
-        "bernoulli NaiveBayes",
+        "bases LinearSVC, binomial LogisticRegression, GBT, FMClassifier, multinomial, "
+        "bernoulli or gaussian NaiveBayes",
         probe_one_vs_rest,
     ),
     Entry(

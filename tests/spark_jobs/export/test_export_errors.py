@@ -66,14 +66,6 @@ def test_default_threshold_set_explicitly_is_fine(lr_binary, tabular_binary):
     assert result.parity["passed"] is True
 
 
-def test_complement_naive_bayes_is_refused(tabular_binary):
-    train, test = _non_negative(tabular_binary.train), _non_negative(tabular_binary.test)
-    model = sc.NaiveBayes(modelType="complement").fit(train)
-
-    with pytest.raises(UnsupportedStage, match=r"modelType='complement'"):
-        export_model(model, test)
-
-
 def _non_negative(df):
     from pyspark.ml.functions import array_to_vector, vector_to_array
     from pyspark.sql import functions as F  # noqa: N812
@@ -203,7 +195,7 @@ def test_a_broken_mapping_makes_export_fail(monkeypatch, tabular_binary):
 
 def test_one_vs_rest_with_an_unsupported_base_is_refused(tabular_multi):
     train, test = _non_negative(tabular_multi.train), _non_negative(tabular_multi.test)
-    model = sc.OneVsRest(classifier=sc.NaiveBayes()).fit(train)
+    model = sc.OneVsRest(classifier=sc.NaiveBayes(modelType="complement")).fit(train)
 
     with pytest.raises(UnsupportedStage, match=r"base model NaiveBayesModel.*not supported"):
         export_model(model, test)

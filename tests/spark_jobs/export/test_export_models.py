@@ -26,7 +26,7 @@ pytestmark = pytest.mark.spark
 
 
 def _glm(label: str, **params):
-    return lambda: sr.GeneralizedLinearRegression(labelCol=label, maxIter=25, **params)
+    return lambda: sr.GeneralizedLinearRegression(labelCol=label, maxIter=8, **params)
 
 
 GLM_LINKS = [
@@ -47,7 +47,9 @@ GLM_LINKS = [
      TransformedTargetRegressor),
     ("tweedie-power-half", _glm("pos", family="tweedie", variancePower=1.5, linkPower=0.5),
      TransformedTargetRegressor),
-    ("tweedie-identity", _glm("y", family="tweedie"), StackingRegressor),
+    ("tweedie-identity", _glm("pos", family="tweedie", variancePower=1.5, linkPower=1.0),
+     StackingRegressor),
+    ("tweedie-0-is-gaussian", _glm("y", family="tweedie"), LinearRegression),  # no clamp
     ("gaussian-log", _glm("pos", family="gaussian", link="log"), TweedieRegressor),
     ("gaussian-identity-offset-free", _glm("y"), LinearRegression),
 ]  # fmt: skip
@@ -295,6 +297,7 @@ OVR_BASES = [
     ("nb-multinomial", "mnist", lambda: sc.NaiveBayes()),
     ("nb-bernoulli", "binary_pixels", lambda: sc.NaiveBayes(modelType="bernoulli")),
     ("fm", "tabular_multi", lambda: sc.FMClassifier(factorSize=2, maxIter=10, seed=1)),
+    ("nb-gaussian", "tabular_multi", lambda: sc.NaiveBayes(modelType="gaussian")),
 ]
 
 
@@ -336,3 +339,26 @@ def test_one_vs_rest_with_a_tree_base_is_refused_by_the_probe(tabular_multi):
         r"is not supported \(supported: .*NaiveBayes\); tree",
         message,
     )
+
+
+# Refused clusterers: the reasons, shown on Spark's own output ------------------------------
+
+
+def test_gaussian_mixture_is_refused_and_spark_underflows_far_rows(spark, tabular_multi):
+    """Why GaussianMixture is not exact: Spark's posterior is linear-space densities plus
+    2.2e-16, so a row far from every component gets a uniform posterior and cluster 0,
+    whatever the components' log densities say (a log-space GaussianMixture does not)."""
+    from pyspark.ml.clustering import GaussianMixture
+    from pyspark.ml.linalg import Vectors
+
+    from spark_jobs.export import registry
+
+    model = GaussianMixture(k=2, seed=1, maxIter=10).fit(tabular_multi.train)
+    means = [g.mean.toArray() for g in model.gaussians]
+    far = means[1] + 50.0 * (means[1] - means[0])
+    (row,) = model.transform(spark.createDataFrame([(Vectors.dense(far),)], ["features"])).collect()
+
+    assert re.search(r"GaussianMixtureModel\(uid=\w+\) has no exact scikit-learn mapping \(Spark "
+                     r"sums weight·density", registry.problem(model))  # fmt: skip
+    np.testing.assert_allclose(row["probability"].toArray(), [0.5, 0.5])
+    assert row["prediction"] == 0

@@ -30,7 +30,7 @@ FAMILIES = [
      linear_model.TweedieRegressor),
     ("glm-tweedie-default", lambda: sr.GeneralizedLinearRegression(labelCol="y",
                                                                    family="tweedie"),
-     ensemble.StackingRegressor),  # identity link, mean clamped at 1e-16 as Spark
+     linear_model.LinearRegression),  # variancePower 0 is Spark's gaussian family
     ("dt", lambda: sr.DecisionTreeRegressor(labelCol="y", maxDepth=4),
      tree.DecisionTreeRegressor),
     ("rf", lambda: sr.RandomForestRegressor(labelCol="y", numTrees=4, maxDepth=4, seed=1),
