@@ -253,6 +253,19 @@ def load_generator():
     return run_wrk if shutil.which("wrk") else run_python
 
 
+def load_facts(args, load) -> dict:
+    """What every benchmark's results record about how the load was made."""
+    facts = {
+        "workers": args.workers,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "rounds": getattr(args, "rounds", None),
+        "load_generator": load.__name__.removeprefix("run_"),
+        "cpus": os.cpu_count(),
+    }
+    return {name: value for name, value in facts.items() if value is not None}
+
+
 def save(results: dict, output: Path, report) -> int:
     """Write the results as JSON, print the table; the benchmark's exit status."""
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -381,13 +394,8 @@ def benchmark(args, load, work: Path) -> dict:
         result["p99_ratio"] = result["p99_ms"] / reference["p99_ms"]
         result["compared_with"] = next(k for k, v in scenarios.items() if v is reference)
     return {
-        "workers": args.workers,
+        **load_facts(args, load),
         "worker_class": {"ours": args.worker_class, "baseline": "sync (gunicorn default)"},
-        "connections": args.connections,
-        "duration_s": args.duration,
-        "rounds": args.rounds,
-        "load_generator": load.__name__.removeprefix("run_"),
-        "cpus": os.cpu_count(),
         "auth": "API key (Bearer) on ours; none on the baseline; rate limiting off",
         "metrics": True,
         "scenarios": dict(sorted(scenarios.items())),

@@ -385,12 +385,7 @@ def run(args) -> dict:
     load = sb.load_generator()
     work = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
     results: dict = {
-        "workers": args.workers,
-        "connections": args.connections,
-        "duration_s": args.duration,
-        "rounds": args.rounds,
-        "load_generator": load.__name__.removeprefix("run_"),
-        "cpus": os.cpu_count(),
+        **sb.load_facts(args, load),
         "body": "POST /invocations, Content-Type application/json, {'dataframe_split': ...}",
         "model": (
             "Pipeline(ColumnTransformer(SimpleImputer(median) x8 numeric, "

@@ -317,10 +317,7 @@ def run(args) -> dict:
     load = sb.load_generator()
     work = Path(tempfile.mkdtemp(prefix="mlserver-bench-"))
     results: dict = {
-        "workers": args.workers,
-        "connections": args.connections,
-        "duration_s": args.duration,
-        "load_generator": load.__name__.removeprefix("run_"),
+        **sb.load_facts(args, load),
         "worker_model": (
             "baseline/ours: Gunicorn master + N sync workers; "
             "mlserver: one uvicorn front-end process + parallel_workers=N inference processes"
