@@ -182,6 +182,8 @@ def edge_row_counts(frame: pd.DataFrame, schema: InputSchema) -> dict[str, int]:
     unseen = np.zeros(len(frame), dtype=bool)
     for column in schema.columns:
         values = frame[column.name]
+        if column.text:  # free text has no label set: no document is an unseen category
+            continue
         if column.categorical:
             missing = values.isna().to_numpy()
             missing_category |= missing

@@ -119,7 +119,7 @@ def _direct_input(
     column_stages: list[Any], chain: list[Any], predictor: Any
 ) -> tuple[list[Any], list[Any]]:
     """Insert an assembler between a column stage and the chain that reads its vector."""
-    target = chain[0].getInputCol() if chain else predictor.getFeaturesCol()
+    target = vector_input_col(chain[0]) if chain else predictor.getFeaturesCol()
     for position, stage in enumerate(column_stages):
         outputs = io_cols(stage)[1]
         if outputs == [target] and stage.hasParam("outputCol"):

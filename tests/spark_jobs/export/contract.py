@@ -153,6 +153,8 @@ CASES: tuple[Case, ...] = (
                         sf.IDFModel), "text", lambda: "tfidf", ()),
     Case("text-regex", (sf.RegexTokenizer, sf.CountVectorizerModel), "text",
          lambda: "regex", ()),
+    Case("text-selected", (sf.RegexTokenizer, sf.ChiSqSelectorModel), "text",
+         lambda: "selected", ()),  # a vector stage straight after a column stage
 )  # fmt: skip
 
 
@@ -241,6 +243,9 @@ def column_pipeline(recipe: str) -> tuple[Pipeline, str]:
         words = "grams"
     stages.append(sf.CountVectorizer(inputCol=words, outputCol="counts", vocabSize=40))
     counts = "counts"
+    if recipe == "selected":
+        stages.append(sf.ChiSqSelector(numTopFeatures=5, featuresCol="counts", outputCol="top"))
+        counts = "top"
     if recipe == "tfidf":
         stages.append(sf.IDF(inputCol="counts", outputCol="tfidf"))
         counts = "tfidf"
