@@ -24,6 +24,7 @@ import pytest
 
 import artifacts
 from tests.serving.live import wait_until
+from tests.spark_cluster import FAST_JVM
 from tests.spark_jobs.test_cli import SCRIPT
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -43,6 +44,7 @@ def test_executor_killed_mid_job_is_retried_or_fails_cleanly(
     before = cluster.apps()
     env = {k: v for k, v in os.environ.items() if k != "SPARK_JOBS_SIGNING_KEY"}
     env.update({"PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"})
+    env.update(SPARK_LAUNCHER_OPTS=FAST_JVM, SPARK_SUBMIT_OPTS=FAST_JVM)
     command = [
         SCRIPT, "train", *cluster.submit_args, "--conf", "spark.task.maxFailures=4",
         "--limit", "1500", "--model", "lr", "--max-iter", "30", "--output", str(store),

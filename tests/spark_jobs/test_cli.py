@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from spark_jobs.cli import main
+from tests.spark_cluster import FAST_JVM
 
 from .conftest import ROOT
 
@@ -19,8 +20,10 @@ SCRIPT = str(ROOT / "spark-submit.sh")
 
 
 def submit(*args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the wrapper; its launcher and driver JVMs get the test flags unless set already."""
     inherited = {k: v for k, v in os.environ.items() if k != "SPARK_JOBS_SIGNING_KEY"}
-    full_env = {**inherited, "PYTHON": sys.executable, **(env or {})}
+    fast = {"SPARK_LAUNCHER_OPTS": FAST_JVM, "SPARK_SUBMIT_OPTS": FAST_JVM}
+    full_env = {**fast, **inherited, "PYTHON": sys.executable, **(env or {})}
     return subprocess.run(
         [SCRIPT, *args], capture_output=True, text=True, timeout=timeout, env=full_env, check=False
     )
