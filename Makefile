@@ -58,8 +58,8 @@ browser-deps: ## Debian chromium for the page test (Playwright drives it; never 
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 
-test-fast: install ## Tests without the slow ones
-	$(BIN)/pytest -m 'not slow'
+test-fast: install ## Tests without the slow ones and without Spark (no Java needed; a few minutes)
+	$(BIN)/pytest -m 'not slow and not spark'
 
 BENCH_DURATION ?= 10
 BENCH_TRAIN_FACTORS ?= 1,4,16

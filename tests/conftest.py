@@ -11,6 +11,20 @@ import os
 import pytest
 
 
+#: Fixtures that start a JVM; a test using one is marked ``spark`` automatically.
+SPARK_FIXTURES = frozenset({"spark", "standalone_cluster"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that starts Spark, so ``-m 'not spark'`` runs without Java.
+
+    Tests that launch ``spark-submit.sh`` in a subprocess carry the marker explicitly.
+    """
+    for item in items:
+        if SPARK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.spark)
+
+
 @pytest.fixture(scope="session")
 def spark():
     """A local[2] SparkSession shared by the whole run, quiet and with small shuffles."""
