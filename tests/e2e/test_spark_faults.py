@@ -5,9 +5,9 @@ the job goes through ./spark-submit.sh like a user's. Killing an executor leaves
 up, and the test only looks at the application it submitted.
 
 Once the executor has finished some tasks of the training job it is killed; the worker
-launches a replacement and the driver retries the lost tasks. The job must then either
-complete with a verifiable artifact, or fail with a one-line error and leave nothing
-half-written in the store.
+launches a replacement and the driver retries the lost tasks, so the job must complete
+with a verifiable artifact. (A job that fails outright leaves nothing half-written: that is
+proven by the bad-data and export refusal tests, which fail deterministically.)
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def finished_tasks(logs: list[Path]) -> int:
     return sum(len(re.findall(r"Finished task", path.read_text(errors="replace"))) for path in logs)
 
 
-def test_executor_killed_mid_job_is_retried_or_fails_cleanly(
+def test_executor_killed_mid_job_is_retried_on_a_replacement(
     tmp_path, session_store, standalone_cluster
 ):
     hmac_key = session_store.key_file
@@ -77,13 +77,9 @@ def test_executor_killed_mid_job_is_retried_or_fails_cleanly(
     relaunched = len(cluster.executor_logs(cluster.apps() - before))
     log_text = (tmp_path / "job.log").read_text(errors="replace")
     log.warning("executor killed mid-job: job exit %s, %d executor(s) launched", code, relaunched)
-    if code == 0:
-        manifest = artifacts.verify(store / "mnist" / "retry", artifacts.load_verifier(hmac_key))
-        assert manifest["parity"]["passed"] is True
-        assert relaunched >= 2, "the worker must have launched a replacement executor"
-    else:
-        last = log_text.strip().splitlines()[-1]
-        assert "error" in last.lower(), log_text[-3000:]
-        leftovers = list(store.rglob("*")) if store.exists() else []
-        assert leftovers == [], f"half-written files in the store: {leftovers}"
-    assert "SIGKILL" in log_text or "lost" in log_text.lower() or relaunched >= 2, log_text[-3000:]
+    # spark.task.maxFailures=4 and a worker that relaunches executors: the lost tasks must be
+    # retried on the replacement and the job must finish with a verifiable artifact
+    assert code == 0, log_text[-3000:]
+    assert relaunched >= 2, "the worker must have launched a replacement executor"
+    manifest = artifacts.verify(store / "mnist" / "retry", artifacts.load_verifier(hmac_key))
+    assert manifest["parity"]["passed"] is True
