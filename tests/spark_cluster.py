@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,33 +21,18 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.processes import free_port, stop
+
 #: Flags for the short-lived JVMs a test starts (spark-submit's launcher and driver, the
 #: cluster's daemons and executors): the serial collector and the C1 compiler only. A JVM
 #: that lives a minute on two busy cores never pays back C2's compile threads.
 FAST_JVM = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def spark_class() -> str:
     import pyspark
 
     return str(Path(pyspark.__file__).parent / "bin" / "spark-class")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Terminate one process we started, by pid; kill it if it does not go in 20 s."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @dataclass
