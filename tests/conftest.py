@@ -10,7 +10,6 @@ import os
 
 import pytest
 
-
 #: Fixtures that start a JVM; a test using one is marked ``spark`` automatically.
 SPARK_FIXTURES = frozenset({"spark", "standalone_cluster"})
 
