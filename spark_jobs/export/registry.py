@@ -2,10 +2,10 @@
 
 Each ``Entry`` says what role a fitted Spark stage plays in an exported pipeline, what it
 becomes in scikit-learn and which function builds it.  The planner (``plan``) classifies
-stages by role from here, the exporter converts through here, and the README's coverage
-table is checked against ``coverage_table()`` by a test, so the documentation cannot drift
-from the code.  A class missing from the registry has no exact mapping; a class registered
-as ``REFUSED`` is one we know about and refuse with a reason.
+stages by role from here, the exporter converts through here, and the coverage table in
+docs/export.md is generated from ``coverage_table()`` (``make docs``) and checked by a test,
+so the documentation cannot drift from the code.  A class missing from the registry has no
+exact mapping; a class registered as ``REFUSED`` is one we know about and refuse with a reason.
 
 Roles and converter signatures:
 
@@ -558,7 +558,7 @@ def convert_feature_stage(stage: Any, width: int | None = None) -> list[Step]:
 
 
 def coverage_table() -> str:
-    """The README's coverage table (Markdown), one row per registered class."""
+    """The coverage table of docs/export.md (Markdown), one row per registered class."""
     lines = ["| Spark class | role | scikit-learn | notes |", "| --- | --- | --- | --- |"]
     for entry in ENTRIES:
         lines.append(
