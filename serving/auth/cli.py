@@ -42,7 +42,7 @@ def _new_api_key(args: argparse.Namespace) -> None:
 def _new_secret(args: argparse.Namespace) -> None:
     if args.file.exists() and not args.force:
         raise AuthConfigError(
-            f"{args.file} exists; pass --force to replace it (see README: rotation)"
+            f"{args.file} exists; pass --force to replace it (see docs/security.md: rotation)"
         )
     write_private(args.file, secrets.token_urlsafe(48) + "\n")
     sys.stderr.write(f"token secret written to {args.file}\n")
