@@ -358,7 +358,7 @@ class Settings:
 
     @classmethod
     def describe(cls) -> list[tuple[str, str, str]]:
-        """(env var, default, description) for each setting — the source of docs/configuration.md."""
+        """(env var, default, description) per setting: the source of docs/configuration.md."""
         return [
             (ENV_PREFIX + item.name.upper(), _default_text(item), item.metadata["doc"])
             for item in fields(cls)
