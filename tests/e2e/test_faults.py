@@ -117,14 +117,14 @@ def test_sigkill_worker_under_load_only_in_flight_fail(tmp_path, session_store, 
         before = server.worker_pids()
         assert len(before) == 2
         with Load(server.base, credentials.api_key, calls) as load:
-            assert wait_until(lambda: load.count(since=0) > 30, 30), "no traffic before the kill"
+            assert wait_until(lambda: load.count(since=0) > 60, 60), "no traffic before the kill"
             os.kill(before[0], signal.SIGKILL)
             killed_at = time.monotonic()
             assert wait_until(lambda: len(set(server.worker_pids()) - {before[0]}) == 2, 30)
             assert wait_until(lambda: ready(server.base), 30)
             recovered_at = time.monotonic()
-            wait_until(lambda: load.count(since=recovered_at) > 20, 30)
-        assert load.count(since=recovered_at) > 20, "no traffic after recovery"
+            wait_until(lambda: load.count(since=recovered_at) > 50, 60)
+        assert load.count(since=recovered_at) > 50, "no traffic after recovery"
         assert load.failures(since=recovered_at) == []
         # each client had at most one request in flight (or one idle connection) on the worker
         lost = load.failures(since=0)
