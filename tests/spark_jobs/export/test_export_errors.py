@@ -79,12 +79,12 @@ def _non_negative(df):
 def test_unknown_stage_is_named(tabular_binary):
     model = Pipeline(
         stages=[
-            sf.PCA(k=3, inputCol="features", outputCol="pca"),
-            sc.LogisticRegression(featuresCol="pca", maxIter=5),
+            sf.DCT(inputCol="features", outputCol="dct"),  # not in the registry at all
+            sc.LogisticRegression(featuresCol="dct", maxIter=5),
         ]
     ).fit(tabular_binary.train)
 
-    with pytest.raises(UnsupportedStage, match=r"PCAModel\(uid=PCA_\w+\) has no exact"):
+    with pytest.raises(UnsupportedStage, match=r"DCT\(uid=DCT_\w+\) has no exact"):
         export_model(model, tabular_binary.test)
 
 
@@ -112,9 +112,9 @@ def test_binary_categorical_split_exports_as_a_threshold(spark, tabular_binary):
 def test_several_unsupported_stages_and_settings_are_named_at_once(tabular_binary):
     model = Pipeline(
         stages=[
-            sf.PCA(k=3, inputCol="features", outputCol="pca"),
-            sf.PolynomialExpansion(degree=2, inputCol="pca", outputCol="poly"),
-            sc.LogisticRegression(featuresCol="poly", maxIter=5),
+            sf.DCT(inputCol="features", outputCol="dct"),
+            sf.Normalizer(p=3.0, inputCol="dct", outputCol="norm"),
+            sc.LogisticRegression(featuresCol="norm", maxIter=5),
         ]
     ).fit(tabular_binary.train)
     model.stages[-1].setThreshold(0.3)
@@ -123,7 +123,7 @@ def test_several_unsupported_stages_and_settings_are_named_at_once(tabular_binar
         export_model(model, tabular_binary.test)
 
     assert re.search(
-        r"PCAModel.*has no exact.*PolynomialExpansion.*has no exact.*threshold=0\.3",
+        r"DCT.*has no exact.*Normalizer.*p=3 has no scikit-learn norm.*threshold=0\.3",
         str(caught.value),
     )
 
