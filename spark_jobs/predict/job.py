@@ -20,7 +20,7 @@ import numpy as np
 from pyspark.accumulators import AccumulatorParam
 
 import artifacts
-from artifacts.schema import CLASSIFICATION, REGRESSION, InputSchema, OutputSchema
+from artifacts.schema import CLASSIFICATION, REGRESSION, VECTOR, InputSchema, OutputSchema
 from spark_jobs import sources
 from spark_jobs.errors import DataError, UsageError
 from spark_jobs.predict import scoring
@@ -106,6 +106,12 @@ def read(spark, settings: PredictSettings, model: Model) -> Input:
         if fmt not in ("parquet", "csv", "table"):
             raise UsageError(f"{model.name} is tabular; --data must be Parquet, CSV or a table")
         return _tabular(spark, settings, model, fmt)
+    if model.inputs.kind == VECTOR:
+        if fmt not in ("parquet", "table"):
+            raise UsageError(
+                f"{model.name} takes a feature vector; --data must be Parquet or a table"
+            )
+        return _vectors(spark, settings, model, fmt)
     if not model.inputs.is_image:
         raise ModelRefused(f"{model.name}: {model.inputs.kind} models are not scored in batch yet")
     if fmt == "images":
@@ -124,17 +130,7 @@ def _tabular(spark, settings: PredictSettings, model: Model, fmt: str) -> Input:
         frame = spark.table(settings.data)
     types = dict(frame.dtypes)
     schema = model.inputs
-    known = {*schema.column_names, *settings.keep, *settings.drop}
-    unknown = [c for c in frame.columns if c not in known]
-    problems = []
-    if unknown:
-        problems.append(
-            f"unknown column(s) {', '.join(unknown)} (copy them with --keep or ignore them "
-            "with --drop)"
-        )
-    absent = [c for c in settings.keep if c not in types]
-    if absent:
-        problems.append(f"--keep column(s) not in the data: {', '.join(absent)}")
+    problems = _unknown_and_kept(frame.columns, set(schema.column_names), settings)
     missing = [c.name for c in schema.columns if c.name not in types and not c.nullable]
     if missing:
         problems.append(f"missing required column(s) {', '.join(missing)}")
@@ -152,6 +148,64 @@ def _tabular(spark, settings: PredictSettings, model: Model, fmt: str) -> Input:
         for c in columns
     ]
     return Input(frame.select(*selected), scoring.TABULAR, text, features, settings.keep)
+
+
+def _vectors(spark, settings: PredictSettings, model: Model, fmt: str) -> Input:
+    """One vector per row: an ML vector or numeric array column, or the model's named columns.
+
+    Rows are checked on the executors as serving checks a request (width, finite values, the
+    trained range); a column that can never hold a vector is refused here, before any work.
+    """
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.ml.linalg import VectorUDT
+    from pyspark.sql import functions as sf
+    from pyspark.sql import types as st
+
+    frame = spark.read.parquet(settings.data) if fmt == "parquet" else spark.table(settings.data)
+    fields = {f.name: f.dataType for f in frame.schema.fields}
+    names = list(model.inputs.names or ())
+    column = settings.features_col
+    if column in fields:
+        kind = fields[column]
+        if isinstance(kind, VectorUDT):
+            vector = vector_to_array(sf.col(_q(column)), "float64")
+        elif isinstance(kind, st.ArrayType) and isinstance(kind.elementType, st.NumericType):
+            vector = sf.col(_q(column)).cast("array<double>")
+        else:
+            raise DataError(
+                f"{settings.data}: column {column} is {kind.simpleString()}; "
+                f"{model.name} takes a vector of {model.inputs.features} numbers "
+                "(an ML vector or an array of numbers)"
+            )
+        used = {column}
+    elif names and all(n in fields for n in names):
+        vector = sf.array(*(sf.col(_q(n)).cast("double") for n in names))
+        used = set(names)
+    else:
+        hint = f" or the model's named columns ({', '.join(names[:5])}…)" if names else ""
+        raise DataError(
+            f"{settings.data}: no column {column} (--features-col){hint}; "
+            f"{model.name} takes a vector of {model.inputs.features} numbers"
+        )
+    problems = _unknown_and_kept(frame.columns, used, settings)
+    if problems:
+        raise DataError(f"{settings.data}: " + "; ".join(problems))
+    selected = [sf.col(_q(c)) for c in settings.keep] + [vector.alias(scoring.FEATURES)]
+    return Input(frame.select(*selected), scoring.VECTOR, False, (), settings.keep)
+
+
+def _unknown_and_kept(columns: list[str], used: set[str], settings: PredictSettings) -> list[str]:
+    unknown = [c for c in columns if c not in {*used, *settings.keep, *settings.drop}]
+    problems = []
+    if unknown:
+        problems.append(
+            f"unknown column(s) {', '.join(unknown)} (copy them with --keep or ignore them "
+            "with --drop)"
+        )
+    absent = [c for c in settings.keep if c not in columns]
+    if absent:
+        problems.append(f"--keep column(s) not in the data: {', '.join(absent)}")
+    return problems
 
 
 def _type_problems(schema: InputSchema, types: dict[str, str]) -> list[str]:

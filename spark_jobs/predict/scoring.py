@@ -29,8 +29,10 @@ from artifacts.errors import VersionSkew
 from artifacts.schema import CLASSIFICATION, REGRESSION, InputSchema
 from spark_jobs.errors import DataError
 
-TABULAR, IMAGE, PIXELS = "tabular", "image", "pixels"
-"""Row kinds: named columns; encoded images (Spark's image source); 784 MNIST floats (IDX)."""
+TABULAR, IMAGE, PIXELS, VECTOR = "tabular", "image", "pixels", "vector"
+"""Row kinds: named columns; encoded images (Spark's image source); 784 MNIST floats (IDX);
+a numeric vector per row, checked as serving checks one (width, finite, trained range)."""
+FEATURES = "features"  # the array column of the PIXELS and VECTOR kinds
 IMAGE_FIELDS = ("height", "width", "nChannels", "data")
 _PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
@@ -134,8 +136,38 @@ def _inputs(plan: Plan, schema: InputSchema, batch: pd.DataFrame):
         return _tabular(plan, schema, batch)
     if plan.kind == IMAGE:
         return _images(batch)
+    if plan.kind == VECTOR:
+        return _vectors(schema, batch[FEATURES])
     good = np.ones(len(batch), dtype=bool)
-    return np.vstack(batch["features"].to_numpy()) if len(batch) else None, good, {}
+    return np.vstack(batch[FEATURES].to_numpy()) if len(batch) else None, good, {}
+
+
+def _vectors(schema: InputSchema, cells: pd.Series):
+    """Rows of the model's width, finite and inside the trained range; the rest are bad."""
+    width = schema.features
+    problems: dict[int, str] = {}
+    rows = np.zeros((len(cells), width))
+    good = np.zeros(len(cells), dtype=bool)
+    for i, cell in enumerate(cells):
+        if cell is None:
+            problems[i] = "the feature vector is null"
+        elif len(cell) != width:
+            problems[i] = f"the feature vector has {len(cell)} values; the model takes {width}"
+        else:
+            values = np.asarray(cell, dtype=np.float64)  # a null element becomes NaN
+            rows[i] = values
+            good[i] = True
+    finite = np.isfinite(rows).all(axis=1)
+    for i in np.flatnonzero(good & ~finite):
+        problems[int(i)] = "the feature vector holds NaN, infinity or a null"
+    good &= finite
+    if schema.range is not None:
+        low, high = schema.range
+        inside = (rows >= low).all(axis=1) & (rows <= high).all(axis=1)
+        for i in np.flatnonzero(good & ~inside):
+            problems[int(i)] = f"values outside the trained range [{low}, {high}]"
+        good &= inside
+    return (rows[good] if good.any() else None), good, problems
 
 
 def _tabular(plan: Plan, schema: InputSchema, batch: pd.DataFrame):
@@ -267,8 +299,13 @@ def _where(plan: Plan, batch: pd.DataFrame, row: int, offset: int) -> str:
     """Name a record: its kept values (ids) and its position in the Spark partition."""
     partition = _partition()
     place = f"row {offset + row}" + (f" of partition {partition}" if partition is not None else "")
-    ids = ", ".join(f"{k}={batch[k].iloc[row]!r}" for k in plan.keep[:3])
+    ids = ", ".join(f"{k}={_plain(batch[k].iloc[row])!r}" for k in plan.keep[:3])
     return f"{place} ({ids})" if ids else place
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds, so messages read ``id=4``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _partition() -> int | None:

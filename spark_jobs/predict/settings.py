@@ -46,6 +46,9 @@ class PredictSettings:
     predict per batch. Bigger batches amortise more per-call overhead but cost worker memory."""
     probability_columns: bool = False
     """Also write ``probability_<class>`` columns (always on for CSV output)."""
+    features_col: str = "features"
+    """Vector models: the column holding each row's feature vector (an ML vector or an array of
+    numbers). Without it, the model's named features are read from columns of those names."""
     version_skew: str = "error"
 
     def validate(self) -> PredictSettings:
@@ -103,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default=d.format, choices=OUTPUT_FORMATS, help="output format")
     p.add_argument("--keep", type=_columns, default=(), help="columns to copy, e.g. id,date")
     p.add_argument("--drop", type=_columns, default=(), help="input columns to ignore")
+    p.add_argument(
+        "--features-col", default=d.features_col, help="vector models: the vector/array column"
+    )
     p.add_argument("--mode", default=d.mode, choices=MODES, help="if the output exists")
     p.add_argument("--on-error", default=d.on_error, choices=ON_ERROR, help="bad rows")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="rows per Arrow batch")
