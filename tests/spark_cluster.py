@@ -108,6 +108,11 @@ class StandaloneCluster:
         """stderr of every executor the worker launched for ``apps``."""
         return [path for app in sorted(apps) for path in (self.work / app).glob("*/stderr")]
 
+    def finished_tasks(self, apps: set[str]) -> int:
+        """Tasks the executors of ``apps`` have reported finished so far (from their stderr)."""
+        logs = self.executor_logs(apps)
+        return sum(path.read_text(errors="replace").count("Finished task") for path in logs)
+
     def executor_pids(self, apps: set[str]) -> list[int]:
         """Executor JVMs of ``apps`` still running (their cwd is their dir under ``work``)."""
         dirs = {str((self.work / app).resolve()) for app in apps}

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -29,10 +27,6 @@ from tests.spark_jobs.test_cli import SCRIPT
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 log = logging.getLogger(__name__)
-
-
-def finished_tasks(logs: list[Path]) -> int:
-    return sum(len(re.findall(r"Finished task", path.read_text(errors="replace"))) for path in logs)
 
 
 def test_executor_killed_mid_job_is_retried_on_a_replacement(
@@ -58,10 +52,7 @@ def test_executor_killed_mid_job_is_retried_on_a_replacement(
         )
     try:
         busy = wait_until(
-            lambda: (
-                job.poll() is not None
-                or finished_tasks(cluster.executor_logs(cluster.apps() - before)) >= 12
-            ),
+            lambda: job.poll() is not None or cluster.finished_tasks(cluster.apps() - before) >= 12,
             300,
         )
         assert busy, "no executor task finished within 300s"

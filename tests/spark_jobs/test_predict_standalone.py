@@ -6,7 +6,12 @@ equal the served model's, and a dry run prints the Kubernetes form of the same c
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -14,9 +19,11 @@ import pytest
 
 import artifacts
 from artifacts import tabular
+from tests.serving.live import wait_until
+from tests.spark_cluster import FAST_JVM
 
 from . import test_predict
-from .test_cli import output, submit
+from .test_cli import SCRIPT, output, submit
 from .test_predict import SCHEMA, served, table
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -44,6 +51,59 @@ def test_standalone_cluster_scores_a_parquet_table(
     assert got["prediction"].tolist() == model.answers(expected)
     np.testing.assert_allclose(np.vstack(got["probability"]), expected.probabilities, atol=1e-9)
     assert artifacts.verify(store / "species" / "1", artifacts.load_verifier(hmac_key))
+
+
+FILES, ROWS_PER_FILE = 40, 400
+
+
+def test_executor_killed_mid_job_leaves_no_output(tmp_path, hmac_key, store, standalone_cluster):
+    """SIGKILL the only executor once some scoring tasks have finished, with no task retries.
+
+    The job fails with a one-line error and leaves nothing: no output and no hidden incoming
+    directory beside it. (Retries on a replacement executor are proven by the training job's
+    executor-kill test in tests/e2e/test_spark_faults.py.)
+    """
+    data = tmp_path / "rows"
+    data.mkdir()
+    rows = table(FILES * ROWS_PER_FILE, seed=2)
+    for i in range(FILES):  # one partition per file (maxPartitionBytes below)
+        rows.iloc[i * ROWS_PER_FILE : (i + 1) * ROWS_PER_FILE].to_parquet(data / f"{i:02}.parquet")
+    out = tmp_path / "predictions"
+    cluster = standalone_cluster
+    before = cluster.apps()
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_JOBS_SIGNING_KEY"}
+    env.update(PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    env.update(SPARK_LAUNCHER_OPTS=FAST_JVM, SPARK_SUBMIT_OPTS=FAST_JVM)
+    command = [
+        SCRIPT, "predict", *cluster.submit_args,
+        "--conf", "spark.task.maxFailures=1", "--conf", "spark.sql.files.maxPartitionBytes=1024",
+        "--model", f"{store}/species", "--verify-key", str(hmac_key), "--data", str(data),
+        "--output", str(out), "--keep", "id", "--batch-size", "20",
+    ]  # fmt: skip
+    with (tmp_path / "job.log").open("w") as job_log:
+        job = subprocess.Popen(
+            command, stdout=job_log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    try:
+        busy = wait_until(
+            lambda: job.poll() is not None or cluster.finished_tasks(cluster.apps() - before) >= 6,
+            300,
+        )
+        assert busy, "no executor task finished within 300s"
+        assert job.poll() is None, "the job ended before its executor could be killed"
+        victims = cluster.executor_pids(cluster.apps() - before)
+        assert len(victims) == 1, victims
+        os.kill(victims[0], signal.SIGKILL)
+        code = job.wait(timeout=600)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
+    log_text = (tmp_path / "job.log").read_text(errors="replace")
+    assert code == 5, log_text[-3000:]  # OutputWriteError: scoring failed
+    assert re.search(r"ERROR spark_jobs: predict failed: scoring \S+ failed: ", log_text)
+    assert not out.exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_k8s_dry_run_command_line():
