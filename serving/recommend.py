@@ -73,7 +73,8 @@ class Recommender:
         self._items = {iid: row for row, iid in enumerate(factors.item_ids)}
         self._item_ids = list(factors.item_ids)
         self._user_factors = np.ascontiguousarray(factors.user_factors, dtype=np.float32)
-        self._item_factors = np.ascontiguousarray(factors.item_factors, dtype=np.float32)
+        # (rank, items), contiguous: a user row times this is one pass over memory in BLAS
+        self._item_factors_t = np.ascontiguousarray(factors.item_factors.T, dtype=np.float32)
         self._seen_indptr = factors.seen_indptr
         self._seen_items = factors.seen_items
         popularity = factors.popularity.astype(np.float32)
@@ -125,15 +126,15 @@ class Recommender:
     def _top_k(
         self, user_rows: np.ndarray, k: int, exclude_seen: bool
     ) -> list[tuple[np.ndarray, np.ndarray]]:
-        scores = self._user_factors[user_rows] @ self._item_factors.T  # (users, items) float32
+        scores = self._user_factors[user_rows] @ self._item_factors_t  # (users, items) float32
         if exclude_seen:
             for j, row in enumerate(user_rows.tolist()):
                 scores[j, self._seen_items[self._seen_indptr[row] : self._seen_indptr[row + 1]]] = (
                     _EXCLUDED
                 )
         kk = min(k, self.n_items)
-        if kk < self.n_items:
-            part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+        if kk < self.n_items:  # the kk largest, unordered: linear in the catalogue
+            part = np.argpartition(scores, self.n_items - kk, axis=1)[:, self.n_items - kk :]
         else:
             part = np.broadcast_to(np.arange(self.n_items), scores.shape)
         results = []
@@ -162,8 +163,8 @@ class Recommender:
         known = (u >= 0) & (i >= 0)
         scores = np.full(len(users), np.nan, dtype=np.float32)
         if known.any():
-            uf, itf = self._user_factors[u[known]], self._item_factors[i[known]]
-            scores[known] = np.einsum("ij,ij->i", uf, itf)
+            uf, itf = self._user_factors[u[known]], self._item_factors_t[:, i[known]]
+            scores[known] = np.einsum("ij,ji->i", uf, itf)
         return scores
 
 
