@@ -275,3 +275,30 @@ def test_tampered_recommender_is_not_served(rec_store, tmp_path):
     assert client.post("/v1/models/recs-int:recommend", json={"user": 1000}).status_code == 200
     readyz = client.get("/readyz").get_data(as_text=True)
     assert "recs" in readyz
+
+
+def test_hot_reload_swaps_in_a_new_recommender_version(rec_store, tmp_path):
+    store, key, strs, _ = rec_store
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy)
+    admin = tmp_path / "admin-keys"
+    admin.write_text("admin-" + "k" * 30 + "\n")
+    app = create_app(
+        {"model_store": copy, "verify_key_file": key, "auth_enabled": True,
+         "admin_keys_file": admin, "rate_limit_enabled": False, "reload_interval": 0}
+    )  # fmt: skip
+    client = app.test_client()
+    headers = {"Authorization": "Bearer admin-" + "k" * 30}
+    before = client.post("/v1/models/recs:recommend", json={"user": "u1"}, headers=headers)
+    assert before.status_code == 200, before.json
+    flipped = artifacts.Factors(**{**strs.__dict__, "user_factors": -strs.user_factors})
+    artifacts.save_recommender(
+        copy, "recs", flipped, signer=artifacts.load_signer(key), version="2", rank=8,
+        implicit=True, cold_start="nan",
+    )  # fmt: skip
+    reload = client.post("/admin/reload", headers=headers)
+    assert reload.json["added"] == ["recs/2"]
+    after = client.post("/v1/models/recs:recommend", json={"user": "u1"}, headers=headers)
+    items = [entry["item"] for entry in after.json["items"]]
+    assert items == expected_top(flipped, 1, 10, True)
+    assert items != [entry["item"] for entry in before.json["items"]]
