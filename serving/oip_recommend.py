@@ -52,15 +52,9 @@ def metadata(model: ServedModel, versions: list[str], max_k: int) -> dict[str, A
     }
 
 
-def request_options(body: bytes, max_k: int) -> tuple[int, bool]:
-    """``k`` and ``exclude_seen`` from the request ``parameters`` (the body is valid JSON by now:
-    :func:`oip.parse_infer_request` parsed it first)."""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        doc = {}
-    params = doc.get("parameters") if isinstance(doc, dict) else None
-    params = params if isinstance(params, dict) else {}
+def request_options(parsed: oip.InferRequest, max_k: int) -> tuple[int, bool]:
+    """``k`` and ``exclude_seen`` from the request ``parameters``."""
+    params = parsed.parameters
     k = check_k(params.get("k", DEFAULT_K), max_k, "parameters.k")
     exclude_seen = params.get("exclude_seen", True)
     if not isinstance(exclude_seen, bool):

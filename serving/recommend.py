@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from artifacts.recommender import Factors, recommender_info
-from artifacts.schema import LONG
 
 from .errors import BadRequest, InvalidDatatype
 
@@ -82,10 +81,6 @@ class Recommender:
         self._popularity = popularity
 
     # --- ids ----------------------------------------------------------------------------------
-    def id_type(self, which: str) -> str:
-        ints = self.user_ids_are_ints if which == "user" else self.item_ids_are_ints
-        return LONG if ints else "string"
-
     def check_id(self, value: Any, which: str, where: str) -> Any:
         """``value`` if it has the model's id type (a string, or an integer not a bool)."""
         ints = self.user_ids_are_ints if which == "user" else self.item_ids_are_ints

@@ -65,10 +65,10 @@ def infer(name: str, version: str | None = None) -> Response:
 
 def _recommend(model: ServedModel, settings: Settings) -> tuple[bytes, int | None]:
     """Top-K for a ``user`` tensor; ``k``/``exclude_seen`` are request parameters."""
-    raw, header = request.get_data(), request.headers.get(oip.HEADER_LENGTH)
-    parsed = oip.parse_infer_request(raw, header, oip_recommend.OUTPUTS)
-    json_part = raw[: int(header)] if header is not None else raw
-    k, exclude_seen = oip_recommend.request_options(json_part, settings.max_recommend_k)
+    parsed = oip.parse_infer_request(
+        request.get_data(), request.headers.get(oip.HEADER_LENGTH), oip_recommend.OUTPUTS
+    )
+    k, exclude_seen = oip_recommend.request_options(parsed, settings.max_recommend_k)
     users = oip_recommend.users_of(parsed, model.recommender, settings.max_recommend_users)
     answers = model.recommender.recommend(users, k, exclude_seen=exclude_seen)
     return oip_recommend.encode(parsed, model, answers, k)

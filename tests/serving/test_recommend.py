@@ -4,6 +4,7 @@ scores, V2, and clear 4xx for bad input — next to an sklearn model in the same
 from __future__ import annotations
 
 import io
+import json
 import shutil
 
 import numpy as np
@@ -302,3 +303,25 @@ def test_hot_reload_swaps_in_a_new_recommender_version(rec_store, tmp_path):
     items = [entry["item"] for entry in after.json["items"]]
     assert items == expected_top(flipped, 1, 10, True)
     assert items != [entry["item"] for entry in before.json["items"]]
+
+
+def test_v2_binary_outputs(client, rec_store):
+    _, _, strs, _ = rec_store
+    body = {
+        "inputs": [{"name": "user", "datatype": "BYTES", "shape": [1, 1], "data": [["u4"]]}],
+        "outputs": [{"name": "item", "parameters": {"binary_data": True}}, {"name": "score"}],
+        "parameters": {"k": 3},
+    }
+    reply = client.post("/v2/models/recs/infer", json=body)
+    assert reply.status_code == 200, reply.get_data()
+    header_length = int(reply.headers["Inference-Header-Content-Length"])
+    raw = reply.get_data()
+    header = json.loads(raw[:header_length])
+    assert [o["name"] for o in header["outputs"]] == ["item", "score"]
+    blob, items = raw[header_length:], []
+    while blob:
+        size = int.from_bytes(blob[:4], "little")
+        items.append(blob[4 : 4 + size].decode())
+        blob = blob[4 + size :]
+    assert items == expected_top(strs, 4, 3, True)
+    assert len(header["outputs"][1]["data"]) == 3
