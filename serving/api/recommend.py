@@ -16,7 +16,7 @@ from flask import Blueprint, Response, request
 from ..bodies import json_object
 from ..errors import BatchTooLarge, InvalidShape, MissingField, UnsupportedMediaType, WrongModelKind
 from ..model import ServedModel
-from ..recommend import Recommender, check_k
+from ..recommend import Recommendation, Recommender, check_k
 from ..settings import Settings
 from ..state import server_state
 
@@ -40,10 +40,21 @@ def v1_recommend(name: str, version: str | None = None) -> Response:
         raise MissingField('send exactly one of {"user": id} or {"users": [id, ...]}')
     if "user" in doc:
         user = scorer.check_id(doc["user"], "user", "'user'")
-        return _json(scorer.recommend([user], k, exclude_seen=exclude_seen)[0].to_json())
+        answer = recommend(model, [user], k, exclude_seen)[0]
+        return _json(answer.to_json())
     users = check_users(doc["users"], scorer, settings)
-    answers = scorer.recommend(users, k, exclude_seen=exclude_seen)
-    return _json([answer.to_json() for answer in answers])
+    return _json([answer.to_json() for answer in recommend(model, users, k, exclude_seen)])
+
+
+def recommend(
+    model: ServedModel, users: list[Any], k: int, exclude_seen: bool
+) -> list[Recommendation]:
+    """Top-K for each user, counted in the metrics (users, and how many got the fallback)."""
+    answers = model.recommender.recommend(users, k, exclude_seen=exclude_seen)
+    metrics = server_state().metrics
+    if metrics is not None:
+        metrics.record_recommendations(model, len(answers), sum(a.cold_start for a in answers))
+    return answers
 
 
 def require_recommender(model: ServedModel) -> Recommender:

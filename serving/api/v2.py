@@ -18,6 +18,7 @@ from ..inputs import check_batch, check_values, validate_rows
 from ..model import ServedModel
 from ..settings import Settings
 from ..state import server_state
+from .recommend import recommend
 
 bp = Blueprint("v2", __name__, url_prefix="/v2/models/<name>")
 
@@ -70,7 +71,7 @@ def _recommend(model: ServedModel, settings: Settings) -> tuple[bytes, int | Non
     )
     k, exclude_seen = oip_recommend.request_options(parsed, settings.max_recommend_k)
     users = oip_recommend.users_of(parsed, model.recommender, settings.max_recommend_users)
-    answers = model.recommender.recommend(users, k, exclude_seen=exclude_seen)
+    answers = recommend(model, users, k, exclude_seen)
     return oip_recommend.encode(parsed, model, answers, k)
 
 

@@ -325,3 +325,21 @@ def test_v2_binary_outputs(client, rec_store):
         blob = blob[4 + size :]
     assert items == expected_top(strs, 4, 3, True)
     assert len(header["outputs"][1]["data"]) == 3
+
+
+def test_metrics_count_answers_and_cold_starts(client):
+    def count(cold: str) -> float:
+        text = client.get("/metrics").get_data(as_text=True)
+        labels = ('model="recs"', 'version="1"', f'cold_start="{cold}"')
+        found = [
+            row
+            for row in text.splitlines()
+            if row.startswith("model_server_recommendations_total{")
+            and all(label in row for label in labels)
+        ]
+        return float(found[0].split()[-1]) if found else 0.0
+
+    before = (count("false"), count("true"))
+    client.post("/v1/models/recs:recommend", json={"users": ["u1", "u2", "who"]})
+    v2(client, "recs", ["nobody"])
+    assert (count("false"), count("true")) == (before[0] + 2, before[1] + 2)

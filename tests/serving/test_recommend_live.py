@@ -50,3 +50,4 @@ def test_recommend_over_http_with_auth(server):
     assert bad.headers["Content-Type"] == "application/problem+json"
     metrics = requests.get(f"{base}/metrics", timeout=10).text
     assert 'route="/v1/models/<name>:recommend"' in metrics
+    assert 'model_server_recommendations_total{cold_start="false",model="recs"' in metrics, metrics
