@@ -94,9 +94,6 @@ class Recommender:
             raise InvalidId(f"{where}: {which} ids of this model are {wanted}, got {_shown(value)}")
         return value
 
-    def user_row(self, user: Any) -> int | None:
-        return self._users.get(user)
-
     # --- top-K --------------------------------------------------------------------------------
     def recommend(
         self, users: Sequence[Any], k: int, *, exclude_seen: bool = True
