@@ -15,14 +15,17 @@ from .errors import (
     LayoutError,
     ManifestInvalid,
     NoVerificationKey,
+    RecommenderInvalid,
     SignatureInvalid,
     SignatureMissing,
     SignerMissing,
     UnsupportedScheme,
     VersionSkew,
+    WrongKind,
 )
 from .layout import MANIFEST_FILE, MODEL_FILE, check_name, check_version
 from .loader import LoadedArtifact, load, verify
+from .recommender import Factors, load_recommender, save_recommender
 from .schema import Column, InputSchema, OutputSchema
 from .signing import SCHEMES, generate_keys, load_signer, load_verifier
 from .store import LATEST, ArtifactRef, list_artifacts, resolve, save
@@ -38,6 +41,7 @@ __all__ = [
     "ArtifactRef",
     "Column",
     "DigestMismatch",
+    "Factors",
     "IdentityMismatch",
     "InputSchema",
     "InvalidName",
@@ -47,20 +51,24 @@ __all__ = [
     "ManifestInvalid",
     "NoVerificationKey",
     "OutputSchema",
+    "RecommenderInvalid",
     "SignatureInvalid",
     "SignatureMissing",
     "SignerMissing",
     "UnsupportedScheme",
     "VersionSkew",
+    "WrongKind",
     "check_name",
     "check_version",
     "generate_keys",
     "list_artifacts",
     "load",
+    "load_recommender",
     "load_signer",
     "load_verifier",
     "resolve",
     "save",
+    "save_recommender",
     "schema",
     "verify",
 ]

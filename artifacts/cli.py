@@ -125,6 +125,8 @@ def _describe(doc: dict, status: str) -> str:
 
 
 def _schema_lines(doc: dict) -> list[str]:
+    if manifest_mod.kind(doc) == layout.KIND_RECOMMENDER:
+        return _recommender_lines(doc)
     try:
         inputs, outputs = schema_mod.input_schema(doc), schema_mod.output_schema(doc)
     except ArtifactError as exc:
@@ -143,6 +145,20 @@ def _schema_lines(doc: dict) -> list[str]:
     if outputs.classes is not None:
         lines.append(f"  classes      {list(outputs.classes)}")
     return lines
+
+
+def _recommender_lines(doc: dict) -> list[str]:
+    info = doc.get("recommender") or {}
+    feedback = "implicit" if info.get("implicit") else "explicit"
+    return [
+        "  kind         recommender (ALS factors, no pickle)",
+        f"  factors      rank {info.get('rank')}, {feedback} feedback, "
+        f"cold start {info.get('cold_start')!r}",
+        f"  ids          {info.get('users')} users ({info.get('user_id_type')}), "
+        f"{info.get('items')} items ({info.get('item_id_type')}), "
+        f"{info.get('interactions')} training interactions",
+        "  task         recommendation",
+    ]
 
 
 def _metric_lines(metrics: dict) -> list[str]:

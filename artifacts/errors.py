@@ -72,3 +72,13 @@ class KeyFileError(ArtifactError):
 class VersionSkew(ArtifactError):
     """The runtime's scikit-learn/numpy differ from the ones that produced the artifact in a way
     that can change predictions."""
+
+
+class WrongKind(ArtifactError):
+    """The artifact is of another kind than the caller loads (a recommender given to the
+    estimator loader, or the other way round)."""
+
+
+class RecommenderInvalid(ArtifactError):
+    """A recommender's arrays or ids are malformed: wrong dtype (object arrays included), shape,
+    non-finite factors, duplicate or mixed-type ids, or a CSR index out of range."""

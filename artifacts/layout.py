@@ -22,6 +22,24 @@ HMAC_SIGNATURE_FILE = "signature.hmac"
 OPENSSF_SIGNATURE_FILE = "model.sig"
 SIGNATURE_FILES = frozenset({HMAC_SIGNATURE_FILE, OPENSSF_SIGNATURE_FILE})
 
+#: Artifact kinds (manifest ``kind``; absent means an estimator, for artifacts written before).
+KIND_ESTIMATOR = "estimator"
+KIND_RECOMMENDER = "recommender"
+KINDS = (KIND_ESTIMATOR, KIND_RECOMMENDER)
+#: A recommender's pickle-free files (see artifacts/recommender.py).
+IDS_FILE = "ids.json"
+RECOMMENDER_ARRAYS = (
+    "user_factors.npy",
+    "item_factors.npy",
+    "seen_indptr.npy",
+    "seen_items.npy",
+    "popularity.npy",
+)
+REQUIRED_FILES = {
+    KIND_ESTIMATOR: (MODEL_FILE,),
+    KIND_RECOMMENDER: (*RECOMMENDER_ARRAYS, IDS_FILE),
+}
+
 #: Names of models, versions and files: no separators, no leading dot, bounded length.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 #: Upper bound on one artifact's total size read into memory (2 GiB).

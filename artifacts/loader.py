@@ -28,8 +28,17 @@ from .errors import (
     LayoutError,
     NoVerificationKey,
     VersionSkew,
+    WrongKind,
 )
-from .layout import MANIFEST_FILE, MODEL_FILE, content_files, sha256_hex, snapshot
+from .layout import (
+    KIND_ESTIMATOR,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    REQUIRED_FILES,
+    content_files,
+    sha256_hex,
+    snapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +94,9 @@ def _check_manifest_digests(doc: dict, files: dict[str, bytes]) -> None:
             raise DigestMismatch(f"{fname} is listed in the manifest but missing")
         if sha256_hex(covered[fname]) != entry["sha256"]:
             raise DigestMismatch(f"{fname} does not match the sha256 in the manifest")
-    if MODEL_FILE not in listed:
-        raise DigestMismatch(f"the manifest does not list {MODEL_FILE}")
+    for required in REQUIRED_FILES[manifest_mod.kind(doc)]:
+        if required not in listed:
+            raise DigestMismatch(f"the manifest does not list {required}")
 
 
 def verify(path: str | os.PathLike, verifier: Any) -> dict[str, Any]:
@@ -119,6 +129,11 @@ def load(
     """Verify an artifact and return its estimator and manifest. See the module docstring."""
     path = Path(path)
     files, doc = _verified_snapshot(path, verifier, insecure_skip_verify)
+    if manifest_mod.kind(doc) != KIND_ESTIMATOR:
+        raise WrongKind(
+            f"{path} is a {manifest_mod.kind(doc)} artifact, not an estimator; load it with "
+            "artifacts.recommender.load_recommender"
+        )
     skew.check(doc.get("framework") or {}, skew_policy)
     estimator = _unpickle(files[MODEL_FILE])
     return LoadedArtifact(estimator=estimator, manifest=doc, path=path)

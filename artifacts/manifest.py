@@ -14,7 +14,7 @@ from typing import Any
 
 from . import schema as schema_mod
 from .errors import ManifestInvalid
-from .layout import MANIFEST_FILE, check_name, sha256_hex
+from .layout import KIND_ESTIMATOR, KINDS, MANIFEST_FILE, check_name, sha256_hex
 
 FORMAT = "spark-model-server/artifact"
 FORMAT_VERSION = 1
@@ -98,4 +98,11 @@ def parse(raw: bytes | None) -> dict[str, Any]:
         raise ManifestInvalid(f"{MANIFEST_FILE} 'files' must map file names to sha256 digests")
     for fname in files:
         check_name(fname, "file name in manifest")
+    if kind(doc) not in KINDS:
+        raise ManifestInvalid(f"unknown artifact kind {doc.get('kind')!r}; known: {KINDS}")
     return doc
+
+
+def kind(doc: dict[str, Any]) -> str:
+    """What the artifact holds: an estimator (the default, older artifacts) or a recommender."""
+    return doc.get("kind", KIND_ESTIMATOR)

@@ -5,14 +5,16 @@ bench/train_bench.py (Spark job vs the seed trainer), bench/serving_bench.py (ou
 the seed baseline under wrk), bench/mlserver/compare.py (MLServer's sklearn runtime on the
 same model, cold start and RSS of all three), bench/mlflow/compare.py (MLflow's
 `mlflow models serve` vs ours on one tabular pipeline, POST /invocations) and
-bench/real_clients.py (accuracy of the upload path on real clients' digit pictures). Ratios are only
+bench/real_clients.py (accuracy of the upload path on real clients' digit pictures) and
+bench/recommend_bench.py (top-K recommendations: 100k items × rank 64, in process and over
+HTTP). Ratios are only
 meaningful within one run: everything here shares the same machine, load generator, worker
 count and minute.
 
     .venv/bin/python bench/run.py [--duration 10] [--workers 2] [--connections 8]
                                   [--train-factors 1,4,16] [--skip-train]
 
-Writes bench/results/{train,serving,mlserver,mlflow,real_clients,summary}.json.
+Writes bench/results/{train,serving,mlserver,mlflow,real_clients,recommend,summary}.json.
 """
 
 from __future__ import annotations
@@ -122,6 +124,25 @@ def real_client_rows(real: dict | None) -> list[str]:
     return [f"model: {real['model']}", *real["table"]]
 
 
+def recommend_rows(rec: dict | None) -> list[str]:
+    if not rec:
+        return ["(no recommendation results)"]
+    single, batch = rec["in_process"]["single_user"], rec["in_process"]["batch"]
+    met = "met" if rec["in_process"]["goal_met"] else "missed"
+    lines = [
+        f"in process  p50 {single['p50_ms']:.2f} ms  p99 {single['p99_ms']:.2f} ms  "
+        f"(goal p99 <= {rec['in_process']['goal_p99_ms']:g} ms: {met}); "
+        f"batches of {batch['size']}: {batch['users_per_s']:.0f} users/s",
+    ]
+    if "http" in rec:
+        http = rec["http"]["single_user"]
+        lines.append(
+            f"over HTTP   p50 {http['p50_ms']:.2f} ms  p99 {http['p99_ms']:.2f} ms  "
+            f"(x p50 vs in process {http['p50_ms'] / single['p50_ms']:.1f})"
+        )
+    return lines
+
+
 def load(path: Path, since: float) -> dict | None:
     """A result file written by this run (older files would mix runs, so they are ignored)."""
     if path.exists() and path.stat().st_mtime >= since:
@@ -151,11 +172,13 @@ def main() -> int:
     problems.append(step("mlserver", [*compare, "--cold-runs", str(args.cold_runs)]))
     problems.append(step("mlflow", [python, str(BENCH / "mlflow" / "compare.py"), *load_args]))
     problems.append(step("real clients", [python, str(BENCH / "real_clients.py")]))
+    problems.append(step("recommend", [python, str(BENCH / "recommend_bench.py")]))
     train = load(RESULTS / "train.json", started)
     serving = load(RESULTS / "serving.json", started)
     mlserver = load(RESULTS / "mlserver.json", started)
     mlflow = load(RESULTS / "mlflow.json", started)
     real = load(RESULTS / "real_clients.json", started)
+    rec = load(RESULTS / "recommend.json", started)
     lines = [
         "",
         f"== Serving ({args.workers} workers, {args.connections} connections, "
@@ -177,6 +200,10 @@ def main() -> int:
         "== Real clients' digits: accuracy through decode + to_mnist + model, per form "
         "(goals: overall >= 0.90, each form >= 0.80; seed cases all right)",
         *real_client_rows(real),
+        "",
+        "== Recommendations: top-10 of 100k items x rank 64, one user, exclude_seen "
+        "(one worker, one BLAS thread)",
+        *recommend_rows(rec),
     ]
     problems = [p for p in problems if p]
     lines += [f"!! {p}" for p in problems]

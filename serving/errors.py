@@ -95,6 +95,13 @@ class DecompressionBomb(ImageError):
     status, title, slug = 413, "Image too large", "image-too-large"
 
 
+class WrongModelKind(BadRequest):
+    """The endpoint does not apply to this kind of model (a recommender asked for a digit, a
+    classifier asked for recommendations)."""
+
+    status, title, slug = 400, "Not supported by this model", "wrong-model-kind"
+
+
 class UnsupportedMediaType(ServingError):
     status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
 

@@ -60,6 +60,13 @@ class Metrics:
             ["model", "version", "label"],
             registry=registry,
         )
+        self.recommendations = Counter(
+            "model_server_recommendations",
+            "Users answered by recommender models, by model, version and whether the answer "
+            "was the cold-start fallback (an unknown user).",
+            ["model", "version", "cold_start"],
+            registry=registry,
+        )
         self.load_failures = Counter(
             "model_server_model_load_failures",
             "Artifacts that failed to load or verify, by reason.",
@@ -95,6 +102,12 @@ class Metrics:
             self.predictions.labels(model.name, model.version, str(model.labels[index])).inc(
                 int(counts[index])
             )
+
+    def record_recommendations(self, model: ServedModel, users: int, cold: int) -> None:
+        if users > cold:
+            self.recommendations.labels(model.name, model.version, "false").inc(users - cold)
+        if cold:
+            self.recommendations.labels(model.name, model.version, "true").inc(cold)
 
     def record_load(self, snapshot: Snapshot) -> None:
         for failure in snapshot.failures:

@@ -35,6 +35,7 @@ from artifacts.errors import ManifestInvalid
 from artifacts.schema import (
     CLASSIFICATION,
     IMAGE_MNIST,
+    RECOMMENDATION,
     REGRESSION,
     InputSchema,
     OutputSchema,
@@ -80,6 +81,8 @@ class ServedModel:
     _proba: ProbaFn | None = field(default=None, repr=False)
     _sorted: np.ndarray | None = field(default=None, repr=False)  # estimator.classes_
     _compiled: CompiledTabular | None = field(default=None, repr=False)  # tabular only
+    #: recommender artifacts only: the top-K / pair scorer (serving.recommend.Recommender)
+    recommender: Any = field(default=None, repr=False)
 
     @classmethod
     def from_artifact(cls, name: str, version: str, estimator: Any, manifest: dict) -> ServedModel:
@@ -113,6 +116,30 @@ class ServedModel:
             _sorted=sorted_classes,
             _compiled=compiled,
         )
+
+    @classmethod
+    def from_recommender(
+        cls, name: str, version: str, recommender: Any, manifest: dict
+    ) -> ServedModel:
+        """A recommender artifact: no estimator, no feature rows; it answers ``:recommend``."""
+        return cls(
+            name=name,
+            version=version,
+            manifest=manifest,
+            estimator=None,
+            n_features=0,
+            classes=np.asarray([]),
+            labels=[],
+            value_range=None,
+            accepts_images=False,
+            fast_path=True,
+            outputs=OutputSchema(RECOMMENDATION),
+            recommender=recommender,
+        )
+
+    @property
+    def is_recommender(self) -> bool:
+        return self.recommender is not None
 
     @property
     def task(self) -> str:

@@ -15,7 +15,7 @@ Classifiers answer ``label`` and ``probabilities``; regression (and clustering) 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,6 +60,7 @@ class InferRequest:
     tensor: np.ndarray
     outputs: dict[str, bool]  # output name → binary?
     tensors: tuple[tuple[str, np.ndarray], ...] = ()  # every input, in request order (BYTES: str)
+    parameters: dict[str, Any] = field(default_factory=dict)  # the request's own parameters
 
     @property
     def size(self) -> int:
@@ -102,12 +103,14 @@ def parse_infer_request(
             "binary_data_size"
         )
     request_id = doc.get("id")
+    parameters = doc.get("parameters")
     return InferRequest(
         id=str(request_id) if request_id is not None else None,
         name=tensors[0][0],
         tensor=tensors[0][1],
         outputs=_requested_outputs(doc, output_names),
         tensors=tuple(tensors),
+        parameters=parameters if isinstance(parameters, dict) else {},
     )
 
 

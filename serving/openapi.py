@@ -112,6 +112,51 @@ def _v1_predict(operation_id: str, parameters: list[dict[str, Any]]) -> dict[str
     }
 
 
+def _v1_recommend(operation_id: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    item = {
+        "type": "object",
+        "properties": {"item": {}, "score": {"type": "number"}},
+    }
+    answer = {
+        "type": "object",
+        "required": ["user", "items", "cold_start"],
+        "properties": {
+            "user": {},
+            "items": {"type": "array", "items": item},
+            "cold_start": {"type": "boolean"},
+        },
+    }
+    return {
+        "operationId": operation_id,
+        "summary": "Recommender models: top-K items for a user, or for a list of users",
+        "description": "Send exactly one of `user` (an id) or `users` (a list → a list of "
+        "answers). `k` (default 10, at most SERVING_MAX_RECOMMEND_K) and `exclude_seen` "
+        "(default true: leave out items the user had in training). An unknown user gets the "
+        "most popular items with `cold_start: true`; see docs/recommendations.md.",
+        "parameters": parameters,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "user": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+                            "users": {"type": "array"},
+                            "k": {"type": "integer", "minimum": 1, "default": 10},
+                            "exclude_seen": {"type": "boolean", "default": True},
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            **_ok({"oneOf": [answer, {"type": "array", "items": answer}]}),
+            **_problems(400, 404, 413, 415, 503),
+        },
+    }
+
+
 def _mlflow_paths() -> dict[str, Any]:
     formats = {
         "type": "object",
@@ -272,6 +317,10 @@ def build_spec() -> dict[str, Any]:
         "/v1/models/{name}:predict": {"post": _v1_predict("v1Predict", [_NAME])},
         "/v1/models/{name}/versions/{version}:predict": {
             "post": _v1_predict("v1PredictVersion", [_NAME, _VERSION])
+        },
+        "/v1/models/{name}:recommend": {"post": _v1_recommend("v1Recommend", [_NAME])},
+        "/v1/models/{name}/versions/{version}:recommend": {
+            "post": _v1_recommend("v1RecommendVersion", [_NAME, _VERSION])
         },
         "/v2": {"get": {"operationId": "v2Server", "responses": _ok({"type": "object"})}},
         "/v2/health/live": {"get": {"operationId": "v2Live", "responses": _ok({"type": "object"})}},

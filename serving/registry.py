@@ -6,8 +6,10 @@ once and use that object throughout, so a reload (hot reload, issue 6) can never
 half-loaded store, and a snapshot that is refused simply never gets published.
 
 Every artifact goes through :func:`artifacts.load`, which verifies the signature and digests
-before unpickling. An artifact that fails is not served; the failure is kept in the snapshot
-(for ``/readyz``), logged, and reported to the ``on_load`` listeners (metrics).
+before unpickling — or, for a recommender artifact (pickle-free ALS factors),
+:func:`artifacts.load_recommender`, which verifies the same way before parsing its arrays.
+An artifact that fails is not served; the failure is kept in the snapshot (for ``/readyz``),
+logged, and reported to the ``on_load`` listeners (metrics).
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import artifacts
+from artifacts import layout
+from artifacts import manifest as manifest_mod
+from artifacts.layout import KIND_RECOMMENDER
+from artifacts.recommender import load_recommender
 from artifacts.store import natural_version_key
 
 from .errors import ModelNotFound, NoModelLoaded, VersionNotFound
 from .model import ServedModel
+from .recommend import Recommender
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -103,6 +110,16 @@ def order_key(model: ServedModel) -> tuple:
 def _older(key: tuple, high: tuple) -> bool:
     """Older by either measure: an earlier signed creation time or a lower version."""
     return key[0] < high[0] or key[1] < high[1]
+
+
+def _kind_claimed(path: Any) -> str:
+    """The kind the (not yet verified) manifest claims, to pick the loader. Safe to trust this
+    far: each loader verifies the signature itself and refuses an artifact of another kind."""
+    try:
+        raw = (path / layout.MANIFEST_FILE).read_bytes()
+        return manifest_mod.kind(manifest_mod.parse(raw))
+    except (OSError, artifacts.ArtifactError):
+        return layout.KIND_ESTIMATOR  # the estimator loader reports what is wrong
 
 
 def _unknown_model(name: str, models: dict[str, Any]) -> str:
@@ -240,6 +257,15 @@ class ModelRegistry:
 
     def _load_one(self, ref: Any, verifier: Any) -> ServedModel:
         settings = self._settings
+        if _kind_claimed(ref.path) == KIND_RECOMMENDER:
+            factors, manifest = load_recommender(
+                ref.path,
+                verifier,
+                insecure_skip_verify=verifier is None and settings.insecure_skip_verify,
+            )
+            return ServedModel.from_recommender(
+                ref.name, ref.version, Recommender(factors, manifest), manifest
+            )
         loaded = artifacts.load(
             ref.path,
             verifier=verifier,

@@ -193,6 +193,18 @@ class Settings:
         default=1024,
         metadata=_meta(_positive_int, "Most rows one request may ask to predict."),
     )
+    max_recommend_k: int = field(
+        default=1000,
+        metadata=_meta(
+            _positive_int, "Largest k a recommendation request may ask for; more → 400."
+        ),
+    )
+    max_recommend_users: int = field(
+        default=256,
+        metadata=_meta(
+            _positive_int, "Most users one recommendation request may name; more → 413."
+        ),
+    )
     max_image_pixels: int = field(
         default=16_777_216,
         metadata=_meta(

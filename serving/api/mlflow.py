@@ -30,6 +30,7 @@ from ..bodies import json_object
 from ..errors import PROBLEM_JSON, BadRequest, UnsupportedMediaType
 from ..frames import SPLIT, Table, csv_input, model_input, predict
 from ..state import server_state
+from .recommend import refuse_recommender
 
 bp = Blueprint("mlflow", __name__)
 probes = Blueprint("mlflow_probes", __name__)
@@ -53,6 +54,7 @@ _ERROR_CODES = {
 def invocations() -> Response:
     state = server_state()
     model = state.registry.snapshot.get(request.args.get("model"), request.args.get("version"))
+    refuse_recommender(model, "/invocations (MLflow)")
     mimetype = _content_type()
     max_batch = state.settings.max_batch
     if mimetype == "text/csv":

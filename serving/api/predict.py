@@ -26,6 +26,7 @@ from ..model import Prediction, ServedModel
 from ..settings import Settings
 from ..state import server_state
 from ..uploads import decode_upload
+from .recommend import refuse_recommender, score_pairs
 
 bp = Blueprint("predict", __name__)
 
@@ -34,6 +35,7 @@ bp = Blueprint("predict", __name__)
 def predict() -> Response:
     state = server_state()
     model = state.registry.snapshot.get(request.args.get("model"), request.args.get("version"))
+    refuse_recommender(model, "/predict")
     if request.mimetype == "multipart/form-data":
         rows, single = _uploaded_rows(model, state.settings), True
     elif request.is_json:
@@ -70,6 +72,8 @@ def v1_predict(name: str, version: str | None = None) -> Response:
     doc = _json_body()
     if "instances" not in doc:
         raise MissingField('send {"instances": [[...], ...]}: one list of numbers per row')
+    if model.is_recommender:
+        return _json(score_pairs(model, doc["instances"], state.settings))
     rows = _instances(doc["instances"], model, state.settings)
     prediction = _run(model, rows)
     return _json({"predictions": model.answers(prediction)})

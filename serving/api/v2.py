@@ -10,13 +10,15 @@ from typing import Any
 
 from flask import Blueprint, Response, json, request
 
-from .. import oip
+from .. import oip, oip_recommend
 from ..bodies import model_status
 from ..errors import InvalidShape
 from ..frames import COLUMNS, ROWS, Table, model_input, predict
 from ..inputs import check_batch, check_values, validate_rows
 from ..model import ServedModel
+from ..settings import Settings
 from ..state import server_state
+from .recommend import recommend
 
 bp = Blueprint("v2", __name__, url_prefix="/v2/models/<name>")
 
@@ -27,6 +29,9 @@ def model_metadata(name: str, version: str | None = None) -> Response:
     snapshot = server_state().registry.snapshot
     model = snapshot.get(name, version)
     versions = [model.version] if version else list(snapshot.models[name])
+    if model.is_recommender:
+        max_k = server_state().settings.max_recommend_k
+        return _json(oip_recommend.metadata(model, versions, max_k))
     return _json(oip.metadata(model, versions))
 
 
@@ -42,18 +47,32 @@ def model_ready(name: str, version: str | None = None) -> Response:
 def infer(name: str, version: str | None = None) -> Response:
     state = server_state()
     model = state.registry.snapshot.get(name, version)
-    parsed = oip.parse_infer_request(
-        request.get_data(), request.headers.get(oip.HEADER_LENGTH), oip.output_names(model)
-    )
-    check_values(parsed.size, state.settings.max_values)  # before converting to float64
-    inputs = _model_input(parsed, model, state.settings.max_batch)
-    prediction = predict(model, inputs, state.metrics)
-    body, header_length = oip.encode_response(parsed, model, prediction)
+    if model.is_recommender:
+        body, header_length = _recommend(model, state.settings)
+    else:
+        parsed = oip.parse_infer_request(
+            request.get_data(), request.headers.get(oip.HEADER_LENGTH), oip.output_names(model)
+        )
+        check_values(parsed.size, state.settings.max_values)  # before converting to float64
+        inputs = _model_input(parsed, model, state.settings.max_batch)
+        prediction = predict(model, inputs, state.metrics)
+        body, header_length = oip.encode_response(parsed, model, prediction)
     if header_length is None:
         return Response(body, mimetype="application/json")
     response = Response(body, mimetype="application/octet-stream")
     response.headers[oip.HEADER_LENGTH] = str(header_length)
     return response
+
+
+def _recommend(model: ServedModel, settings: Settings) -> tuple[bytes, int | None]:
+    """Top-K for a ``user`` tensor; ``k``/``exclude_seen`` are request parameters."""
+    parsed = oip.parse_infer_request(
+        request.get_data(), request.headers.get(oip.HEADER_LENGTH), oip_recommend.OUTPUTS
+    )
+    k, exclude_seen = oip_recommend.request_options(parsed, settings.max_recommend_k)
+    users = oip_recommend.users_of(parsed, model.recommender, settings.max_recommend_users)
+    answers = recommend(model, users, k, exclude_seen)
+    return oip_recommend.encode(parsed, model, answers, k)
 
 
 def _model_input(parsed: oip.InferRequest, model: ServedModel, max_batch: int) -> Any:
