@@ -35,8 +35,10 @@ format: install ## Apply ruff formatting and autofixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install lint browser-deps ## Run the whole test suite (slow cases included)
-	$(BIN)/pytest
+PYTEST_WORKERS ?= 2
+test: install lint browser-deps ## Run the whole test suite (slow cases included; timing-sensitive ones alone at the end)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m 'not serial'
+	$(BIN)/pytest -m serial
 	$(MAKE) docker-test
 
 docker-test: install ## Build the serving image offline and run it read-only as uid 10001 (needs root)

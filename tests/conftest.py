@@ -12,6 +12,9 @@ import pytest
 
 #: Fixtures that start a JVM; a test using one is marked ``spark`` automatically.
 SPARK_FIXTURES = frozenset({"spark", "standalone_cluster"})
+#: Under ``pytest -n 2 --dist loadgroup`` (``make test``) every test on the standalone cluster
+#: goes to one worker, so a run starts one cluster, not one per worker.
+CLUSTER_GROUP = pytest.mark.xdist_group("standalone-cluster")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -20,8 +23,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     Tests that launch ``spark-submit.sh`` in a subprocess carry the marker explicitly.
     """
     for item in items:
-        if SPARK_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SPARK_FIXTURES & fixtures:
             item.add_marker(pytest.mark.spark)
+        if "standalone_cluster" in fixtures:
+            item.add_marker(CLUSTER_GROUP)
 
 
 @pytest.fixture(scope="session")

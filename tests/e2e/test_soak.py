@@ -44,6 +44,7 @@ def drive(base: str, api_key: str, calls, count: int) -> tuple[list[str], int]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a time budget and an RSS bound: not beside another test's load
 def test_soak_mixed_endpoints_zero_errors_bounded_memory(
     tmp_path, session_store, credentials
 ) -> None:

@@ -68,6 +68,7 @@ PARTIAL_BODY = (
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a 1 s bound on /healthz: not beside another test's load
 @pytest.mark.parametrize("sent", [PARTIAL_HEADERS, PARTIAL_BODY], ids=["headers", "body"])
 def test_stalled_clients_do_not_block_healthz(server, sent):
     with contextlib.ExitStack() as stack:
