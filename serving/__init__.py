@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ``config`` maps setting field names (see :class:`serving.settings.Settings`) to values,
     or holds a ready ``Settings`` under the key ``"settings"``.
     """
-    from . import api, auth, limits, reload
+    from . import admission, api, auth, deadline, limits, reload
     from .errors import register_error_handlers
     from .metrics import Metrics
     from .registry import ModelRegistry
@@ -42,6 +42,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         metrics.install(app)
     register_error_handlers(app)
     api.register(app)
+    admission.install(app)  # before auth: refused and late requests cost no credential check
+    deadline.install(app, settings)
     reload.install(app, registry, settings.model_store, settings.reload_interval, metrics)
     auth.install(
         app, settings, metrics, tuple(b.name for b in api.OPEN), tuple(b.name for b in api.ADMIN)

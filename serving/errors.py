@@ -28,6 +28,7 @@ class ServingError(Exception):
     status = 500
     title = "Internal server error"
     slug = "internal"
+    headers: tuple[tuple[str, str], ...] = ()  # added to the response, e.g. Retry-After
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -122,6 +123,21 @@ class NoModelLoaded(ServingError):
     status, title, slug = 503, "No model loaded", "no-model-loaded"
 
 
+class InvalidTimeout(BadRequest):
+    status, title, slug = 400, "Invalid request timeout", "invalid-timeout"
+
+
+class Overloaded(ServingError):
+    """Refused by admission control (serving.admission); the same body the worker writes."""
+
+    status, title, slug = 503, "Server overloaded", "overloaded"
+    headers = (("Retry-After", "1"),)
+
+
+class DeadlineExceeded(ServingError):
+    status, title, slug = 504, "Deadline exceeded", "deadline-exceeded"
+
+
 def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> Response:
     """An ``application/problem+json`` response (RFC 9457) with an OIP-style ``error`` member."""
     body = {
@@ -138,7 +154,9 @@ def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> Re
 
 def _serving_error(exc: ServingError) -> Response:
     log.info("%s %s -> %d %s: %s", request.method, request.path, exc.status, exc.slug, exc.detail)
-    return problem(exc.status, exc.title, exc.detail, exc.slug, **exc.extra)
+    response = problem(exc.status, exc.title, exc.detail, exc.slug, **exc.extra)
+    response.headers.extend(exc.headers)
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:

@@ -23,6 +23,7 @@ import pandas as pd
 from artifacts import tabular
 from artifacts.schema import DOUBLE, Column, InputSchema
 
+from . import deadline
 from .errors import BadRequest, InvalidShape
 from .inputs import check_batch, rows_from_json, validate_rows
 from .metrics import Metrics
@@ -107,7 +108,11 @@ def csv_input(body: str, model: ServedModel, max_batch: int) -> Any:
 
 
 def predict(model: ServedModel, inputs: Any, metrics: Metrics | None) -> Prediction:
-    """Run the model; an estimator's refusal of a validated frame is the client's 400."""
+    """Run the model; an estimator's refusal of a validated frame is the client's 400.
+
+    Not at all if the request's deadline passed while its body was read and parsed (504).
+    """
+    deadline.check()
     try:
         prediction = model.predict(inputs)
     except (ValueError, TypeError) as exc:

@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests by route and status, predictions by class, load failures.
+"""Prometheus metrics: requests by route and status, predictions by class, load failures, and
+requests refused by admission control or their deadline.
 
 Under Gunicorn every worker is its own process, so the metrics use prometheus-client's
 multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set (``gunicorn.conf.py`` sets it up and
@@ -79,6 +80,13 @@ class Metrics:
             registry=registry,
             multiprocess_mode="max",
         )
+        self.rejected = Counter(
+            "model_server_rejected",
+            "Requests answered without running a model, by reason: overloaded (no room, 503), "
+            "wait_timeout (no thread within SERVING_ADMISSION_WAIT, 503), deadline (504).",
+            ["reason"],
+            registry=registry,
+        )
 
     def install(self, app: Flask) -> None:
         """Time every request and count it by route template (bounded label values)."""
@@ -108,6 +116,9 @@ class Metrics:
             self.recommendations.labels(model.name, model.version, "false").inc(users - cold)
         if cold:
             self.recommendations.labels(model.name, model.version, "true").inc(cold)
+
+    def record_rejection(self, reason: str) -> None:
+        self.rejected.labels(reason).inc()
 
     def record_load(self, snapshot: Snapshot) -> None:
         for failure in snapshot.failures:

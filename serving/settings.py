@@ -263,6 +263,41 @@ class Settings:
         default=30,
         metadata=_meta(_positive_int, "Seconds a worker may finish in-flight requests on stop."),
     )
+    # Admission control and deadlines (serving.admission, serving.deadline).
+    max_in_flight: int = field(
+        default=0,
+        metadata=_meta(
+            _non_negative_int,
+            "Requests one buffered worker holds at once: running on its `threads` threads plus "
+            "waiting for one. One more is answered 503 with Retry-After at once. 0 = twice "
+            "`threads`. Probes (/healthz, /readyz, /metrics, /v2/health/*) are never counted.",
+        ),
+    )
+    admission_wait: float = field(
+        default=1.0,
+        metadata=_meta(
+            _seconds,
+            "Seconds a held request may wait for a free thread before it is answered 503 "
+            "without running; 0 = never wait (reject whenever every thread is busy).",
+        ),
+    )
+    request_timeout: float = field(
+        default=30.0,
+        metadata=_meta(
+            _positive_seconds,
+            "Deadline of a request in seconds, from when the worker received it; a client's "
+            "X-Request-Timeout header may shorten it. Passed before the model runs → 504.",
+        ),
+    )
+    shed_unready_seconds: float = field(
+        default=5.0,
+        metadata=_meta(
+            _seconds,
+            "/readyz and /v2/health/ready answer 503 while a worker holds max_in_flight "
+            "requests and for this many seconds after it last rejected one; 0 = readiness "
+            "ignores load. Liveness never does.",
+        ),
+    )
     access_log: bool = field(
         default=True, metadata=_meta(_bool, "Write one access-log line per request to stdout.")
     )
@@ -344,6 +379,11 @@ class Settings:
                 "SERVING_TOKEN_PREVIOUS_SECRET_FILE needs SERVING_TOKEN_SECRET_FILE (the "
                 "current secret); the previous one only verifies tokens during rotation"
             )
+
+    @property
+    def in_flight_limit(self) -> int:
+        """max_in_flight with 0 resolved: twice the threads of a buffered worker."""
+        return self.max_in_flight or 2 * self.threads
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -18,6 +18,12 @@ What is not buffered is still bounded: a chunked body, a body over the limit (th
 answers 413 from the header, without reading it) and, with TLS terminated in Gunicorn, the
 whole request (the bytes are encrypted on the event loop) are read by the thread with a kernel
 receive/send timeout of ``SERVING_READ_TIMEOUT`` on the socket.
+
+The same event loop does admission control (:mod:`serving.admission`): a complete request
+gets a thread if one of ``threads`` is free, else waits in a bounded FIFO for one, else is
+answered ``503`` with ``Retry-After`` right there — so a thread never sits in a hidden queue,
+and the executor always has one spare thread for probes. The time the worker saw a request
+begin goes to the application as the start of its deadline (:mod:`serving.deadline`).
 """
 
 from __future__ import annotations
@@ -27,12 +33,17 @@ import re
 import selectors
 import socket
 import struct
+import threading
 import time
+from collections.abc import Callable
+from concurrent import futures
 from functools import partial
+from typing import NamedTuple
 
 from gunicorn import http
 from gunicorn.workers.gthread import ThreadWorker
 
+from .admission import ARRIVED, GATE, VERDICT, Decision, Gate, is_probe, overloaded_response
 from .settings import Settings
 
 #: Header blocks larger than this go to Gunicorn's parser as they are, which refuses them
@@ -42,6 +53,8 @@ _RECV_BYTES = 256 * 1024
 _END_OF_HEADERS = b"\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d{1,19})[ \t]*\r?$", re.I | re.M)
 _TRANSFER_ENCODING = re.compile(rb"^transfer-encoding[ \t]*:", re.I | re.M)
+_CONNECTION_CLOSE = re.compile(rb"^connection[ \t]*:[^\r\n]*\bclose\b", re.I | re.M)
+_REQUEST_LINE = re.compile(rb"^[A-Z]+ ([^ ?#]*)[^ ]* HTTP/1\.([01])\r?$")
 _TIMED_OUT = (
     b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
     b"Content-Type: text/plain\r\nContent-Length: 36\r\n\r\n"
@@ -70,6 +83,34 @@ def request_complete(data: bytes | bytearray, max_body: int) -> bool:
     return length > max_body or len(data) >= end + len(_END_OF_HEADERS) + length
 
 
+class Head(NamedTuple):
+    """What the event loop needs to know of a buffered request to route or refuse it."""
+
+    path: str  # "" when the request line does not parse (Gunicorn's parser will refuse it)
+    whole: bool  # the data is exactly this one request, body included: answerable right here
+    keep_alive: bool
+
+
+def request_head(data: bytes | bytearray) -> Head:
+    """Read the path, completeness and persistence of a request :func:`request_complete` passed."""
+    end = data.find(_END_OF_HEADERS)
+    if end < 0:
+        return Head("", False, False)
+    head = bytes(data[:end])
+    line = _REQUEST_LINE.match(head.split(b"\n", 1)[0])
+    if line is None:
+        return Head("", False, False)
+    lengths = _CONTENT_LENGTH.findall(head)
+    size = int(lengths[0]) if len(lengths) == 1 else 0
+    whole = (
+        len(lengths) <= 1
+        and not _TRANSFER_ENCODING.search(head)
+        and len(data) == end + len(_END_OF_HEADERS) + size
+    )
+    keep_alive = line.group(2) == b"1" and not _CONNECTION_CLOSE.search(head)
+    return Head(line.group(1).decode("latin-1"), whole, keep_alive)
+
+
 class BufferingWorker(ThreadWorker):
     """gthread, with each request read in full by the event loop before a thread serves it."""
 
@@ -79,12 +120,51 @@ class BufferingWorker(ThreadWorker):
         self.read_timeout = settings.read_timeout
         self.max_body = settings.max_body_bytes
         self.buffering: dict[object, float] = {}  # connection → deadline, in arrival order
+        self.gate = Gate(
+            settings.in_flight_limit,
+            self.cfg.threads,
+            settings.admission_wait,
+            settings.shed_unready_seconds,
+        )
+        self.serving = threading.local()  # the connection a thread is serving
+
+    def get_thread_pool(self) -> futures.ThreadPoolExecutor:
+        """One thread more than admission lets requests use: probes never queue behind models."""
+        return futures.ThreadPoolExecutor(max_workers=self.cfg.threads + 1)
+
+    def load_wsgi(self) -> None:
+        """Wrap the application: it learns when each request arrived and what admission said."""
+        super().load_wsgi()
+        app = self.wsgi
+        self.gate.on_reject = _rejection_counter(app)
+
+        def admitted_app(environ, start_response):
+            conn = self.serving.conn
+            environ[ARRIVED] = conn.arrived
+            environ[GATE] = self.gate
+            if conn.verdict:
+                environ[VERDICT] = conn.verdict
+            return app(environ, start_response)
+
+        self.wsgi = admitted_app
+
+    def handle_request(self, req, conn):
+        self.serving.conn = conn
+        return super().handle_request(req, conn)
 
     def enqueue_req(self, conn) -> None:
         """Called for every request: a new connection, or a kept-alive one that became readable."""
+        conn.arrived = time.monotonic()
+        conn.admitted, conn.verdict = False, None
         _kernel_timeouts(conn.sock, self.read_timeout)
         if self.cfg.is_ssl:
-            super().enqueue_req(conn)  # encrypted here: the thread reads, under kernel timeouts
+            # Encrypted here: the thread reads (under kernel timeouts), and answers 503 itself
+            # when admission says so (probes are exempt in the application).
+            if self.gate.offer(conn, can_wait=False) is Decision.RUN:
+                conn.admitted = True
+            else:
+                conn.verdict = "overloaded"
+            super().enqueue_req(conn)
             return
         held = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
         conn.inbox = bytearray(held)
@@ -112,6 +192,62 @@ class BufferingWorker(ThreadWorker):
             self._dispatch(conn)
 
     def _dispatch(self, conn) -> None:
+        """A request is here in full: probes go to a thread, the rest through admission."""
+        conn.head = request_head(conn.inbox)
+        if is_probe(conn.head.path):
+            self._to_thread(conn)
+            return
+        decision = self.gate.offer(conn)
+        if decision is Decision.RUN:
+            conn.admitted = True
+            self._to_thread(conn)
+        elif decision is Decision.REJECT:
+            self._refuse(conn, "overloaded")
+        # Decision.WAIT: the gate holds it until a thread is free or its wait is over
+
+    def _refuse(self, conn, reason: str) -> None:
+        """Answer 503 from here when the buffer holds exactly the request; else via a thread."""
+        if not conn.head.whole:  # unread body or pipelined requests: the thread reads them
+            conn.verdict = reason
+            self._to_thread(conn)
+            return
+        keep_alive = conn.head.keep_alive and self.alive and self.cfg.keepalive
+        keep_alive = keep_alive and len(self.keepalived_conns) < self.max_keepalived
+        conn.inbox = bytearray()
+        try:
+            conn.sock.send(overloaded_response(conn.head.path, keep_alive))
+        except OSError:
+            keep_alive = False  # gone, or a full send buffer: not worth more effort
+        if not keep_alive:
+            self._close(conn)
+            return
+        conn.sock.setblocking(False)
+        conn.set_timeout()
+        self.keepalived_conns.append(conn)
+        self.poller.register(
+            conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn)
+        )
+
+    def finish_request(self, conn, fs) -> None:
+        """A thread is done: its slot goes to the oldest waiting request, if any."""
+        if conn.admitted:
+            conn.admitted = False
+            waiting = self.gate.release()
+            if waiting is not None:
+                waiting.admitted = True
+                self._to_thread(waiting)
+        super().finish_request(conn, fs)
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        """Wake up in time to refuse requests whose admission wait is over."""
+        expiry = self.gate.next_expiry()
+        if expiry is not None:
+            timeout = max(0.0, min(timeout, expiry - time.monotonic()))
+        super().wait_for_and_dispatch_events(timeout)
+        for conn in self.gate.expire():
+            self._refuse(conn, "wait_timeout")
+
+    def _to_thread(self, conn) -> None:
         """Give the buffered bytes to Gunicorn's parser and the connection to a thread."""
         conn.sock.setblocking(True)
         if conn.parser is None:
@@ -141,6 +277,16 @@ class BufferingWorker(ThreadWorker):
     def _close(self, conn) -> None:
         self.nr_conns -= 1
         conn.close()
+
+
+def _rejection_counter(app) -> Callable[[str], None]:
+    """``reason → None`` that counts a refusal in the application's metrics (if it has any)."""
+    from .state import EXTENSION_KEY
+
+    state = getattr(app, "extensions", {}).get(EXTENSION_KEY)
+    if state is None or state.metrics is None:
+        return lambda reason: None
+    return state.metrics.record_rejection
 
 
 def _kernel_timeouts(sock: socket.socket, seconds: float) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, json, request
 
 from .. import __version__
+from ..admission import shedding
 from ..auth.principal import Principal
 from ..auth.views import EXTENSION_KEY as AUTH_KEY
 from ..errors import MetricsDisabled
@@ -21,18 +22,21 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Ready when a verified default model is loaded.
+    """Ready when a verified default model is loaded and this worker is not shedding load.
 
     Anyone (the kubelet) gets only ``{"ready": …}``; callers with valid credentials (and
     everyone when authentication is off) also get what is served and what failed to load —
     model names, versions and failure classes are reconnaissance for anyone else.
     """
     snapshot = server_state().registry.snapshot
-    status = 200 if snapshot.ready else 503
+    overloaded = shedding()
+    ready = snapshot.ready and not overloaded
+    status = 200 if ready else 503
     if not _authenticated():
-        return _json({"ready": snapshot.ready}, status)
+        return _json({"ready": ready}, status)
     body = {
-        "ready": snapshot.ready,
+        "ready": ready,
+        "overloaded": overloaded,
         "default_model": snapshot.default_name,
         "models": [
             {"name": model.name, "version": model.version, "status": "loaded"}
@@ -61,7 +65,7 @@ def v2_live() -> Response:
 
 @bp.get("/v2/health/ready")
 def v2_ready() -> Response:
-    ready = server_state().registry.snapshot.ready
+    ready = server_state().registry.snapshot.ready and not shedding()
     return _json({"ready": ready}, 200 if ready else 503)
 
 
