@@ -139,18 +139,22 @@ class BufferingWorker(ThreadWorker):
         self.gate.on_reject = _rejection_counter(app)
 
         def admitted_app(environ, start_response):
-            conn = self.serving.conn
-            environ[ARRIVED] = conn.arrived
+            conn = getattr(self.serving, "conn", None)  # None: HTTP/2 (not enabled here)
             environ[GATE] = self.gate
-            if conn.verdict:
-                environ[VERDICT] = conn.verdict
+            if conn is not None:
+                environ[ARRIVED] = conn.arrived
+                if conn.verdict:
+                    environ[VERDICT] = conn.verdict
             return app(environ, start_response)
 
         self.wsgi = admitted_app
 
     def handle_request(self, req, conn):
         self.serving.conn = conn
-        return super().handle_request(req, conn)
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            self.serving.conn = None
 
     def enqueue_req(self, conn) -> None:
         """Called for every request: a new connection, or a kept-alive one that became readable."""
