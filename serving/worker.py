@@ -120,8 +120,8 @@ class BufferingWorker(ThreadWorker):
         self.read_timeout = settings.read_timeout
         self.max_body = settings.max_body_bytes
         self.buffering: dict[object, float] = {}  # connection → deadline, in arrival order
-        self.gate = Gate(
-            settings.in_flight_limit,
+        self.gate = Gate(  # Gunicorn's threads: a --threads flag may override the setting
+            settings.max_in_flight or 2 * self.cfg.threads,
             self.cfg.threads,
             settings.admission_wait,
             settings.shed_unready_seconds,
