@@ -164,6 +164,33 @@ def test_request_head(data, path, whole, keep_alive):
     assert request_head(data) == (path, whole, keep_alive)
 
 
+def test_the_worker_tells_the_application_when_and_what():
+    """The buffered worker's WSGI wrapper passes arrival time, verdict and gate in the environ."""
+    from types import SimpleNamespace
+
+    from serving.worker import BufferingWorker
+
+    seen = {}
+
+    def application(environ, start_response):
+        seen.update(environ)
+        return [b""]
+
+    worker = object.__new__(BufferingWorker)  # no Gunicorn arbiter: only the wrapper is under test
+    worker.app = SimpleNamespace(wsgi=lambda: application)
+    worker.gate, _, _ = _gate()
+    worker.serving = threading.local()
+    worker.load_wsgi()
+    worker.serving.conn = SimpleNamespace(arrived=123.5, verdict="overloaded")
+    worker.wsgi({}, None)
+    assert (seen[ARRIVED], seen[VERDICT], seen[GATE]) == (123.5, "overloaded", worker.gate)
+    seen.clear()
+    worker.serving.conn = SimpleNamespace(arrived=124.0, verdict=None)
+    worker.wsgi({}, None)
+    assert seen[ARRIVED] == 124.0
+    assert VERDICT not in seen
+
+
 def test_the_event_loop_answer_is_a_complete_problem_response():
     raw = overloaded_response("/predict", keep_alive=True)
     head, _, body = raw.partition(b"\r\n\r\n")
