@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, request
 
+from .. import deadline
 from ..bodies import json_object
 from ..errors import BatchTooLarge, InvalidShape, MissingField, UnsupportedMediaType, WrongModelKind
 from ..model import ServedModel
@@ -50,6 +51,7 @@ def recommend(
     model: ServedModel, users: list[Any], k: int, exclude_seen: bool
 ) -> list[Recommendation]:
     """Top-K for each user, counted in the metrics (users, and how many got the fallback)."""
+    deadline.check()  # 504 rather than work nobody waits for (serving.deadline)
     answers = model.recommender.recommend(users, k, exclude_seen=exclude_seen)
     metrics = server_state().metrics
     if metrics is not None:
