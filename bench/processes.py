@@ -153,6 +153,45 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def pss_kb(pid: int) -> int:
+    """Proportional set size of ``pid`` in kB (shared pages divided among their sharers), 0 if
+    it is gone. RSS counts a page shared copy-on-write with the master in full in every worker;
+    PSS shows what the sharing saves."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+def memory(pid: int, workers: Callable[[int], list[int]]) -> dict:
+    """RSS of the whole process tree, and mean RSS and PSS of its worker processes (MB)."""
+    tree = [pid, *descendants(pid)]
+    worker_pids = workers(pid)
+
+    def per_worker(size_kb: Callable[[int], int]) -> float | None:
+        if not worker_pids:
+            return None
+        return round(sum(size_kb(p) for p in worker_pids) / len(worker_pids) / 1024, 1)
+
+    return {
+        "rss_total_mb": round(sum(rss_kb(p) for p in tree) / 1024, 1),
+        "pss_total_mb": round(sum(pss_kb(p) for p in tree) / 1024, 1),
+        "rss_per_worker_mb": per_worker(rss_kb),
+        "pss_per_worker_mb": per_worker(pss_kb),
+        "processes": len(tree),
+        "worker_processes": len(worker_pids),
+    }
+
+
+def gunicorn_workers(master: int) -> list[int]:
+    """A Gunicorn master's worker processes (children with the master's command line)."""
+    prefix = cmdline(master)[:20]
+    return [p for p in descendants(master) if cmdline(p).startswith(prefix)]
+
+
 def cmdline(pid: int) -> str:
     """The command line of ``pid`` (arguments joined by spaces), empty if it is gone."""
     try:

@@ -85,14 +85,27 @@ def train_store(work: Path) -> tuple[Path, Path, Path, np.ndarray]:
 
 
 @contextlib.contextmanager
-def server(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[str]:
-    """A server on ``port``, yielded as its base URL once it answers HTTP at all."""
+def server(
+    command: list[str], env: dict[str, str], port: int, log: Path
+) -> Iterator[tuple[str, int]]:
+    """A server on ``port``, yielded as (base URL, process id) once it answers HTTP at all."""
     base = f"http://127.0.0.1:{port}"
     # The baseline has no /healthz: a 404 still means it is up.
     with processes.running(
         command, env, log, lambda: processes.status_of(base + "/healthz") is not None, timeout=60
+    ) as process:
+        yield base, process.pid
+
+
+def cold_start(
+    command: list[str], env: dict[str, str], probe: str, accept: set, log: Path
+) -> float:
+    """Seconds from process start until ``probe`` answers a status in ``accept``."""
+    started = time.perf_counter()
+    with processes.running(
+        command, env, log, lambda: processes.status_of(probe) in accept, interval=0.02
     ):
-        yield base
+        return time.perf_counter() - started
 
 
 def multipart(png: bytes) -> tuple[bytes, str]:
@@ -278,8 +291,12 @@ def main() -> int:
     parser = load_options(__doc__, "gunicorn workers for both", RESULTS)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per scenario")
     parser.add_argument(
-        "--worker-class", default="sync", choices=("sync", "gthread"), help="ours only"
+        "--worker-class",
+        default="both",
+        choices=("both", "buffered", "sync"),
+        help="ours only: the default buffered worker (ours/*), sync (ours-sync/*), or both",
     )
+    parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per server")
     args = parser.parse_args()
     load = load_generator()
     work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
@@ -333,6 +350,10 @@ def summary(results: list[dict]) -> dict:
     return row
 
 
+#: Our variants by worker class: scenario prefix and SERVING_WORKER_CLASS.
+VARIANTS = {"buffered": "ours", "sync": "ours-sync"}
+
+
 def benchmark(args, load, work: Path) -> dict:
     store, key, plain, features = train_store(work)
     digit = features[0]
@@ -340,9 +361,8 @@ def benchmark(args, load, work: Path) -> dict:
         "seed_28px": multipart(png_of(digit)),
         "seed_256px": multipart(png_of(digit, size=256, dark_on_light=True)),
     }
-    python = sys.executable
-    base_port, our_port = processes.free_port(), processes.free_port()
-    baseline_cmd = [python, "-m", "gunicorn", "-w", str(args.workers)]
+    base_port = processes.free_port()
+    baseline_cmd = [sys.executable, "-m", "gunicorn", "-w", str(args.workers)]
     baseline_cmd += [
         "-b",
         f"127.0.0.1:{base_port}",
@@ -350,13 +370,78 @@ def benchmark(args, load, work: Path) -> dict:
         str(ROOT / "bench" / "baseline_seed"),
     ]
     baseline_cmd += ["app:app"]
+    baseline_env = {"BASELINE_MODEL_FILE": str(plain)}
+    classes = list(VARIANTS) if args.worker_class == "both" else [args.worker_class]
     api_key = secrets.token_urlsafe(32)
+    auth = f"Authorization: Bearer {api_key}"
+    servers = {"baseline": (baseline_cmd, baseline_env, base_port)}
+    for worker_class in classes:
+        port = processes.free_port()
+        env = our_env(store, key, api_key, worker_class, port, args, work)
+        servers[VARIANTS[worker_class]] = ([sys.executable, "-m", "serving.cli"], env, port)
+    with contextlib.ExitStack() as stack:
+        urls, pids = {}, {}
+        for name, (command, env, port) in servers.items():
+            urls[name], pids[name] = stack.enter_context(
+                server(command, env, port, work / f"{name}.log")
+            )
+        seed_runs = {}
+        for name, (body, ctype) in seeds.items():
+            for server_name, url in urls.items():
+                headers = "" if server_name == "baseline" else auth
+                seed_runs[f"{server_name}/{name}"] = (url + "/predict", body, ctype, headers)
+        scenarios = interleaved(
+            seed_runs, load, args, work, {n: pids[n.split("/")[0]] for n in seed_runs}
+        )
+        first = VARIANTS[classes[0]]
+        v2_runs = {}
+        for rows in (1, 256):
+            for kind, (body, ctype, extra) in v2_bodies(features[:rows]).items():
+                headers = "\n".join(filter(None, (auth, extra)))
+                url = urls[first] + "/v2/models/mnist/infer"
+                v2_runs[f"{first}/v2_{kind}_{rows}row"] = (url, body, ctype, headers)
+        scenarios.update(interleaved(v2_runs, load, args, work))
+        footprint = {
+            n: processes.memory(pid, processes.gunicorn_workers) for n, pid in pids.items()
+        }
+    with_ratios(scenarios)
+    for name, (command, env, port) in servers.items():
+        probe, accept = (f"http://127.0.0.1:{port}/predict", {405})
+        if name != "baseline":
+            probe, accept = f"http://127.0.0.1:{port}/readyz", {200}
+        log = work / f"{name}-cold.log"
+        runs = [cold_start(command, env, probe, accept, log) for _ in range(args.cold_runs)]
+        footprint[name]["cold_start_s"] = round(float(np.median(runs)), 3)
+        footprint[name]["cold_start_runs_s"] = [round(r, 3) for r in runs]
+    base = footprint["baseline"]
+    for row in footprint.values():
+        row["cold_start_ratio"] = row["cold_start_s"] / base["cold_start_s"]
+        row["rss_per_worker_ratio"] = row["rss_per_worker_mb"] / base["rss_per_worker_mb"]
+        row["pss_per_worker_ratio"] = row["pss_per_worker_mb"] / base["pss_per_worker_mb"]
+    return {
+        **load_facts(args, load),
+        "load_average": os.getloadavg(),
+        "worker_class": {
+            **{VARIANTS[c]: c for c in classes},
+            "baseline": "sync (gunicorn default)",
+        },
+        "auth": "API key (Bearer) on ours; none on the baseline; rate limiting off",
+        "metrics": True,
+        "scenarios": dict(sorted(scenarios.items())),
+        "footprint": footprint,
+    }
+
+
+def our_env(
+    store: Path, key: Path, api_key: str, worker_class: str, port: int, args, work: Path
+) -> dict[str, str]:
+    """Our server's environment for one worker class on ``port``."""
     api_keys = work / "api-keys"
     api_keys.write_text(api_key + "\n")
-    env = {
+    return {
         "SERVING_MODEL_STORE": str(store),
         "SERVING_VERIFY_KEY_FILE": str(key),
-        "SERVING_BIND": f"127.0.0.1:{our_port}",
+        "SERVING_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(args.workers),
         "SERVING_ACCESS_LOG": "false",  # the baseline (gunicorn default) logs no access either
         "SERVING_METRICS_ENABLED": "true",
@@ -364,54 +449,46 @@ def benchmark(args, load, work: Path) -> dict:
         "SERVING_API_KEYS_FILE": str(api_keys),
         # The per-client rate limit would throttle the load generator itself, not measure speed.
         "SERVING_RATE_LIMIT_ENABLED": "false",
-        "SERVING_WORKER_CLASS": args.worker_class,
+        "SERVING_WORKER_CLASS": worker_class,
     }
-    auth = f"Authorization: Bearer {api_key}"
-    baseline_env = {"BASELINE_MODEL_FILE": str(plain)}
-    with (
-        server(baseline_cmd, baseline_env, base_port, work / "base.log") as base_url,
-        server([python, "-m", "serving.cli"], env, our_port, work / "ours.log") as our_url,
-    ):
-        seed_runs = {}
-        for name, (body, ctype) in seeds.items():
-            seed_runs[f"baseline/{name}"] = (base_url + "/predict", body, ctype, "")
-            seed_runs[f"ours/{name}"] = (our_url + "/predict", body, ctype, auth)
-        scenarios = interleaved(seed_runs, load, args, work)
-        v2_runs = {}
-        for rows in (1, 256):
-            for kind, (body, ctype, extra) in v2_bodies(features[:rows]).items():
-                headers = "\n".join(filter(None, (auth, extra)))
-                url = our_url + "/v2/models/mnist/infer"
-                v2_runs[f"ours/v2_{kind}_{rows}row"] = (url, body, ctype, headers)
-        scenarios.update(interleaved(v2_runs, load, args, work))
+
+
+def with_ratios(scenarios: dict) -> None:
+    """Rows/s and ratios to the baseline's matching scenario (V2 ones: its 28 px upload)."""
     for name, result in scenarios.items():
         result["rows"] = 256 if name.endswith("256row") else 1
         result["rows_per_s"] = result["req_per_s"] * result["rows"]
-    baseline = scenarios["baseline/seed_28px"]
+    fallback = scenarios["baseline/seed_28px"]
     for name, result in scenarios.items():
-        reference = scenarios.get(name.replace("ours/", "baseline/"), baseline)
+        reference = scenarios.get("baseline/" + name.split("/", 1)[1], fallback)
         result["throughput_ratio"] = result["rows_per_s"] / reference["rows_per_s"]
         result["p99_ratio"] = result["p99_ms"] / reference["p99_ms"]
         result["compared_with"] = next(k for k, v in scenarios.items() if v is reference)
-    return {
-        **load_facts(args, load),
-        "worker_class": {"ours": args.worker_class, "baseline": "sync (gunicorn default)"},
-        "auth": "API key (Bearer) on ours; none on the baseline; rate limiting off",
-        "metrics": True,
-        "scenarios": dict(sorted(scenarios.items())),
-    }
 
 
 def report(results: dict) -> None:
     header = f"{'scenario':28} {'req/s':>9} {'rows/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
-    header += f"{'x thrpt':>8} {'x p99':>6}  vs"
+    header += f"{'x thrpt':>8} {'x p99':>6} {'cpu ms/req':>10}  vs"
     lines = [header]
     for name, r in results["scenarios"].items():
+        cpu = r.get("server_cpu_ms_per_request")
         lines.append(
             f"{name:28} {r['req_per_s']:9.0f} {r['rows_per_s']:10.0f} {r['p50_ms']:8.2f} "
-            f"{r['p99_ms']:8.2f} {r['throughput_ratio']:8.2f} {r['p99_ratio']:6.2f}  "
-            f"{r['compared_with']}"
+            f"{r['p99_ms']:8.2f} {r['throughput_ratio']:8.2f} {r['p99_ratio']:6.2f} "
+            f"{cpu if cpu is not None else float('nan'):10.3f}  {r['compared_with']}"
         )
+    lines.append(
+        f"{'server':12} {'cold start s':>12} {'x':>5} {'RSS/worker MB':>14} {'x':>5} "
+        f"{'PSS/worker MB':>14} {'x':>5} {'RSS total MB':>13}"
+    )
+    for name, f in results.get("footprint", {}).items():
+        lines.append(
+            f"{name:12} {f['cold_start_s']:12.2f} {f['cold_start_ratio']:5.2f} "
+            f"{f['rss_per_worker_mb']:14.1f} {f['rss_per_worker_ratio']:5.2f} "
+            f"{f['pss_per_worker_mb']:14.1f} {f['pss_per_worker_ratio']:5.2f} "
+            f"{f['rss_total_mb']:13.1f}"
+        )
+    lines.append(f"load average at the end: {results.get('load_average')}")
     sys.stdout.write("\n".join(lines) + "\n")
 
 

@@ -48,6 +48,10 @@ class InvalidJSON(BadRequest):
     status, title, slug = 400, "Invalid JSON", "invalid-json"
 
 
+class InvalidMultipart(BadRequest):
+    status, title, slug = 400, "Malformed multipart body", "invalid-multipart"
+
+
 class InvalidShape(BadRequest):
     status, title, slug = 400, "Wrong input shape", "invalid-shape"
 

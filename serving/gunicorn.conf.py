@@ -96,13 +96,38 @@ def on_starting(server):
     server.log.info("prometheus multiprocess directory: %s", path)
 
 
+def when_ready(server):
+    """Preload (SERVING_PRELOAD): build the app and its models here, before the first fork.
+
+    Runs after ``on_starting`` set up the metrics directory the app's metrics write to, and
+    before any worker exists (see serving/preload.py). An app that cannot be built stops the
+    master with Gunicorn's exit code for a worker that failed to boot.
+    """
+    if not _settings.preload:
+        return
+    from serving import preload
+
+    try:
+        app = preload.in_master(_settings)
+    except Exception:
+        server.log.exception("preloading the app in the master failed")
+        sys.exit(3)
+    if app is not None:
+        server.log.info("preloaded the app and its models in the master")
+
+
 def post_worker_init(worker):
-    """The app and its models are loaded by now (no preload): freeze what they allocated.
+    """The app and its models are loaded by now (in the master with preload): freeze the rest.
 
     ~180k long-lived objects (scikit-learn, scipy, the signing stack) would otherwise be
     scanned by every full garbage collection, a pause of tens of milliseconds landing on some
     unlucky request; frozen, collections only look at per-request garbage (p99 latency).
     """
+    if _settings.preload:
+        from serving import preload
+        from serving.wsgi import app
+
+        preload.in_worker(app)
     gc.collect()
     gc.freeze()
 

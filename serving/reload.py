@@ -117,6 +117,17 @@ class Reloader:
             log.info("reload swapped in %s, removed %s", result.added, result.removed)
         return result
 
+    def loaded_at(self, fingerprint: Fingerprint) -> None:
+        """The served snapshot was loaded from a store that looked like ``fingerprint`` (taken
+        before that load): polls reload only once the store differs from it.
+
+        For a process that did the start-up load elsewhere (a Gunicorn master that preloaded
+        it): without this, every forked worker's first poll would load and verify the whole
+        store again for nothing.
+        """
+        with self._lock:
+            self._fingerprint = fingerprint
+
     def poll_once(self) -> ReloadResult | None:
         """Reload if the store's files changed since the last reload (or none ran yet)."""
         if store_fingerprint(self.store) == self._fingerprint:

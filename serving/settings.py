@@ -251,6 +251,15 @@ class Settings:
             _positive_int, "Threads per buffered worker; sync workers run exactly 1 (not gthread)."
         ),
     )
+    preload: bool = field(
+        default=True,
+        metadata=_meta(
+            _bool,
+            "Under Gunicorn, load and verify the models once in the master and fork the workers "
+            "from it: they share the loaded models copy-on-write (less memory per worker) and "
+            "start ready. Workers still poll the store and load new versions themselves.",
+        ),
+    )
     read_timeout: float = field(
         default=15.0,
         metadata=_meta(

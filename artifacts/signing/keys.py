@@ -22,6 +22,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -29,7 +30,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ..errors import KeyFileError, UnsupportedScheme
 from .hmac_scheme import MIN_SECRET_BYTES, HmacSigner, HmacVerifier
-from .openssf import OpenSSFSigner, OpenSSFVerifier
+
+if TYPE_CHECKING:  # imported when an EC key is used: model_signing is a large import
+    from .openssf import OpenSSFSigner, OpenSSFVerifier
 
 SCHEMES = ("hmac-sha256", "openssf")
 HMAC_PREFIX = "hmac-sha256:"
@@ -174,6 +177,8 @@ def load_signer(path: str | os.PathLike, scheme: str = "auto") -> HmacSigner | O
         return HmacSigner(material.data)
     if material.kind != "private":
         raise KeyFileError(f"{path} is not a private key; signing needs the private half")
+    from .openssf import OpenSSFSigner
+
     return OpenSSFSigner(material.data)
 
 
@@ -188,6 +193,8 @@ def load_verifier(path: str | os.PathLike, scheme: str = "auto") -> HmacVerifier
             f"{path} is not a public key; give the verifier the public half "
             "(keep the private key with the training job)"
         )
+    from .openssf import OpenSSFVerifier
+
     return OpenSSFVerifier(material.data)
 
 

@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import joblib
@@ -52,29 +51,6 @@ RESULTS = BENCH / "results" / "mlserver.json"
 
 
 # ---------------------------------------------------------------- processes
-
-
-def memory(pid: int, workers: Callable[[int], list[int]]) -> dict:
-    """RSS of the whole process tree and the mean RSS of its worker processes."""
-    tree = [pid, *processes.descendants(pid)]
-    worker_pids = workers(pid)
-    return {
-        "rss_total_mb": round(sum(rss_mb(p) for p in tree), 1),
-        "rss_per_worker_mb": round(statistics.mean(rss_mb(p) for p in worker_pids), 1)
-        if worker_pids
-        else None,
-        "processes": len(tree),
-        "worker_processes": len(worker_pids),
-    }
-
-
-def rss_mb(pid: int) -> float:
-    return processes.rss_kb(pid) / 1024
-
-
-def gunicorn_workers(master: int) -> list[int]:
-    prefix = processes.cmdline(master)[:20]
-    return [p for p in processes.descendants(master) if processes.cmdline(p).startswith(prefix)]
 
 
 def mlserver_workers(main: int) -> list[int]:
@@ -115,7 +91,7 @@ def contenders(args, work: Path, store: Path, key: Path, plain: Path, mlserver: 
         {"BASELINE_MODEL_FILE": str(plain)},
         f"http://127.0.0.1:{port}/predict",
         {405},  # GET on the POST-only route: a worker has imported the app and the model
-        gunicorn_workers,
+        processes.gunicorn_workers,
     )
     port = processes.free_port()
     api_key = "bench-" + os.urandom(16).hex()
@@ -136,7 +112,7 @@ def contenders(args, work: Path, store: Path, key: Path, plain: Path, mlserver: 
         },
         f"http://127.0.0.1:{port}/readyz",
         {200},
-        gunicorn_workers,
+        processes.gunicorn_workers,
     )
     ours.api_key = api_key
     servers = [baseline, ours]
@@ -262,7 +238,7 @@ def measure(server: Server, features, load, args, work: Path) -> dict:
                     result["scenarios"] = run_mlserver_scenarios(server, features, load, args, work)
                 else:
                     warm(server, features, load, args, work)
-                result.update(memory(proc.pid, server.workers))
+                result.update(processes.memory(proc.pid, server.workers))
     result["cold_start_s"] = round(statistics.median(starts), 3)
     result["cold_start_runs_s"] = [round(s, 3) for s in starts]
     return result

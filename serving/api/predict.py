@@ -23,6 +23,7 @@ from ..frames import Table, model_input, positional
 from ..frames import predict as run_model
 from ..inputs import row_from_json, rows_from_json
 from ..model import Prediction, ServedModel
+from ..multipart import field_bytes
 from ..settings import Settings
 from ..state import server_state
 from ..uploads import decode_upload
@@ -80,7 +81,9 @@ def v1_predict(name: str, version: str | None = None) -> Response:
 
 
 def _uploaded_rows(model: ServedModel, settings: Settings) -> np.ndarray:
-    upload = request.files.get("file")
+    upload = field_bytes(
+        request.get_data(cache=False), request.mimetype_params.get("boundary"), "file"
+    )
     if upload is None:
         raise MissingField("send the image as multipart/form-data field 'file'")
     if not model.accepts_images:
@@ -88,7 +91,7 @@ def _uploaded_rows(model: ServedModel, settings: Settings) -> np.ndarray:
             f"model {model.name!r} takes {model.n_features} numeric features, not images; "
             'send JSON {"instances": [[...]]}'
         )
-    image = decode_upload(upload.read(), settings.max_image_pixels, settings.max_image_side)
+    image = decode_upload(upload, settings.max_image_pixels, settings.max_image_side)
     return to_mnist(image).reshape(1, -1)
 
 

@@ -192,8 +192,9 @@ def test_unreadable_store_keeps_serving_loaded_models(
     env = server_env(store_copy, session_store.key_file, credentials, SERVING_RELOAD_INTERVAL="0.3")
     with live_server(env, tmp_path / "server.log") as server:
         # /readyz answers as soon as one worker is up; break the store only once every worker
-        # has loaded it (a worker still booting would only ever have part of it)
-        assert wait_until(lambda: len(pids_that_logged(server.log(), "serving mnist/2")) == 2, 60)
+        # serves it (the master loaded it before forking them: preload)
+        preloaded = "serving mnist/2 (preloaded in the master)"
+        assert wait_until(lambda: len(pids_that_logged(server.log(), preloaded)) == 2, 60)
         assert predict_version(server.base, credentials.api_key, session_store.images) == "2"
         store_copy.rename(store_copy.with_name("store.gone"))
         if fault == "replaced-by-file":

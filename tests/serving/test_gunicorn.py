@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from .conftest import png_bytes
-from .live import running_server, wait_until
+from .live import pids_that_logged, running_server, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -28,17 +28,18 @@ def server(session_store, tmp_path_factory):
     }
     log = tmp_path_factory.mktemp("gunicorn") / "server.log"
     with running_server(env, log) as base:
-        _wait_for_workers(log, LOADED, 2)
+        _wait_for_workers(log, PRELOADED, 2)
         yield base, log
 
 
 LOADED = "serving.registry: serving mnist/2"
+PRELOADED = "serving mnist/2 (preloaded in the master)"
 
 
 def _wait_for_workers(log, line: str, workers: int, timeout: float = 90) -> None:
     """/readyz answers once one worker is up; the aggregation tests need both."""
     deadline = time.monotonic() + timeout
-    while log.read_text().count(line) < workers:
+    while len(pids_that_logged(log.read_text(), line)) < workers:
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.2)
 
@@ -90,5 +91,9 @@ def test_access_log_lines(server):
 
 def test_application_logs_reach_stderr(server):
     _, log = server
-    assert log.read_text().count(LOADED) == 2  # once per worker, in Gunicorn's log format
+    text = log.read_text()
+    # preloaded: loaded and verified once, in the master; both workers serve that copy
+    assert text.count(LOADED) == 1, text
+    assert len(pids_that_logged(text, PRELOADED)) == 2, text
+    assert pids_that_logged(text, LOADED).isdisjoint(pids_that_logged(text, PRELOADED))
     assert re.search(r"\[\d+\] \[INFO\] serving.registry: serving mnist/1", log.read_text())

@@ -9,7 +9,7 @@ import pytest
 
 import artifacts
 from serving import create_app
-from serving.reload import EXTENSION_KEY
+from serving.reload import EXTENSION_KEY, store_fingerprint
 
 from .conftest import MNIST_SCHEMA
 
@@ -201,3 +201,13 @@ def test_merge_keeps_failed_served_versions_in_version_order():
     assert result.kept == ("m/10",)
     assert result.refused == ()  # m/10 was not refused: it is still served
     assert merged.failures == new.failures  # but /readyz still reports its files failing
+
+
+def test_reloader_told_of_a_preload_polls_only_after_the_store_changes(reloading):
+    """A Gunicorn master that preloaded the store: its workers' first poll loads nothing."""
+    app, store = reloading
+    reloader = app.extensions[EXTENSION_KEY]
+    reloader.loaded_at(store_fingerprint(store.path))
+    assert reloader.poll_once() is None
+    save_version(store, "3")
+    assert reloader.poll_once().added == ("mnist/3",)
