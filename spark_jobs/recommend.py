@@ -124,15 +124,17 @@ def index(spark: SparkSession, frame: DataFrame, settings: JobSettings) -> Index
 
     train = translate(train_raw, "inner").persist()
     test = translate(test_raw, "left").persist()
-    known = test.where(sf.col("_u").isNotNull() & sf.col("_i").isNotNull())
+    is_known = sf.col("_u").isNotNull() & sf.col("_i").isNotNull()
+    counts = test.agg(sf.count(sf.lit(1)), sf.count(sf.when(is_known, 1))).first()
     sizes = {
         "train": train.count(),
-        "test": test.count(),
+        "test": counts[0],
         "users": users.count(),
         "items": items.count(),
+        "test_known": counts[1],
+        "test_cold": counts[0] - counts[1],
     }
-    sizes["test_known"] = known.count()
-    sizes["test_cold"] = sizes["test"] - sizes["test_known"]
+    known = test.where(is_known)
     return Indexed(train, known, users, items, sizes)
 
 
