@@ -42,16 +42,11 @@ def _matrix(frame: DataFrame, n: int, what: str) -> np.ndarray:
     return np.stack([np.asarray(v, dtype=np.float32) for v in table["features"]])
 
 
-def _ids(index: DataFrame, column: str, position: str) -> list:
-    rows = index.orderBy(position).select(column).collect()
-    return [row[0] for row in rows]
-
-
-def collect(model, train: DataFrame, users: DataFrame, items: DataFrame):
-    """The fitted model and its training pairs as ``Factors`` (validated)."""
+def collect(model, train: DataFrame, user_ids: list, item_ids: list):
+    """The fitted model and its training pairs as ``Factors`` (validated); ``user_ids[r]`` is
+    the original id of ALS user r, likewise ``item_ids``."""
     from artifacts.recommender import Factors
 
-    user_ids, item_ids = _ids(users, "user", "_u"), _ids(items, "item", "_i")
     user_factors = _matrix(model.userFactors, len(user_ids), "user")
     item_factors = _matrix(model.itemFactors, len(item_ids), "item")
     pairs = train.select("_u", "_i").distinct().orderBy("_u", "_i").toPandas()
@@ -152,7 +147,7 @@ def check_parity(spark: SparkSession, model, held_out: DataFrame, factors, setti
     """Both checks; an ExportError naming what disagreed when either fails."""
     scores = score_parity(model, held_out, factors, settings.parity_rows)
     top_k = top_k_parity(spark, model, factors, settings.k, settings.seed)
-    parity = {"tolerance": TOLERANCE, "scores": scores, "top_k": top_k}
+    parity = {"tolerance": TOLERANCE, "rows": scores["rows"], "scores": scores, "top_k": top_k}
     parity["passed"] = bool(scores["passed"] and top_k["passed"])
     if not scores["passed"]:
         raise ExportError(

@@ -85,7 +85,10 @@ def evaluate(
     shared = spark.sparkContext.broadcast(
         (factors.user_factors, factors.item_factors, factors.seen_indptr, factors.seen_items)
     )
-    wanted = relevant(held_out, threshold).persist()
+    # one scoring task per core: each task pays for a Python worker and the broadcast arrays,
+    # so the 200 partitions a shuffle leaves behind would cost far more than the scoring
+    parallelism = max(1, spark.sparkContext.defaultParallelism)
+    wanted = relevant(held_out, threshold).coalesce(parallelism).persist()
     judged = recommended(wanted, shared, k).join(wanted, "_u").persist()
     results: dict[str, float | int] = {"users_ranked": judged.count()}
     if results["users_ranked"]:  # no relevant held-out item: no figure rather than a NaN

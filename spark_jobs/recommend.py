@@ -80,6 +80,9 @@ class Indexed:
     users: DataFrame
     """``user`` (original id) → ``_u``."""
     items: DataFrame
+    user_ids: list
+    """Original user ids; position r is ``_u`` = r."""
+    item_ids: list
     sizes: dict
 
 
@@ -99,24 +102,31 @@ def split(frame: DataFrame, test_fraction: float) -> tuple[DataFrame, DataFrame]
     return frame.where(q >= test_fraction), frame.where(q < test_fraction)
 
 
-def id_index(spark: SparkSession, train: DataFrame, column: str, position: str) -> DataFrame:
-    """Distinct ids of ``column`` in training, sorted, numbered 0… in ``position`` (int)."""
-    ids = train.select(column).distinct().orderBy(column)
-    numbered = ids.rdd.zipWithIndex().map(lambda rec: (rec[0][0], rec[1]))
+def id_index(
+    spark: SparkSession, train: DataFrame, column: str, position: str
+) -> tuple[DataFrame, list]:
+    """Distinct ids of ``column`` in training, sorted, numbered 0… in ``position`` (int).
+
+    The ids come to the driver anyway (they are the artifact's ``ids.json``); sorting them
+    there saves a distributed sort and a numbering pass. Python's order of strings (code
+    points) is Spark's (UTF-8 bytes).
+    """
+    ids = sorted(row[0] for row in train.select(column).distinct().collect())
     schema = st.StructType(
         [
             st.StructField(column, train.schema[column].dataType, False),
             st.StructField(position, st.IntegerType(), False),
         ]
     )
-    return spark.createDataFrame(numbered, schema).persist()
+    numbered = [(value, row) for row, value in enumerate(ids)]
+    return spark.createDataFrame(numbered, schema).persist(), ids
 
 
 def index(spark: SparkSession, frame: DataFrame, settings: JobSettings) -> Indexed:
     """Split, then number the training ids and translate both parts."""
     train_raw, test_raw = split(frame, settings.test_fraction)
-    users = id_index(spark, train_raw, ratings_mod.USER, "_u")
-    items = id_index(spark, train_raw, ratings_mod.ITEM, "_i")
+    users, user_ids = id_index(spark, train_raw, ratings_mod.USER, "_u")
+    items, item_ids = id_index(spark, train_raw, ratings_mod.ITEM, "_i")
 
     def translate(part: DataFrame, how: str) -> DataFrame:
         joined = part.join(users, ratings_mod.USER, how).join(items, ratings_mod.ITEM, how)
@@ -129,13 +139,13 @@ def index(spark: SparkSession, frame: DataFrame, settings: JobSettings) -> Index
     sizes = {
         "train": train.count(),
         "test": counts[0],
-        "users": users.count(),
-        "items": items.count(),
+        "users": len(user_ids),
+        "items": len(item_ids),
         "test_known": counts[1],
         "test_cold": counts[0] - counts[1],
     }
     known = test.where(is_known)
-    return Indexed(train, known, users, items, sizes)
+    return Indexed(train, known, users, items, user_ids, item_ids, sizes)
 
 
 def estimator(settings: JobSettings, blocks: int):
@@ -256,7 +266,7 @@ def run(settings: JobSettings, spark: SparkSession | None = None) -> Path:
             trained = fit(spark, settings, data.frame, timings)
         with stage("export", timings) as st_:
             factors = factors_mod.collect(
-                trained.model, trained.data.train, trained.data.users, trained.data.items
+                trained.model, trained.data.train, trained.data.user_ids, trained.data.item_ids
             )
             parity = factors_mod.check_parity(
                 spark, trained.model, trained.data.held_out, factors, settings
