@@ -133,7 +133,7 @@ def index(spark: SparkSession, frame: DataFrame, settings: JobSettings) -> Index
         return joined.select("_u", "_i", sf.col(ratings_mod.RATING).alias("_r"), "_key")
 
     train = translate(train_raw, "inner").persist()
-    test = translate(test_raw, "left").persist()
+    test = translate(test_raw, "left")
     is_known = sf.col("_u").isNotNull() & sf.col("_i").isNotNull()
     counts = test.agg(sf.count(sf.lit(1)), sf.count(sf.when(is_known, 1))).first()
     sizes = {
@@ -144,7 +144,7 @@ def index(spark: SparkSession, frame: DataFrame, settings: JobSettings) -> Index
         "test_known": counts[1],
         "test_cold": counts[0] - counts[1],
     }
-    known = test.where(is_known)
+    known = test.where(is_known).persist()
     return Indexed(train, known, users, items, user_ids, item_ids, sizes)
 
 
