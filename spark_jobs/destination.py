@@ -33,3 +33,15 @@ def write_artifact(estimator: Any, store: str, name: str, **fields: Any) -> Path
         raise UsageError(str(exc)) from exc
     except (artifacts.ArtifactError, OSError) as exc:
         raise ArtifactWriteError(f"cannot write the artifact: {exc}") from exc
+
+
+def write_recommender(factors: Any, store: str, name: str, **fields: Any) -> Path:
+    """``artifacts.recommender.save_recommender`` with the same translation of its failures."""
+    from artifacts.recommender import save_recommender
+
+    try:
+        return save_recommender(store, name, factors, **fields)
+    except artifacts.ArtifactExists as exc:
+        raise UsageError(str(exc)) from exc
+    except (artifacts.ArtifactError, OSError) as exc:
+        raise ArtifactWriteError(f"cannot write the artifact: {exc}") from exc

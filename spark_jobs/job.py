@@ -21,7 +21,7 @@ from spark_jobs.destination import signer_for, write_artifact
 from spark_jobs.errors import DataError, ExportError, UsageError
 from spark_jobs.progress import stage
 from spark_jobs.session import data_errors, get_session
-from spark_jobs.settings import JobSettings
+from spark_jobs.settings import RECOMMENDATION, JobSettings
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,10 @@ def _lineage(settings: JobSettings, data, trained, spark) -> dict:
 
 def run(settings: JobSettings, spark=None) -> Path:
     """Train, export and save one model; returns the artifact directory."""
+    if settings.task == RECOMMENDATION:
+        from spark_jobs import recommend
+
+        return recommend.run(settings, spark)
     signer, export_model = _preflight(settings)
     spark = spark or get_session(f"train-{settings.artifact_name}")
     timings: dict[str, float] = {}

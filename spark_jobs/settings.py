@@ -23,7 +23,9 @@ IMAGE_FORMATS = ("idx", "images", "mnist-sample")
 CLASSIFIERS = ("lr", "svc", "nb", "mlp", "dt", "rf", "gbt")
 REGRESSORS = ("linear", "glm", "dt", "rf", "gbt")
 MODELS = tuple(dict.fromkeys(CLASSIFIERS + REGRESSORS))
-TASKS = ("auto", "classification", "regression")
+TASKS = ("auto", "classification", "regression", "recommendation")
+RECOMMENDATION = "recommendation"
+COLD_START = ("drop", "nan")
 FAMILIES = ("gaussian", "poisson", "gamma", "tweedie")
 IMPUTE = ("median", "mean", "mode")
 SCALERS = ("none", "standard", "minmax")
@@ -121,8 +123,10 @@ class JobSettings:
     """Model family; default ``lr`` for classification, ``linear`` for regression."""
     family: str = "gaussian"
     """glm only: the GLM family (its link is chosen so the export stays exact)."""
-    max_iter: int = 100
-    reg_param: float = 0.0
+    max_iter: int | None = None
+    """Iterations; None means the model's default: 100, or 10 for ALS (recommendation)."""
+    reg_param: float | None = None
+    """Regularisation; None means the model's default: 0.0, or 0.1 for ALS (recommendation)."""
     elastic_net: float = 0.0
     layers: tuple[int, ...] = (128,)
     """MLP hidden layer sizes; input and output sizes are added from the data."""
@@ -132,6 +136,25 @@ class JobSettings:
     step_size: float = 0.03
     smoothing: float = 1.0
     scaler: str = "none"
+    user_col: str = "user"
+    """Recommendation: the column of user ids (strings or integers)."""
+    item_col: str = "item"
+    """Recommendation: the column of item ids (strings or integers)."""
+    rating_col: str = "rating"
+    """Recommendation: the rating (explicit) or interaction strength (``--implicit``)."""
+    implicit: bool = False
+    """Recommendation: ratings are implicit feedback (counts, clicks), not explicit scores."""
+    rank: int = 10
+    """Recommendation: number of latent factors."""
+    alpha: float = 1.0
+    """Recommendation, implicit only: confidence scale of ALS's implicit-preference model."""
+    k: int = 10
+    """Recommendation: list length of precision@k, recall@k, NDCG@k and the top-K parity check."""
+    cold_start: str = "drop"
+    """Recommendation: Spark's coldStartStrategy, recorded in the artifact for serving."""
+    checkpoint_dir: str | None = None
+    """Recommendation: where ALS checkpoints its lineage (a path every executor shares);
+    by default a temporary local folder, which only a local[N] master can use."""
     augment: int = 1
     """Training-set multiplier: the originals plus ``augment - 1`` jittered copies of each."""
     val_fraction: float = 0.1
@@ -146,6 +169,13 @@ class JobSettings:
     signature_scheme: str = "auto"
     seed: int = 42
 
+    def __post_init__(self) -> None:
+        als = self.task == RECOMMENDATION
+        if self.max_iter is None:
+            object.__setattr__(self, "max_iter", 10 if als else 100)
+        if self.reg_param is None:
+            object.__setattr__(self, "reg_param", 0.1 if als else 0.0)
+
     def validate(self) -> JobSettings:
         """Reject combinations that would only fail later, after minutes of training."""
         checks = [
@@ -156,6 +186,27 @@ class JobSettings:
             (self.impute in IMPUTE, f"--impute must be one of {', '.join(IMPUTE)}"),
             (self.max_classes >= 2, "--max-classes must be >= 2"),
             (self._model_fits_task(), self._model_task_message()),
+            (self.rank >= 1, "--rank must be >= 1"),
+            (self.k >= 1, "-k must be >= 1"),
+            (self.alpha >= 0, "--alpha must be >= 0"),
+            (self.reg_param >= 0, "--reg-param must be >= 0"),
+            (self.cold_start in COLD_START, f"--cold-start must be one of {', '.join(COLD_START)}"),
+            (
+                len({self.user_col, self.item_col, self.rating_col}) == 3,
+                "--user-col, --item-col and --rating-col must name three different columns",
+            ),
+            (
+                not self.implicit or self.task == RECOMMENDATION,
+                "--implicit needs --task recommendation",
+            ),
+            (
+                self.model is None or self.task != RECOMMENDATION,
+                "--model does not apply to --task recommendation (it always fits ALS)",
+            ),
+            (
+                self.augment == 1 or self.task != RECOMMENDATION,
+                "--augment does not apply to --task recommendation",
+            ),
             (self.scaler in SCALERS, f"--scaler must be one of {', '.join(SCALERS)}"),
             (self.augment >= 1, "--augment must be >= 1"),
             (self.max_iter >= 1, "--max-iter must be >= 1"),
@@ -178,7 +229,7 @@ class JobSettings:
         return self
 
     def _model_fits_task(self) -> bool:
-        if self.model is None or self.task == "auto":
+        if self.model is None or self.task in ("auto", RECOMMENDATION):
             return True
         return self.model in (CLASSIFIERS if self.task == "classification" else REGRESSORS)
 
@@ -238,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = JobSettings(version="default")
     p = argparse.ArgumentParser(
         prog="spark-submit.sh train",
-        description="Train an MLlib classifier or regressor, export it to scikit-learn and "
+        description="Train an MLlib classifier or regressor (exported to scikit-learn) or an ALS "
+        "recommender (exported as factor arrays), and "
         "write a signed artifact into a model store.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -263,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", choices=MODELS, help="family (default: lr to classify, linear to regress)"
     )
     model.add_argument("--family", default=d.family, choices=FAMILIES, help="glm")
-    model.add_argument("--max-iter", type=int, default=d.max_iter)
-    model.add_argument("--reg-param", type=float, default=d.reg_param)
+    model.add_argument("--max-iter", type=int, help="default 100; 10 for recommendation")
+    model.add_argument("--reg-param", type=float, help="default 0.0; 0.1 for recommendation")
     model.add_argument("--elastic-net", type=float, default=d.elastic_net, help="lr, linear")
     model.add_argument("--layers", type=_int_list, default=d.layers, help="mlp hidden sizes")
     model.add_argument("--max-depth", type=int, default=d.max_depth, help="dt/rf/gbt")
@@ -273,6 +325,20 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--step-size", type=float, default=d.step_size, help="mlp/gbt")
     model.add_argument("--smoothing", type=float, default=d.smoothing, help="nb")
     model.add_argument("--scaler", default=d.scaler, choices=SCALERS)
+    rec = p.add_argument_group("recommendation (--task recommendation: MLlib ALS)")
+    rec.add_argument("--user-col", default=d.user_col, help="user id column")
+    rec.add_argument("--item-col", default=d.item_col, help="item id column")
+    rec.add_argument("--rating-col", default=d.rating_col, help="rating/strength column")
+    rec.add_argument("--implicit", action="store_true", help="implicit feedback (counts)")
+    rec.add_argument("--rank", type=int, default=d.rank, help="latent factors")
+    rec.add_argument("--alpha", type=float, default=d.alpha, help="implicit confidence scale")
+    rec.add_argument("-k", "--k", type=int, default=d.k, help="top-K of metrics and parity")
+    rec.add_argument(
+        "--cold-start", default=d.cold_start, choices=COLD_START, help="coldStartStrategy"
+    )
+    rec.add_argument(
+        "--checkpoint-dir", help="shared path for ALS checkpoints (default: local temp, local[N])"
+    )
     train = p.add_argument_group("training")
     train.add_argument("--augment", type=int, default=d.augment, help="training-set multiplier")
     train.add_argument("--val-fraction", type=float, default=d.val_fraction)
