@@ -41,6 +41,7 @@ def test_fitted_temperature_undoes_an_overconfident_scale_and_lowers_nll():
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_tempered_spark_mlp_is_exactly_the_tempered_softmax_and_exports_as_such(spark):
     from pyspark.ml.classification import MultilayerPerceptronClassifier
     from pyspark.ml.linalg import Vectors
@@ -63,3 +64,33 @@ def test_tempered_spark_mlp_is_exactly_the_tempered_softmax_and_exports_as_such(
     assert not np.allclose(out.values, calibration.softmax(raw), atol=1e-3)
     exported = convert_mlp(tempered, np.array([0.0, 1.0, 2.0]))
     np.testing.assert_allclose(exported.predict_proba(x), out.values, atol=1e-12)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_training_an_mlp_ships_the_calibrated_network_and_records_its_ece(
+    spark, hmac_key, tmp_path
+):
+    """A small real run on the bundled sample: calibrate stage, ECE per split, parity passed."""
+    import artifacts
+    from spark_jobs.job import run
+    from spark_jobs.settings import JobSettings
+
+    settings = JobSettings(
+        model="mlp", layers=(16,), max_iter=40, limit=600, output=str(tmp_path),
+        version="cal", signing_key=str(hmac_key),
+    )  # fmt: skip
+    path = run(settings, spark=spark)
+    manifest = artifacts.verify(path, artifacts.load_verifier(hmac_key))
+    metrics = manifest["metrics"]
+    cal = metrics["calibration"]
+    assert cal["method"] == "temperature"
+    assert cal["temperature"] > 0
+    assert 0.0 <= metrics["test"]["ece"] <= 1.0
+    assert 0.0 <= metrics["validation"]["ece"] <= 1.0
+    assert cal["test_ece_after"] == metrics["test"]["ece"]
+    assert manifest["parity"]["passed"] is True
+    assert "calibrate" in manifest["lineage"]["timings_s"]
+    assert manifest["lineage"]["params"]["augment"] == 1, "an explicit --model is not augmented"
+    estimator = artifacts.load(path, verifier=artifacts.load_verifier(hmac_key)).estimator
+    assert estimator.coefs_[-1].shape == (16, 10)
