@@ -162,9 +162,10 @@ def _recommender_lines(doc: dict) -> list[str]:
 
 
 def _metric_lines(metrics: dict) -> list[str]:
-    """Held-out figures: flat (`accuracy`) or per split (`{"test": {"accuracy": …}}`)."""
+    """Held-out figures: flat (`accuracy`) or per split (`{"test": {"accuracy": …}}`), and
+    the calibration step's (temperature, test ECE before and after) when there was one."""
     lines = []
-    for split in ("validation", "test"):
+    for split in ("validation", "test", "calibration"):
         figures = metrics.get(split)
         if isinstance(figures, dict):
             shown = ", ".join(_figure(k, v) for k, v in figures.items() if _is_number(v))

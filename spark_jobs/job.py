@@ -10,13 +10,15 @@ exporter) is checked first, so a mistake costs seconds, not a training run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pyspark.ml import PipelineModel
 
-from spark_jobs import augment, evaluate, lineage, models, sources, split, tabular
+from spark_jobs import augment, calibration, evaluate, lineage, models, sources, split, tabular
 from spark_jobs.destination import signer_for, write_artifact
 from spark_jobs.errors import DataError, ExportError, UsageError
 from spark_jobs.progress import stage
@@ -45,10 +47,17 @@ def _preflight(settings: JobSettings):
     return signer, export_model
 
 
+def _resolve(settings: JobSettings, data: sources.Dataset) -> JobSettings:
+    """The settings with the defaults that depend on the data filled in (model, augment), so
+    the job and the manifest's lineage say what was actually trained."""
+    augment_factor = settings.augment_for(data.image)  # before the model: it reads `model is None`
+    model = settings.model_for("classification", data.image)  # vector data: classifiers only
+    return dataclasses.replace(settings, model=model, augment=augment_factor)
+
+
 def _check_fit(settings: JobSettings, data: sources.Dataset) -> None:
     if settings.augment > 1 and not data.image:
         raise UsageError("--augment needs 28x28 image data; this source is tabular")
-    settings.model_for("classification")  # vector data: classifiers only
     if settings.model == "nb" and data.min_value < 0:
         raise DataError(f"{data.source}: naive Bayes needs non-negative features")
 
@@ -68,18 +77,57 @@ def _train(spark, settings: JobSettings, data: sources.Dataset, timings: dict) -
         num_classes = int(max(data.classes)) + 1
         pipeline = models.build_pipeline(settings, data.num_features, num_classes)
         fitted = pipeline.fit(train)
-        st.facts = {"model": settings.model_for("classification")}
+        st.facts = {"model": settings.model}
     train.unpersist()
+    uncalibrated, temperature = fitted, None
+    if settings.model == "mlp" and settings.calibration == "temperature" and sizes["validation"]:
+        with stage("calibrate", timings) as st:
+            scores = calibration.collect_scores(fitted.transform(parts.validation))
+            temperature = calibration.fit_temperature(scores.values, scores.labels)
+            *front, mlp = fitted.stages
+            fitted = PipelineModel([*front, calibration.temper_mlp(mlp, temperature)])
+            st.rows, st.facts = len(scores.labels), {"temperature": round(temperature, 4)}
     with stage("evaluate", timings) as st:
         results = {}
         for name, frame in (("validation", parts.validation), ("test", parts.test)):
             if sizes[name]:
-                matrix = evaluate.confusion(fitted.transform(frame), data.classes)
+                predictions = fitted.transform(frame).persist()
+                matrix = evaluate.confusion(predictions, data.classes)
                 results[name] = evaluate.metrics(matrix, data.classes)
+                if "probability" in predictions.columns:
+                    results[name]["ece"] = _ece(predictions)
+                predictions.unpersist()
+        if temperature is not None:
+            test = calibration.collect_scores(uncalibrated.transform(parts.test))
+            results["calibration"] = _calibration_report(test, temperature, results["test"]["ece"])
         st.rows = sizes["test"]
         st.facts = {"test_accuracy": results["test"]["accuracy"]}
+        if "ece" in results["test"]:
+            st.facts["test_ece"] = results["test"]["ece"]
     results["test_split"] = parts.test
     return _Trained(fitted, results, sizes)
+
+
+def _ece(predictions) -> float:
+    """ECE of a transformed split's ``probability`` column (see ``calibration.ece``)."""
+    scores = calibration.collect_scores(predictions, column="probability")
+    return round(calibration.ece(scores.values, scores.labels), 6)
+
+
+def _calibration_report(test: calibration.Scores, temperature: float, ece_after: float) -> dict:
+    """Temperature scaling's figures: T, and the test split's ECE and NLL before and after
+    (``test``: the uncalibrated model's logits on the test split)."""
+    before = calibration.softmax(test.values)
+    return {
+        "method": "temperature",
+        "fitted_on": "validation",
+        "bins": calibration.BINS,
+        "temperature": round(temperature, 6),
+        "test_ece_before": round(calibration.ece(before, test.labels), 6),
+        "test_ece_after": ece_after,
+        "test_nll_before": round(calibration.nll(test.values, test.labels), 6),
+        "test_nll_after": round(calibration.nll(test.values, test.labels, temperature), 6),
+    }
 
 
 def _export(export_model, trained: _Trained, settings: JobSettings, timings: dict):
@@ -165,6 +213,7 @@ def run(settings: JobSettings, spark=None) -> Path:
         inputs, outputs = exported.input_schema, exported.output_schema
         summary = tabular.summary(trained, data.task)
     else:
+        settings = _resolve(settings, data)
         _check_fit(settings, data)
         trained = _train(spark, settings, data, timings)
         estimator, parity = _export(export_model, trained, settings, timings)

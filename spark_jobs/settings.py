@@ -29,6 +29,11 @@ COLD_START = ("drop", "nan")
 FAMILIES = ("gaussian", "poisson", "gamma", "tweedie")
 IMPUTE = ("median", "mean", "mode")
 SCALERS = ("none", "standard", "minmax")
+CALIBRATIONS = ("temperature", "none")
+IMAGE_MODEL = "mlp"
+"""The default model for image data (28x28 digits): a one-hidden-layer perceptron."""
+IMAGE_AUGMENT = 4
+"""The default ``--augment`` for image data when ``--model`` is not given either."""
 ENV_SIGNING_KEY = "SPARK_JOBS_SIGNING_KEY"
 _DATA_SUFFIXES = (".csv.gz", ".csv", ".tsv", ".parquet", ".libsvm", ".svm", ".txt", ".gz")
 
@@ -120,7 +125,8 @@ class JobSettings:
     limit: int | None = None
     """Use only this many rows (a seeded pseudo-random subset), for quick runs."""
     model: str | None = None
-    """Model family; default ``lr`` for classification, ``linear`` for regression."""
+    """Model family; default ``mlp`` for image data, ``lr`` to classify other data, ``linear``
+    to regress."""
     family: str = "gaussian"
     """glm only: the GLM family (its link is chosen so the export stays exact)."""
     max_iter: int | None = None
@@ -155,8 +161,11 @@ class JobSettings:
     checkpoint_dir: str | None = None
     """Recommendation: where ALS checkpoints its lineage (a path every executor shares);
     by default a temporary local folder, which only a local[N] master can use."""
-    augment: int = 1
-    """Training-set multiplier: the originals plus ``augment - 1`` jittered copies of each."""
+    augment: int | None = None
+    """Training-set multiplier: the originals plus ``augment - 1`` jittered copies of each.
+    None: ``IMAGE_AUGMENT`` for image data trained with the default model, else 1."""
+    calibration: str = "temperature"
+    """Image/vector MLPs: temperature scaling fitted on the validation split, or none."""
     val_fraction: float = 0.1
     test_fraction: float = 0.2
     parity_rows: int = 500
@@ -204,11 +213,15 @@ class JobSettings:
                 "--model does not apply to --task recommendation (it always fits ALS)",
             ),
             (
-                self.augment == 1 or self.task != RECOMMENDATION,
+                self.augment in (None, 1) or self.task != RECOMMENDATION,
                 "--augment does not apply to --task recommendation",
             ),
             (self.scaler in SCALERS, f"--scaler must be one of {', '.join(SCALERS)}"),
-            (self.augment >= 1, "--augment must be >= 1"),
+            (self.augment is None or self.augment >= 1, "--augment must be >= 1"),
+            (
+                self.calibration in CALIBRATIONS,
+                f"--calibration must be one of {', '.join(CALIBRATIONS)}",
+            ),
             (self.max_iter >= 1, "--max-iter must be >= 1"),
             (self.limit is None or self.limit >= 1, "--limit must be >= 1"),
             (self.scale is None or self.scale > 0, "--scale must be > 0"),
@@ -237,10 +250,13 @@ class JobSettings:
         allowed = CLASSIFIERS if self.task == "classification" else REGRESSORS
         return f"--model {self.model} does not do {self.task}; use one of {', '.join(allowed)}"
 
-    def model_for(self, task: str) -> str:
-        """The model family for ``task``, or a UsageError when ``--model`` cannot do it."""
+    def model_for(self, task: str, image: bool = False) -> str:
+        """The model family for ``task`` (``image``: 28x28 digit data), or a UsageError when
+        ``--model`` cannot do it."""
         if self.model is None:
-            return "lr" if task == "classification" else "linear"
+            if task != "classification":
+                return "linear"
+            return IMAGE_MODEL if image else "lr"
         allowed = CLASSIFIERS if task == "classification" else REGRESSORS
         if self.model not in allowed:
             raise UsageError(
@@ -248,6 +264,13 @@ class JobSettings:
                 f"use one of {', '.join(allowed)}, or --task to override the detection"
             )
         return self.model
+
+    def augment_for(self, image: bool) -> int:
+        """``--augment``, or its default: ``IMAGE_AUGMENT`` for image data trained with the
+        default model (the default recipe), 1 otherwise."""
+        if self.augment is not None:
+            return self.augment
+        return IMAGE_AUGMENT if image and self.model is None else 1
 
     @property
     def artifact_name(self) -> str:
@@ -312,7 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--task", default=d.task, choices=TASKS, help="auto: from the label")
     model.add_argument("--max-classes", type=int, default=d.max_classes, help="auto task")
     model.add_argument(
-        "--model", choices=MODELS, help="family (default: lr to classify, linear to regress)"
+        "--model",
+        choices=MODELS,
+        help="family (default: mlp for image data, lr to classify other data, linear to regress)",
     )
     model.add_argument("--family", default=d.family, choices=FAMILIES, help="glm")
     model.add_argument("--max-iter", type=int, help="default 100; 10 for recommendation")
@@ -340,7 +365,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint-dir", help="shared path for ALS checkpoints (default: local temp, local[N])"
     )
     train = p.add_argument_group("training")
-    train.add_argument("--augment", type=int, default=d.augment, help="training-set multiplier")
+    train.add_argument(
+        "--augment",
+        type=int,
+        help=f"training-set multiplier (default: {IMAGE_AUGMENT} for image data with the default "
+        "model, else 1)",
+    )
+    train.add_argument(
+        "--calibration",
+        default=d.calibration,
+        choices=CALIBRATIONS,
+        help="mlp: temperature scaling fitted on the validation split",
+    )
     train.add_argument("--val-fraction", type=float, default=d.val_fraction)
     train.add_argument("--test-fraction", type=float, default=d.test_fraction)
     train.add_argument("--parity-rows", type=int, default=d.parity_rows)

@@ -157,3 +157,28 @@ def test_inspect_shows_typed_schema_task_and_split_metrics(tmp_path, estimator):
     assert "task         regression of 'mass'" in result.stdout
     assert "test         rmse 4.2000, rows 74" in result.stdout
     assert "validation   rmse 4.1000, rows 33" in result.stdout
+
+
+def test_inspect_shows_the_calibration_figures(tmp_path, estimator):
+    import artifacts
+    from artifacts.schema import InputSchema, OutputSchema
+
+    key = artifacts.generate_keys("hmac-sha256", tmp_path / "k")["secret"]
+    calibration = {"method": "temperature", "temperature": 1.75, "test_ece_before": 0.061,
+                   "test_ece_after": 0.012}  # fmt: skip
+    path = artifacts.save(
+        estimator,
+        tmp_path / "store",
+        "digits",
+        version="1",
+        signer=artifacts.load_signer(key),
+        input_schema=InputSchema.vector(4),
+        output_schema=OutputSchema("classification", label="label", classes=(0, 1)),
+        metrics={"test": {"accuracy": 0.95, "ece": 0.012}, "calibration": calibration},
+    )
+    result = run("inspect", str(path), "--key", str(key), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "test         accuracy 0.9500, ece 0.0120" in result.stdout
+    shown = next(line for line in result.stdout.splitlines() if "calibration" in line)
+    for figure in ("temperature 1.7500", "test_ece_before 0.0610", "test_ece_after 0.0120"):
+        assert figure in shown

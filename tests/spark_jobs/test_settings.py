@@ -10,15 +10,17 @@ from spark_jobs.errors import UsageError
 from spark_jobs.settings import JobSettings, build_parser, from_args
 
 
-def test_defaults_train_lr_on_bundled_sample_into_model_store():
+def test_defaults_train_a_calibrated_augmented_mlp_on_bundled_sample_into_model_store():
     s = from_args([], env={"SPARK_JOBS_SIGNING_KEY": "/keys/k"})
-    assert (s.data, s.format, s.model_for("classification"), s.output, s.name) == (
+    assert (s.data, s.format, s.model_for("classification", image=True), s.output, s.name) == (
         None,
         "auto",
-        "lr",
+        "mlp",
         "model-store",
         "mnist",
     )
+    assert (s.layers, s.augment_for(image=True), s.calibration) == ((128,), 4, "temperature")
+    assert (s.model_for("classification"), s.augment_for(image=False)) == ("lr", 1)
     assert (s.task, s.impute, s.max_classes, s.model_for("regression")) == (
         "auto",
         "median",
@@ -105,6 +107,25 @@ def test_model_must_fit_the_task(argv, message):
         from_args([*argv, "--signing-key", "k"], env={})
     with pytest.raises(UsageError, match="use one of linear, glm"):
         JobSettings(model="mlp").model_for("regression")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--model", "lr"], ("lr", 1)),  # an explicit model trains without augmentation
+        (["--augment", "2"], ("mlp", 2)),
+        (["--model", "nb", "--augment", "3"], ("nb", 3)),
+    ],
+)
+def test_explicit_options_replace_the_image_recipe(argv, expected):
+    s = from_args([*argv, "--signing-key", "k"], env={})
+    assert (s.model_for("classification", image=True), s.augment_for(image=True)) == expected
+
+
+def test_calibration_choice_is_checked():
+    assert from_args(["--calibration", "none", "--signing-key", "k"], env={}).calibration == "none"
+    with pytest.raises(UsageError, match="--calibration must be one of temperature, none"):
+        JobSettings(signing_key="k", calibration="platt").validate()
 
 
 def test_tabular_options_parse():
