@@ -24,7 +24,8 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
@@ -99,23 +100,12 @@ class RequestTracer:
             self._tracer = (os.getpid(), provider.get_tracer(INSTRUMENTATION, __version__))
         return self._tracer[1]
 
-    @contextlib.contextmanager
-    def step(self, name: str) -> Iterator[Span | None]:
-        server = _server_span()
-        if server is None:  # an untraced endpoint
-            yield None
-            return
+    def step(self, name: str) -> AbstractContextManager[Span | None]:
+        """A child of the request's span, ended on exit (not made current: steps do not nest)."""
+        if _server_span() is None:  # an untraced endpoint
+            return contextlib.nullcontext()
         attributes = g.get("otel_model") if name == "predict" else None
-        with self.tracer.start_as_current_span(
-            name, attributes=attributes, record_exception=False, set_status_on_exception=False
-        ) as span:
-            try:
-                yield span
-            except Exception as exc:
-                # The class, never the message: messages quote the rejected values.
-                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                span.set_attribute("error.type", type(exc).__name__)
-                raise
+        return _Step(self.tracer.start_span(name, attributes=attributes))
 
     def tag_model(self, model: ServedModel) -> None:
         server = _server_span()
@@ -161,6 +151,25 @@ class RequestTracer:
             span.set_attribute("error.type", type(exc).__name__)
         span.end()
         context.detach(token)
+
+
+class _Step:
+    """Ends a step span; a step that raised is an error, recorded by class, never by message
+    (messages quote the rejected values)."""
+
+    __slots__ = ("span",)
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+    def __enter__(self) -> Span:
+        return self.span
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
+        if exc_type is not None and issubclass(exc_type, Exception):
+            self.span.set_status(Status(StatusCode.ERROR, exc_type.__name__))
+            self.span.set_attribute("error.type", exc_type.__name__)
+        self.span.end()
 
 
 def _server_span() -> Span | None:
