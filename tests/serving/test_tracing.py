@@ -290,6 +290,26 @@ def test_setting_is_off_by_default_and_checked():
         Settings.from_env({"SERVING_TRACING": "jaeger"})
 
 
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({}, "model-server"),
+        ({"OTEL_SERVICE_NAME": "scoring"}, "scoring"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "service.name=edge,team=ml"}, "edge"),
+    ],
+)
+def test_service_name_defaults_to_model_server(monkeypatch, env, name):
+    from serving import __version__, otel
+
+    for key in ("OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    attributes = otel.resource().attributes
+    assert attributes["service.name"] == name
+    assert attributes["service.version"] == __version__
+
+
 def test_tracing_without_the_packages_is_a_configuration_error(monkeypatch, session_store):
     from serving import cli
 
