@@ -167,6 +167,46 @@ def test_invocations_spans(traced_tabular, spans, auth, content_type, body):
     _assert_request_trace(spans(), "/invocations", "penguins", "1")
 
 
+@pytest.fixture(scope="module")
+def traced_recommender(tmp_path_factory, provider):
+    """ALS factors (issue 16's pickle-free recommender artifact), traced like the others."""
+    import artifacts
+    from tests.artifacts.recommender_data import make_factors
+
+    root = tmp_path_factory.mktemp("tracing-rec")
+    key = artifacts.generate_keys("hmac-sha256", root / "keys")["secret"]
+    artifacts.save_recommender(
+        root / "store", "recs", make_factors(string_ids=True), signer=artifacts.load_signer(key),
+        version="1", rank=8, implicit=True, cold_start="nan",
+    )  # fmt: skip
+    config = {"model_store": root / "store", "verify_key_file": key, "auth_enabled": False}
+    config |= {"rate_limit_enabled": False, "reload_interval": 0, "tracer_provider": provider}
+    return create_app(config).test_client()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "route", "steps"),
+    [
+        (
+            "/v2/models/recs/infer",
+            {"inputs": [{"name": "user", "datatype": "BYTES", "shape": [1], "data": ["u3"]}]},
+            "/v2/models/<name>/infer",
+            STEPS[1:],
+        ),
+        (
+            "/v1/models/recs:predict",
+            {"instances": [{"user": "u1", "item": "i9"}]},
+            "/v1/models/<name>:predict",
+            ("decode", "predict"),  # pair scores: lookup, dot products and answer in one step
+        ),
+    ],
+)
+def test_recommender_spans(traced_recommender, spans, path, body, route, steps):
+    response = traced_recommender.post(path, json=body)
+    assert response.status_code == 200, response.data
+    _assert_request_trace(spans(), route, "recs", "1", steps)
+
+
 def test_incoming_traceparent_is_continued(traced, spans, auth, digit):
     headers = {**auth, "traceparent": TRACEPARENT, "tracestate": "vendor=opaque-value"}
     response = traced.post("/v2/models/mnist/infer", json=_v2_body(digit[0]), headers=headers)
