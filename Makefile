@@ -21,7 +21,7 @@ $(STAMP): setup.cfg pyproject.toml scripts/install-tools.sh
 	@command -v java >/dev/null || { echo "error: java not found; PySpark 4 needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[spark,serving,dev]'
+	$(PY) -m pip install --quiet -e '.[spark,serving,tracing,dev]'
 	bash scripts/install-tools.sh $(VENV)
 	@touch $@
 

@@ -4,17 +4,17 @@ Runs, in this order and in separate processes (so one's memory never inflates an
 bench/train_bench.py (Spark job vs the seed trainer), bench/serving_bench.py (our server vs
 the seed baseline under wrk), bench/mlserver/compare.py (MLServer's sklearn runtime on the
 same model, cold start and RSS of all three), bench/mlflow/compare.py (MLflow's
-`mlflow models serve` vs ours on one tabular pipeline, POST /invocations) and
-bench/real_clients.py (accuracy of the upload path on real clients' digit pictures) and
+`mlflow models serve` vs ours on one tabular pipeline, POST /invocations),
+bench/real_clients.py (accuracy of the upload path on real clients' digit pictures),
 bench/recommend_bench.py (top-K recommendations: 100k items × rank 64, in process and over
-HTTP). Ratios are only
-meaningful within one run: everything here shares the same machine, load generator, worker
-count and minute.
+HTTP) and bench/tracing_bench.py (the server with OpenTelemetry tracing on against off).
+Ratios are only meaningful within one run: everything here shares the same machine, load
+generator, worker count and minute.
 
     .venv/bin/python bench/run.py [--duration 10] [--workers 2] [--connections 8]
                                   [--train-factors 1,4,16] [--skip-train]
 
-Writes bench/results/{train,serving,mlserver,mlflow,real_clients,recommend,summary}.json.
+Writes bench/results/{train,serving,mlserver,mlflow,real_clients,recommend,tracing,summary}.json.
 """
 
 from __future__ import annotations
@@ -143,6 +143,18 @@ def recommend_rows(rec: dict | None) -> list[str]:
     return lines
 
 
+def tracing_rows(tracing: dict | None) -> list[str]:
+    """Tracing on (every request sampled) against off, V2 JSON with one row."""
+    if not tracing:
+        return ["(no tracing results)"]
+    rows = [f"{'':12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"]
+    for name, r in tracing["scenarios"].items():
+        rows.append(f"{name:12} {r['req_per_s']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f}")
+    x = tracing["on_over_off"]
+    rows.append(f"{'x on / off':12} {x['req_per_s']:9.2f} {x['p50_ms']:8.2f} {x['p99_ms']:8.2f}")
+    return rows
+
+
 def load(path: Path, since: float) -> dict | None:
     """A result file written by this run (older files would mix runs, so they are ignored)."""
     if path.exists() and path.stat().st_mtime >= since:
@@ -173,12 +185,14 @@ def main() -> int:
     problems.append(step("mlflow", [python, str(BENCH / "mlflow" / "compare.py"), *load_args]))
     problems.append(step("real clients", [python, str(BENCH / "real_clients.py")]))
     problems.append(step("recommend", [python, str(BENCH / "recommend_bench.py")]))
+    problems.append(step("tracing", [python, str(BENCH / "tracing_bench.py"), *load_args]))
     train = load(RESULTS / "train.json", started)
     serving = load(RESULTS / "serving.json", started)
     mlserver = load(RESULTS / "mlserver.json", started)
     mlflow = load(RESULTS / "mlflow.json", started)
     real = load(RESULTS / "real_clients.json", started)
     rec = load(RESULTS / "recommend.json", started)
+    tracing = load(RESULTS / "tracing.json", started)
     lines = [
         "",
         f"== Serving ({args.workers} workers, {args.connections} connections, "
@@ -204,6 +218,10 @@ def main() -> int:
         "== Recommendations: top-10 of 100k items x rank 64, one user, exclude_seen "
         "(one worker, one BLAS thread)",
         *recommend_rows(rec),
+        "",
+        "== OpenTelemetry tracing on (always_on, OTLP/HTTP to a loopback sink) vs off, V2 JSON "
+        "1 row; x = on / off",
+        *tracing_rows(tracing),
     ]
     problems = [p for p in problems if p]
     lines += [f"!! {p}" for p in problems]

@@ -36,7 +36,7 @@ SHELL ["/bin/sh", "-eu", "-c"]
 RUN offline=""; \
     if [ "${WHEELHOUSE_ONLY}" = "1" ]; then offline="--no-index --find-links=/wheelhouse"; fi; \
     python3 -m venv /opt/venv; \
-    /opt/venv/bin/pip install ${offline} --no-compile '.[serving]'; \
+    /opt/venv/bin/pip install ${offline} --no-compile '.[serving,tracing]'; \
     /opt/venv/bin/python -m compileall -q /opt/venv; \
     /opt/venv/bin/pip uninstall --yes pip
 

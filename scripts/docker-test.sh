@@ -111,7 +111,7 @@ make_context() {
   "$venv/bin/pip" freeze --exclude-editable >"$work/constraints.txt"
   timeout 600 "$venv/bin/pip" wheel --quiet --disable-pip-version-check \
     --constraint "$work/constraints.txt" \
-    --wheel-dir "$ctx/docker/wheelhouse" "${root}[serving]" 'setuptools>=68' wheel \
+    --wheel-dir "$ctx/docker/wheelhouse" "${root}[serving,tracing]" 'setuptools>=68' wheel \
     >"$work/pip-wheel.log" 2>&1 || { tail -n 30 "$work/pip-wheel.log" >&2; die "pip wheel failed"; }
   # the project's own wheel is rebuilt inside the image from the copied sources
   rm -f "$ctx"/docker/wheelhouse/spark_model_server-*.whl

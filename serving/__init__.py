@@ -20,15 +20,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (env, then ``config`` overrides), models, routes, errors.
 
     ``config`` maps setting field names (see :class:`serving.settings.Settings`) to values,
-    or holds a ready ``Settings`` under the key ``"settings"``.
+    or holds a ready ``Settings`` under the key ``"settings"`` and, to trace requests into it,
+    an OpenTelemetry ``TracerProvider`` under ``"tracer_provider"`` (tests).
     """
-    from . import admission, api, auth, deadline, limits, reload
+    from . import admission, api, auth, deadline, limits, reload, tracing
     from .errors import register_error_handlers
     from .metrics import Metrics
     from .registry import ModelRegistry
     from .settings import Settings
     from .state import ServerState, attach
 
+    config = dict(config or {})
+    tracer_provider = config.pop("tracer_provider", None)
     settings = _settings(config, Settings)
     logging.getLogger("serving").setLevel(settings.log_level)
     app = Flask(__name__)
@@ -41,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if metrics is not None:
         metrics.install(app)
     register_error_handlers(app)
+    tracing.install(app, settings, api.UNTRACED, tracer_provider)
     api.register(app)
     admission.install(app)  # before auth: refused and late requests cost no credential check
     deadline.install(app, settings)

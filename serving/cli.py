@@ -14,6 +14,7 @@ from pathlib import Path
 
 import artifacts
 
+from . import tracing
 from .auth.authenticator import Authenticator
 from .settings import Settings, SettingsError
 
@@ -45,7 +46,7 @@ def _check(settings: Settings) -> str | None:
         )
     if settings.auth_enabled:
         Authenticator.from_settings(settings)  # raises AuthConfigError (a SettingsError)
-    return None
+    return tracing.check(settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ import pandas as pd
 from artifacts import tabular
 from artifacts.schema import DOUBLE, Column, InputSchema
 
-from . import deadline
+from . import deadline, tracing
 from .errors import BadRequest, InvalidShape
 from .inputs import check_batch, rows_from_json, validate_rows
 from .metrics import Metrics
@@ -114,7 +114,8 @@ def predict(model: ServedModel, inputs: Any, metrics: Metrics | None) -> Predict
     """
     deadline.check()
     try:
-        prediction = model.predict(inputs)
+        with tracing.step("predict"):
+            prediction = model.predict(inputs)
     except (ValueError, TypeError) as exc:
         if not isinstance(inputs, pd.DataFrame | tabular.Batch):
             raise

@@ -132,6 +132,13 @@ def post_worker_init(worker):
     gc.freeze()
 
 
+def worker_exit(server, worker):
+    """Export the spans a worker still holds before it goes (SERVING_TRACING=otlp; else no-op)."""
+    from serving import tracing
+
+    tracing.shutdown()
+
+
 def child_exit(server, worker):
     """Forget a dead worker's live gauges so /metrics does not report ghosts."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -19,6 +19,7 @@ ENV_PREFIX = "SERVING_"
 SCHEMES = ("auto", "openssf", "hmac-sha256")
 SKEW_POLICIES = ("error", "warn")
 WORKER_CLASSES = ("buffered", "sync")
+TRACING = ("off", "otlp")
 
 
 class SettingsError(ValueError):
@@ -375,6 +376,15 @@ class Settings:
     reload_interval: float = field(
         default=30.0,
         metadata=_meta(_seconds, "Seconds between model store polls for new versions; 0 = off."),
+    )
+    tracing: str = field(
+        default="off",
+        metadata=_meta(
+            _choice(TRACING),
+            "Request tracing: off, or otlp (OpenTelemetry spans sent over OTLP/HTTP, configured "
+            "by the standard OTEL_* variables; see docs/serving.md#tracing). Needs the "
+            "`tracing` extra.",
+        ),
     )
 
     def __post_init__(self) -> None:

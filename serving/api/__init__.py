@@ -22,6 +22,7 @@ from .v2 import bp as v2_bp
 PROTECTED: tuple[Blueprint, ...] = (predict_bp, recommend_bp, v2_bp, mlflow_bp)
 OPEN: tuple[Blueprint, ...] = (health_bp, mlflow_probes_bp, docs_bp, ui_bp)
 ADMIN: tuple[Blueprint, ...] = (admin_bp,)  # need an admin key (serving.auth)
+UNTRACED: tuple[str, ...] = (health_bp.name, mlflow_probes_bp.name)  # probes and /metrics
 
 
 def register(app: Flask) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, request
 
-from .. import __version__
+from .. import __version__, tracing
 from ..bodies import json_object
 from ..errors import PROBLEM_JSON, BadRequest, UnsupportedMediaType
 from ..frames import SPLIT, Table, csv_input, model_input, predict
@@ -54,18 +54,24 @@ _ERROR_CODES = {
 def invocations() -> Response:
     state = server_state()
     model = state.registry.snapshot.get(request.args.get("model"), request.args.get("version"))
+    tracing.tag_model(model)
     refuse_recommender(model, "/invocations (MLflow)")
     mimetype = _content_type()
     max_batch = state.settings.max_batch
     if mimetype == "text/csv":
-        inputs = csv_input(_text(), model, max_batch)
+        with tracing.step("decode"):
+            text = _text()
+        with tracing.step("preprocess"):  # parses the CSV against the schema
+            inputs = csv_input(text, model, max_batch)
     else:
-        name, table = _json_table(_json_doc())
-        inputs = model_input(table, model, max_batch, name)
+        with tracing.step("decode"):
+            name, table = _json_table(_json_doc())
+        with tracing.step("preprocess"):
+            inputs = model_input(table, model, max_batch, name)
     prediction = predict(model, inputs, state.metrics)
-    return Response(
-        orjson.dumps({"predictions": model.answers(prediction)}), mimetype="application/json"
-    )
+    with tracing.step("encode"):
+        body = orjson.dumps({"predictions": model.answers(prediction)})
+    return Response(body, mimetype="application/json")
 
 
 @bp.after_request

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, request
 
 from artifacts.preprocess import to_mnist
 
+from .. import tracing
 from ..bodies import json_object, model_status
 from ..errors import BadRequest, MissingField, UnsupportedMediaType
 from ..frames import Table, model_input, positional
@@ -36,6 +37,7 @@ bp = Blueprint("predict", __name__)
 def predict() -> Response:
     state = server_state()
     model = state.registry.snapshot.get(request.args.get("model"), request.args.get("version"))
+    tracing.tag_model(model)
     refuse_recommender(model, "/predict")
     if request.mimetype == "multipart/form-data":
         rows, single = _uploaded_rows(model, state.settings), True
@@ -47,16 +49,8 @@ def predict() -> Response:
             'with {"pixels": [...]} or {"instances": [[...], ...]}'
         )
     prediction = _run(model, rows)
-    probabilities = prediction.probabilities
-    if single:
-        body: dict[str, Any] = {
-            _answer_key(model): model.answers(prediction)[0],
-            "probabilities": probabilities[0].tolist() if probabilities is not None else None,
-        }
-    else:
-        body = {"predictions": _per_row(model, prediction)}
-    body["model"], body["version"] = model.name, model.version
-    return _json(body)
+    with tracing.step("encode"):
+        return _json(_predict_body(model, prediction, single))
 
 
 @bp.get("/v1/models/<name>")
@@ -70,42 +64,65 @@ def v1_status(name: str) -> Response:
 def v1_predict(name: str, version: str | None = None) -> Response:
     state = server_state()
     model = state.registry.snapshot.get(name, version)
-    doc = _json_body()
+    tracing.tag_model(model)
+    with tracing.step("decode"):
+        doc = _json_body()
     if "instances" not in doc:
         raise MissingField('send {"instances": [[...], ...]}: one list of numbers per row')
     if model.is_recommender:
-        return _json(score_pairs(model, doc["instances"], state.settings))
-    rows = _instances(doc["instances"], model, state.settings)
+        with tracing.step("predict"):  # scoring pairs: the factors' dot products, and the answer
+            return _json(score_pairs(model, doc["instances"], state.settings))
+    with tracing.step("preprocess"):
+        rows = _instances(doc["instances"], model, state.settings)
     prediction = _run(model, rows)
-    return _json({"predictions": model.answers(prediction)})
+    with tracing.step("encode"):
+        return _json({"predictions": model.answers(prediction)})
+
+
+def _predict_body(model: ServedModel, prediction: Prediction, single: bool) -> dict[str, Any]:
+    probabilities = prediction.probabilities
+    if single:
+        body: dict[str, Any] = {
+            _answer_key(model): model.answers(prediction)[0],
+            "probabilities": probabilities[0].tolist() if probabilities is not None else None,
+        }
+    else:
+        body = {"predictions": _per_row(model, prediction)}
+    body["model"], body["version"] = model.name, model.version
+    return body
 
 
 def _uploaded_rows(model: ServedModel, settings: Settings) -> np.ndarray:
-    upload = field_bytes(
-        request.get_data(cache=False), request.mimetype_params.get("boundary"), "file"
-    )
-    if upload is None:
-        raise MissingField("send the image as multipart/form-data field 'file'")
-    if not model.accepts_images:
-        raise BadRequest(
-            f"model {model.name!r} takes {model.n_features} numeric features, not images; "
-            'send JSON {"instances": [[...]]}'
+    with tracing.step("decode"):
+        upload = field_bytes(
+            request.get_data(cache=False), request.mimetype_params.get("boundary"), "file"
         )
-    image = decode_upload(upload, settings.max_image_pixels, settings.max_image_side)
-    return to_mnist(image).reshape(1, -1)
+        if upload is None:
+            raise MissingField("send the image as multipart/form-data field 'file'")
+        if not model.accepts_images:
+            raise BadRequest(
+                f"model {model.name!r} takes {model.n_features} numeric features, not images; "
+                'send JSON {"instances": [[...]]}'
+            )
+        image = decode_upload(upload, settings.max_image_pixels, settings.max_image_side)
+    with tracing.step("preprocess"):
+        return to_mnist(image).reshape(1, -1)
 
 
 def _json_rows(model: ServedModel, settings: Settings) -> tuple[np.ndarray, bool]:
-    doc, limit = _json_body(), settings.max_values
+    with tracing.step("decode"):
+        doc, limit = _json_body(), settings.max_values
     if "pixels" in doc:
         if model.is_tabular:
             raise BadRequest(
                 f"model {model.name!r} takes named columns: send "
                 '{"instances": [{"column": value, ...}, ...]}'
             )
-        return row_from_json(doc["pixels"], model, "pixels", limit), True
+        with tracing.step("preprocess"):
+            return row_from_json(doc["pixels"], model, "pixels", limit), True
     if "instances" in doc:
-        return _instances(doc["instances"], model, settings), False
+        with tracing.step("preprocess"):
+            return _instances(doc["instances"], model, settings), False
     raise MissingField('send {"pixels": [...]} for one image or {"instances": [[...], ...]}')
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, json, request
 
-from .. import oip, oip_recommend
+from .. import oip, oip_recommend, tracing
 from ..bodies import model_status
 from ..errors import InvalidShape
 from ..frames import COLUMNS, ROWS, Table, model_input, predict
@@ -47,16 +47,20 @@ def model_ready(name: str, version: str | None = None) -> Response:
 def infer(name: str, version: str | None = None) -> Response:
     state = server_state()
     model = state.registry.snapshot.get(name, version)
+    tracing.tag_model(model)
     if model.is_recommender:
         body, header_length = _recommend(model, state.settings)
     else:
-        parsed = oip.parse_infer_request(
-            request.get_data(), request.headers.get(oip.HEADER_LENGTH), oip.output_names(model)
-        )
-        check_values(parsed.size, state.settings.max_values)  # before converting to float64
-        inputs = _model_input(parsed, model, state.settings.max_batch)
+        with tracing.step("decode"):
+            parsed = oip.parse_infer_request(
+                request.get_data(), request.headers.get(oip.HEADER_LENGTH), oip.output_names(model)
+            )
+        with tracing.step("preprocess"):
+            check_values(parsed.size, state.settings.max_values)  # before converting to float64
+            inputs = _model_input(parsed, model, state.settings.max_batch)
         prediction = predict(model, inputs, state.metrics)
-        body, header_length = oip.encode_response(parsed, model, prediction)
+        with tracing.step("encode"):
+            body, header_length = oip.encode_response(parsed, model, prediction)
     if header_length is None:
         return Response(body, mimetype="application/json")
     response = Response(body, mimetype="application/octet-stream")
@@ -66,13 +70,17 @@ def infer(name: str, version: str | None = None) -> Response:
 
 def _recommend(model: ServedModel, settings: Settings) -> tuple[bytes, int | None]:
     """Top-K for a ``user`` tensor; ``k``/``exclude_seen`` are request parameters."""
-    parsed = oip.parse_infer_request(
-        request.get_data(), request.headers.get(oip.HEADER_LENGTH), oip_recommend.OUTPUTS
-    )
-    k, exclude_seen = oip_recommend.request_options(parsed, settings.max_recommend_k)
-    users = oip_recommend.users_of(parsed, model.recommender, settings.max_recommend_users)
-    answers = recommend(model, users, k, exclude_seen)
-    return oip_recommend.encode(parsed, model, answers, k)
+    with tracing.step("decode"):
+        parsed = oip.parse_infer_request(
+            request.get_data(), request.headers.get(oip.HEADER_LENGTH), oip_recommend.OUTPUTS
+        )
+    with tracing.step("preprocess"):
+        k, exclude_seen = oip_recommend.request_options(parsed, settings.max_recommend_k)
+        users = oip_recommend.users_of(parsed, model.recommender, settings.max_recommend_users)
+    with tracing.step("predict"):
+        answers = recommend(model, users, k, exclude_seen)
+    with tracing.step("encode"):
+        return oip_recommend.encode(parsed, model, answers, k)
 
 
 def _model_input(parsed: oip.InferRequest, model: ServedModel, max_batch: int) -> Any:

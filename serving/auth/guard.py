@@ -16,6 +16,7 @@ from flask import Flask, g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth
 from prometheus_client import Counter
 
+from .. import tracing
 from ..metrics import Metrics
 from .authenticator import Authenticator, Rejection
 from .errors import Forbidden, Unauthorized
@@ -81,7 +82,8 @@ class Guard:
     def _before_request(self) -> None:
         role = self.required_role()
         if role is not None:
-            self._checks[role]()
+            with tracing.step("auth"):
+                self._checks[role]()
 
     def _verify_bearer(self, credential: str) -> Principal | None:
         """Called by flask-httpauth only when a non-empty Bearer credential was sent."""

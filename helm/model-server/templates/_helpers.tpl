@@ -103,6 +103,12 @@ app.kubernetes.io/part-of: spark-model-server
 {{- if and .Values.training.enabled .Values.training.writeToModelPVC (not .Values.model.pvc.existingClaim) }}
 {{- fail "training.writeToModelPVC needs model.pvc.existingClaim (a ReadWriteMany claim shared with the server)" }}
 {{- end }}
+{{- if and .Values.tracing.enabled (not .Values.tracing.endpoint) }}
+{{- fail "tracing.enabled needs tracing.endpoint (the collector's OTLP/HTTP URL, e.g. http://otel-collector.observability:4318)" }}
+{{- end }}
+{{- if and .Values.tracing.enabled .Values.networkPolicy.enabled (not .Values.tracing.egressTo) }}
+{{- fail "tracing.enabled with networkPolicy.enabled needs tracing.egressTo (the collector's pods or namespace): the policy lets the pods send nothing else" }}
+{{- end }}
 {{- end }}
 
 {{/*
