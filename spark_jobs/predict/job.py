@@ -23,7 +23,7 @@ import artifacts
 from artifacts.schema import CLASSIFICATION, REGRESSION, VECTOR, InputSchema, OutputSchema
 from spark_jobs import sources
 from spark_jobs.errors import DataError, UsageError
-from spark_jobs.predict import scoring
+from spark_jobs.predict import scoring, topk
 from spark_jobs.predict.errors import ModelRefused, OutputWriteError
 from spark_jobs.predict.output import SUMMARY_FILE, Target, summary_bytes
 from spark_jobs.predict.settings import PredictSettings
@@ -52,7 +52,17 @@ class Model:
     has_proba: bool
 
 
-def verify(settings: PredictSettings) -> Model:
+@dataclass(frozen=True)
+class Recommender:
+    """A verified recommender artifact: its parsed factors (no pickle anywhere)."""
+
+    name: str
+    version: str
+    factors: Any
+    manifest: dict
+
+
+def verify(settings: PredictSettings) -> Model | Recommender:
     """Resolve and load the artifact as serving does, or refuse: nothing else has run yet."""
     store, name, version = settings.model_ref()
     try:
@@ -65,6 +75,15 @@ def verify(settings: PredictSettings) -> Model:
         raise UsageError(f"--model {settings.model}: {exc}") from exc
     try:
         loaded = artifacts.load(ref.path, verifier=verifier, skew_policy=settings.version_skew)
+    except artifacts.WrongKind:
+        try:
+            factors, manifest = artifacts.load_recommender(ref.path, verifier)
+        except artifacts.ArtifactError as exc:
+            raise ModelRefused(f"refusing {ref.path}: {type(exc).__name__}: {exc}") from exc
+        return Recommender(ref.name, ref.version, factors, manifest)
+    except artifacts.ArtifactError as exc:
+        raise ModelRefused(f"refusing {ref.path}: {type(exc).__name__}: {exc}") from exc
+    try:
         inputs = artifacts.schema.input_schema(loaded.manifest)
         outputs = artifacts.schema.output_schema(loaded.manifest)
     except artifacts.ArtifactError as exc:
@@ -381,7 +400,10 @@ def run(settings: PredictSettings, spark=None) -> dict:
     timings: dict[str, float] = {}
     with stage("verify", timings) as st:
         model = verify(settings)
-        st.facts = {"model": f"{model.name}/{model.version}", "task": model.outputs.task}
+        task = "recommendation" if isinstance(model, Recommender) else model.outputs.task
+        st.facts = {"model": f"{model.name}/{model.version}", "task": task}
+    if isinstance(model, Recommender):
+        return _run_top_k(settings, model, spark, timings)
     spark = spark or get_session(f"predict-{model.name}")
     target = Target(spark, settings.output)
     target.check(settings.mode)
@@ -415,6 +437,40 @@ def run(settings: PredictSettings, spark=None) -> dict:
             "skipped" if settings.on_error == "skip" else "written with null predictions",
             target.uri, SUMMARY_FILE,
         )  # fmt: skip
+    return summary
+
+
+def _run_top_k(settings: PredictSettings, model: Recommender, spark, timings: dict) -> dict:
+    """Top ``--k`` items per user of the users table, written like any prediction."""
+    if settings.format != "parquet":
+        raise UsageError("recommendations are arrays per user: use --format parquet")
+    spark = spark or get_session(f"predict-{model.name}")
+    target = Target(spark, settings.output)
+    target.check(settings.mode)
+    with stage("read", timings), executor_errors(settings.data):
+        frame = topk.read_users(spark, settings)
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.batch_size))
+    the_plan, schema = topk.plan(
+        spark, settings, model.name, model.version, model.factors, model.manifest, frame
+    )
+    columns = list(dict.fromkeys([*settings.keep, settings.user_col]))
+    start = time.perf_counter()
+    try:
+        with stage("score", timings) as st, executor_errors(settings.data):
+            scored = frame.select(*(_q(c) for c in columns)).mapInPandas(the_plan.score, schema)
+            scored.write.mode("errorifexists").parquet(target.temp_uri)
+            st.rows = the_plan.rows.value
+            st.facts = {"cold_start_users": the_plan.cold_users.value, "k": settings.k}
+        seconds = time.perf_counter() - start
+        summary = topk.summary(settings, model.name, model.version, the_plan, target.uri, seconds)
+        target.put(SUMMARY_FILE, summary_bytes(summary))
+        with stage("commit", timings):
+            target.commit(settings.mode)
+    except BaseException:
+        target.abort()
+        raise
+    finally:
+        the_plan.payload.unpersist()
     return summary
 
 

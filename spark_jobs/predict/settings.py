@@ -46,6 +46,12 @@ class PredictSettings:
     predict per batch. Bigger batches amortise more per-call overhead but cost worker memory."""
     probability_columns: bool = False
     """Also write ``probability_<class>`` columns (always on for CSV output)."""
+    user_col: str = "user"
+    """Recommenders: the column of user ids; one output row per input row."""
+    k: int = 10
+    """Recommenders: items per user."""
+    include_seen: bool = False
+    """Recommenders: also rank the items a user had in training (excluded by default)."""
     features_col: str = "features"
     """Vector models: the column holding each row's feature vector (an ML vector or an array of
     numbers). Without it, the model's named features are read from columns of those names."""
@@ -59,6 +65,7 @@ class PredictSettings:
             (self.on_error in ON_ERROR, f"--on-error must be one of {', '.join(ON_ERROR)}"),
             (self.version_skew in SKEW, f"--version-skew must be one of {', '.join(SKEW)}"),
             (self.batch_size >= 1, "--batch-size must be >= 1"),
+            (self.k >= 1, "--k must be >= 1"),
             (bool(self.data), "--data is required"),
             (bool(self.output), "--output is required"),
             (self.verify_key is not None, f"no verification key: --verify-key or {ENV_VERIFY_KEY}"),
@@ -108,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drop", type=_columns, default=(), help="input columns to ignore")
     p.add_argument(
         "--features-col", default=d.features_col, help="vector models: the vector/array column"
+    )
+    p.add_argument("--user-col", default=d.user_col, help="recommenders: the user id column")
+    p.add_argument("--k", type=int, default=d.k, help="recommenders: items per user")
+    p.add_argument(
+        "--include-seen", action="store_true", help="recommenders: also rank training items"
     )
     p.add_argument("--mode", default=d.mode, choices=MODES, help="if the output exists")
     p.add_argument("--on-error", default=d.on_error, choices=ON_ERROR, help="bad rows")
