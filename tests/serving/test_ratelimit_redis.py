@@ -137,6 +137,8 @@ def test_two_gunicorn_workers_share_one_budget_and_survive_redis_stopping(
         return requests.post(base + "/predict", headers=headers, timeout=30).status_code
 
     with running_server(env, log) as base:
+        # /readyz answers once one worker is up: wait for the second before spending the budget
+        assert wait_until(lambda: len(pids_that_logged(log.read_text(), "rate limits: ")) == 2, 60)
         with ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(guess, range(limit + extra)))
         assert sorted(statuses) == [401] * limit + [429] * extra
