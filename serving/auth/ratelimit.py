@@ -95,7 +95,18 @@ def install_limiter(
         return response
 
     app.register_error_handler(RateLimitExceeded, too_many_requests)
+    _quiet_breaches(logging.getLogger("flask-limiter"))
     return limiter
+
+
+def _drop_breach(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("ratelimit ")
+
+
+def _quiet_breaches(logger: logging.Logger) -> None:
+    """Keep flask-limiter's storage warnings, drop its line per 429 (the access log has those)."""
+    if _drop_breach not in logger.filters:
+        logger.addFilter(_drop_breach)
 
 
 _REDIS_OPTIONS = {

@@ -154,3 +154,18 @@ def test_two_gunicorn_workers_share_one_budget_and_survive_redis_stopping(
         assert answers == [200] * 6  # fail open to per-worker limits: a fresh budget, no 5xx
         assert wait_until(lambda: "falling back to in-memory" in log.read_text(), 10)
     assert redis.password not in log.read_text()
+
+
+def test_refusals_add_no_limiter_log_line_but_storage_trouble_does(
+    session_store, tmp_path, redis, uri_file, caplog
+):
+    creds = write_credentials(tmp_path / "creds")
+    app = _app(session_store, creds, uri_file, limit="1/minute")
+    caplog.set_level(logging.INFO)
+    assert _guesses(app, 3) == [401, 429, 429]
+    assert not [r for r in caplog.records if r.name == "flask-limiter"]  # one per 429: dropped
+    redis.stop()
+    assert _guesses(app, 1) == [401]  # a fresh per-worker budget
+    assert [r.getMessage() for r in caplog.records if r.name == "flask-limiter"] == [
+        "Rate limit storage unreachable - falling back to in-memory storage"
+    ]
