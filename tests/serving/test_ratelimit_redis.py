@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import re
+import socket
+from collections import Counter
 
 import pytest
 import requests
@@ -14,7 +16,7 @@ from serving.auth.errors import AuthConfigError
 from serving.settings import Settings, SettingsError
 
 from .auth_files import write_credentials
-from .live import pids_that_logged, running_server, wait_until
+from .live import accepted_by, live_server, pids_that_logged, wait_until
 from .redis_server import redis_server
 
 
@@ -111,11 +113,21 @@ def test_a_bad_storage_file_stops_the_start(session_store, tmp_path, content):
     assert "s3cr3t" not in str(caught.value)
 
 
+def _hold_a_worker(server) -> socket.socket:
+    """Occupy one sync worker with a request whose headers never end (it reaches no app code)."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    sock.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    port = sock.getsockname()[1]
+    assert wait_until(lambda: accepted_by(server.worker_pids(), port), 20)
+    return sock
+
+
 @pytest.mark.slow
 def test_two_gunicorn_workers_share_one_budget_and_survive_redis_stopping(
     signed_store, tmp_path, redis, uri_file
 ):
-    limit, extra = 30, 6
+    """Each worker in turn answers alone (the other held by a stalled request): one budget."""
+    limit, first_part, extra = 30, 15, 6
     creds = write_credentials(tmp_path / "creds")
     env = {
         "SERVING_MODEL_STORE": str(signed_store.path),
@@ -123,7 +135,7 @@ def test_two_gunicorn_workers_share_one_budget_and_survive_redis_stopping(
         "SERVING_DEFAULT_MODEL": "mnist",
         "SERVING_RELOAD_INTERVAL": "0",
         "WEB_CONCURRENCY": "2",
-        # sync workers take one connection at a time, so concurrent clients reach both
+        # a sync worker holds one connection at a time, so a stalled one pins it
         "SERVING_WORKER_CLASS": "sync",
         **creds.env(),
         "SERVING_RATE_LIMIT_ENABLED": "true",
@@ -132,23 +144,35 @@ def test_two_gunicorn_workers_share_one_budget_and_survive_redis_stopping(
     }
     log = tmp_path / "server.log"
 
-    def guess(_: int) -> int:
+    def guesses(count: int) -> list[int]:
         headers = {"Authorization": "Bearer guess-guess-guess-guess", "Connection": "close"}
-        return requests.post(base + "/predict", headers=headers, timeout=30).status_code
+        return [
+            requests.post(server.base + "/predict", headers=headers, timeout=30).status_code
+            for _ in range(count)
+        ]
 
-    with running_server(env, log) as base:
+    def refusals() -> dict[str, int]:
+        lines = re.findall(r"\[(\d+)\] \[INFO\] [^\n]*auth refused: POST /predict", log.read_text())
+        return dict(Counter(lines))
+
+    with live_server(env, log) as server:
         # /readyz answers once one worker is up: wait for the second before spending the budget
+        assert wait_until(lambda: len(server.worker_pids()) == 2, 60)
         assert wait_until(lambda: len(pids_that_logged(log.read_text(), "rate limits: ")) == 2, 60)
-        with ThreadPoolExecutor(8) as pool:
-            statuses = list(pool.map(guess, range(limit + extra)))
-        assert sorted(statuses) == [401] * limit + [429] * extra
-        refusing = pids_that_logged(log.read_text(), "auth refused: POST /predict")
-        assert len(refusing) == 2, f"one worker answered everything: {refusing}"
+        held = _hold_a_worker(server)
+        assert guesses(first_part) == [401] * first_part  # all answered by the other worker
+        also_held = _hold_a_worker(server)  # now the other one is pinned too
+        held.close()  # the first is free again, and the only one free
+        rest = guesses(limit - first_part + extra)
+        also_held.close()
+        assert rest == [401] * (limit - first_part) + [429] * extra
+        counts = refusals()
+        assert sorted(counts.values()) == [first_part, limit - first_part], counts
         redis.stop()
         auth = {"Authorization": f"Bearer {creds.api_key}", "Connection": "close"}
         body = {"pixels": [0.0] * 784}
         answers = [
-            requests.post(base + "/predict", json=body, headers=auth, timeout=30).status_code
+            requests.post(server.base + "/predict", json=body, headers=auth, timeout=30).status_code
             for _ in range(6)
         ]
         assert answers == [200] * 6  # fail open to per-worker limits: a fresh budget, no 5xx
