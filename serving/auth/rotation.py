@@ -93,6 +93,9 @@ class CredentialReloader:
             )
             thread.start()
         log.info("credentials poller started: every %gs", self.interval)
+        # a worker forked from a preloaded master holds the master's start-up credentials:
+        # catch up before answering its first request, not one interval later
+        self.poll_once()
 
     def stop(self) -> None:
         self._stop.set()

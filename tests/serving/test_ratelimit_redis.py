@@ -16,7 +16,7 @@ from serving.auth.errors import AuthConfigError
 from serving.settings import Settings, SettingsError
 
 from .auth_files import write_credentials
-from .live import accepted_by, live_server, pids_that_logged, wait_until
+from .live import accepted_by, live_server, wait_until
 from .redis_server import redis_server
 
 
@@ -118,7 +118,7 @@ def _hold_a_worker(server) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
     sock.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     port = sock.getsockname()[1]
-    assert wait_until(lambda: accepted_by(server.worker_pids(), port), 20)
+    assert wait_until(lambda: accepted_by(server.worker_pids(), port), 60)  # a worker may boot
     return sock
 
 
@@ -156,9 +156,7 @@ def test_two_gunicorn_workers_share_one_budget_and_survive_redis_stopping(
         return dict(Counter(lines))
 
     with live_server(env, log) as server:
-        # /readyz answers once one worker is up: wait for the second before spending the budget
         assert wait_until(lambda: len(server.worker_pids()) == 2, 60)
-        assert wait_until(lambda: len(pids_that_logged(log.read_text(), "rate limits: ")) == 2, 60)
         held = _hold_a_worker(server)
         assert guesses(first_part) == [401] * first_part  # all answered by the other worker
         also_held = _hold_a_worker(server)  # now the other one is pinned too
