@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 STORE ?= model-store
 KEYS ?= .keys
 
-.PHONY: help install demo test test-fast serve bench soak lint format clean docker-test browser-deps docs
+.PHONY: help install demo test test-fast serve bench soak lint format clean docker-test browser-deps redis-deps docs
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ format: install ## Apply ruff formatting and autofixes
 	$(BIN)/ruff check --fix .
 
 PYTEST_WORKERS ?= 2
-test: install lint browser-deps ## Run the whole test suite (slow cases included; timing-sensitive ones alone at the end)
+test: install lint browser-deps redis-deps ## Run the whole test suite (slow cases included; timing-sensitive ones alone at the end)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m 'not serial'
 	$(BIN)/pytest -m serial
 	$(MAKE) docker-test
@@ -60,7 +60,13 @@ browser-deps: ## Debian chromium for the page test (Playwright drives it; never 
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 
-test-fast: install ## Tests without the slow ones and without Spark (no Java needed; a few minutes)
+redis-deps: ## Debian redis-server for the shared rate-limit tests (tests/serving/test_ratelimit_redis.py)
+	@command -v redis-server >/dev/null || { \
+	  echo "installing Debian redis-server for the shared rate-limit tests"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
+
+test-fast: install redis-deps ## Tests without the slow ones and without Spark (no Java needed; a few minutes)
 	$(BIN)/pytest -m 'not slow and not spark'
 
 BENCH_DURATION ?= 10

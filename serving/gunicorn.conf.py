@@ -55,7 +55,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 
 def _application_logging(level: str) -> None:
-    """Send the app's own loggers (serving, artifacts) to stderr like Gunicorn's error log.
+    """Send the app's loggers (serving, artifacts, flask-limiter) to stderr like Gunicorn's log.
 
     Set up in the master, inherited by every forked worker; idempotent because Gunicorn
     re-reads this file on SIGHUP.
@@ -63,7 +63,7 @@ def _application_logging(level: str) -> None:
     formatter = logging.Formatter(
         "%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s", "[%Y-%m-%d %H:%M:%S %z]"
     )
-    for name in ("serving", "artifacts"):
+    for name in ("serving", "artifacts", "flask-limiter"):  # the last: Redis down/recovered
         logger = logging.getLogger(name)
         logger.setLevel(level)
         logger.propagate = False

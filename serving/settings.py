@@ -97,6 +97,21 @@ def _rate_limit(raw: str) -> str:
     return raw
 
 
+def _storage_uri(raw: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(raw).password
+    except ValueError:
+        raise ValueError("not a storage URI like memory:// or redis://host:6379") from None
+    if password:  # never echo the value: it holds a secret
+        raise ValueError(
+            "the URI contains a password; put it in a file and set "
+            "SERVING_RATE_LIMIT_STORAGE_FILE instead (secrets only from mounted files)"
+        )
+    return raw
+
+
 def _pins(raw: str | Mapping[str, str]) -> dict[str, str]:
     from artifacts.layout import check_name
 
@@ -371,7 +386,19 @@ class Settings:
     )
     rate_limit_storage: str = field(
         default="memory://",
-        metadata=_meta(str, "flask-limiter storage URI; memory:// counts per worker."),
+        metadata=_meta(
+            _storage_uri,
+            "flask-limiter storage URI without a password; memory:// counts per worker. A URI "
+            "with a password goes in rate_limit_storage_file.",
+        ),
+    )
+    rate_limit_storage_file: Path | None = field(
+        default=None,
+        metadata=_meta(
+            _optional_path,
+            "File holding the shared storage URI (`redis://[:password@]host:port/db`, a mounted "
+            "Secret); replaces rate_limit_storage. Redis down → per-worker in-memory limits.",
+        ),
     )
     reload_interval: float = field(
         default=30.0,
@@ -386,6 +413,14 @@ class Settings:
             "`tracing` extra.",
         ),
     )
+    credentials_reload_interval: float = field(
+        default=5.0,
+        metadata=_meta(
+            _seconds,
+            "Seconds between checks of the API keys, users and token secret files for changes "
+            "(rotation without restarts); 0 = read them only at start.",
+        ),
+    )
 
     def __post_init__(self) -> None:
         """Rules between settings, checked however the object was built (env or overrides)."""
@@ -397,6 +432,10 @@ class Settings:
             raise SettingsError(
                 "SERVING_TOKEN_PREVIOUS_SECRET_FILE needs SERVING_TOKEN_SECRET_FILE (the "
                 "current secret); the previous one only verifies tokens during rotation"
+            )
+        if self.rate_limit_storage_file is not None and self.rate_limit_storage != "memory://":
+            raise SettingsError(
+                "set SERVING_RATE_LIMIT_STORAGE or SERVING_RATE_LIMIT_STORAGE_FILE, not both"
             )
 
     @property

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ..errors import problem
 from ..metrics import Metrics
 from ..settings import Settings
-from .authenticator import Authenticator
+from . import rotation
 from .errors import AuthConfigError, AuthError
 from .guard import Guard
 from .headers import install_headers
@@ -54,7 +54,8 @@ def install(
             "server may predict and reload models. Never do this on a shared network."
         )
         return
-    guard = Guard(Authenticator.from_settings(settings), open_names, admin_blueprints, metrics)
+    authenticator = rotation.install(app, settings, metrics)
+    guard = Guard(authenticator, open_names, admin_blueprints, metrics)
     guard.install(app)
     app.extensions[EXTENSION_KEY] = guard
 

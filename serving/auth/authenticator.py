@@ -1,7 +1,8 @@
 """Turns the credentials of a request into a :class:`Principal`, or a reason it cannot.
 
-This holds the configured credential stores (API keys, admin keys, users, token service) and
-knows nothing about Flask; :mod:`.guard` wires it into flask-httpauth.
+This holds the current :class:`~.credentials.Credentials` (API keys, admin keys, users, token
+service) and knows nothing about Flask; :mod:`.guard` wires it into flask-httpauth and
+:mod:`.rotation` swaps in new credentials when their files change.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import logging
 from dataclasses import dataclass
 
 from ..settings import Settings
-from .files import read_secret
+from .credentials import Credentials, load
 from .keys import ApiKeys
-from .principal import ROLE_ADMIN, ROLE_PREDICT, Principal
+from .principal import Principal
 from .tokens import InvalidToken, TokenService
 from .users import Users
 
@@ -40,39 +41,33 @@ class Authenticator:
         users: Users | None = None,
         tokens: TokenService | None = None,
     ) -> None:
-        self.key_sets = tuple(k for k in (admin_keys, api_keys) if k is not None)
-        self.users = users
-        self.tokens = tokens
+        self.credentials = Credentials(api_keys, admin_keys, users, tokens)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Authenticator:
         """Load every configured file; a bad one raises AuthConfigError (the server won't start)."""
-        api_keys = admin_keys = users = tokens = None
-        if settings.api_keys_file:
-            roles = frozenset({ROLE_PREDICT})
-            api_keys = ApiKeys.from_file(settings.api_keys_file, roles, "SERVING_API_KEYS_FILE")
-        if settings.admin_keys_file:
-            roles = frozenset({ROLE_PREDICT, ROLE_ADMIN})
-            admin_keys = ApiKeys.from_file(
-                settings.admin_keys_file, roles, "SERVING_ADMIN_KEYS_FILE"
-            )
-        if settings.users_file:
-            users = Users.from_file(settings.users_file, "SERVING_USERS_FILE")
-        if settings.token_secret_file:
-            secret = read_secret(settings.token_secret_file, "SERVING_TOKEN_SECRET_FILE")
-            previous = ()
-            if settings.token_previous_secret_file:
-                previous = (
-                    read_secret(
-                        settings.token_previous_secret_file, "SERVING_TOKEN_PREVIOUS_SECRET_FILE"
-                    ),
-                )
-            tokens = TokenService(secret, previous, settings.token_ttl_seconds)
-        elif settings.users_file:
+        authenticator = cls()
+        authenticator.swap(load(settings))
+        if settings.users_file and not settings.token_secret_file:
             log.warning("SERVING_USERS_FILE is set but SERVING_TOKEN_SECRET_FILE is not: no tokens")
-        authenticator = cls(api_keys, admin_keys, users, tokens)
         authenticator.log_summary()
         return authenticator
+
+    def swap(self, credentials: Credentials) -> None:
+        """Use ``credentials`` from now on (one assignment: each request sees one whole set)."""
+        self.credentials = credentials
+
+    @property
+    def key_sets(self) -> tuple[ApiKeys, ...]:
+        return self.credentials.key_sets
+
+    @property
+    def users(self) -> Users | None:
+        return self.credentials.users
+
+    @property
+    def tokens(self) -> TokenService | None:
+        return self.credentials.tokens
 
     def log_summary(self) -> None:
         keys = sum(len(k) for k in self.key_sets)
@@ -93,20 +88,22 @@ class Authenticator:
         """Check a Bearer credential: an API key, else a signed token."""
         if len(credential) > MAX_CREDENTIAL_CHARS:
             return Rejection("malformed", "the Bearer credential is too long")
-        for keys in self.key_sets:
+        current = self.credentials  # one set for the whole check, even if a rotation lands now
+        for keys in current.key_sets:
             principal = keys.match(credential)
             if principal is not None:
                 return principal
         if credential.count(".") != 2:
             return Rejection("invalid-key", "the API key is not valid")
-        if self.tokens is None:
+        if current.tokens is None:
             return Rejection("invalid-token", "tokens are not accepted by this server")
         try:
-            return self.tokens.verify(credential)
+            return current.tokens.verify(credential)
         except InvalidToken as exc:
             return Rejection(exc.reason, str(exc))
 
     def password(self, name: str, password: str) -> Principal | None:
-        if self.users is None:
+        users = self.users
+        if users is None:
             return None
-        return self.users.check(name, password)
+        return users.check(name, password)

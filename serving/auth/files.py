@@ -36,3 +36,13 @@ def read_secret(path: Path, setting: str) -> bytes:
             "one with `python -m serving.auth new-secret FILE`"
         )
     return secret
+
+
+def read_uri(path: Path, setting: str) -> str:
+    """A connection URI kept in a file because it may hold a password; never echoed in errors."""
+    lines = read_lines(path, setting)
+    if len(lines) != 1 or "://" not in lines[0]:
+        raise AuthConfigError(
+            f"{setting}: {path} must hold exactly one URI like redis://:password@host:6379/0"
+        )
+    return lines[0]

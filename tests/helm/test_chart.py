@@ -205,3 +205,50 @@ def test_notes_tell_how_to_reach_and_check_the_release(helm):
     assert "curl -F file=@7.png https://mnist.example.com/predict" in notes
     assert "Authorization: Bearer" in notes
     assert "helm test mnist -n ml" in notes
+
+
+def test_shared_rate_limits_mount_only_the_redis_uri_key(render):
+    objects = render(CHART / "ci" / "shared-rate-limits-values.yaml")
+    assert by_kind(objects, "Secret") == []  # the Redis URI Secret exists already
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "rate-limit-storage")
+    assert volume["secret"]["secretName"] == "mnist-redis"
+    assert volume["secret"]["items"] == [{"key": "url", "path": "url"}]  # nothing else mounted
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["SERVING_RATE_LIMIT_STORAGE_FILE"] == "/etc/model-server/rate-limit/url"
+    assert env["SERVING_TOKEN_PREVIOUS_SECRET_FILE"] == (
+        "/etc/model-server/auth/token-previous-secret"
+    )
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert mounts["rate-limit-storage"]["readOnly"] is True
+    assert "subPath" not in mounts["rate-limit-storage"]  # subPath mounts never see updates
+    assert "subPath" not in mounts["auth"]  # rotation relies on the kubelet's ..data swaps
+    egress = one(objects, "NetworkPolicy")["spec"]["egress"]
+    redis = [rule for rule in egress if {"port": 6379, "protocol": "TCP"} in rule["ports"]]
+    assert len(redis) == 1
+    assert redis[0]["to"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "redis"
+    }
+
+
+def test_without_redis_nothing_about_it_is_rendered(render):
+    objects = render(CHART / "ci" / "default-values.yaml")
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    assert "rate-limit-storage" not in {v["name"] for v in pod["volumes"]}
+    env = {e["name"] for e in pod["containers"][0]["env"]}
+    assert "SERVING_RATE_LIMIT_STORAGE_FILE" not in env
+    assert "SERVING_TOKEN_PREVIOUS_SECRET_FILE" not in env
+    egress = one(objects, "NetworkPolicy")["spec"]["egress"]
+    assert all(p["port"] == 53 for rule in egress for p in rule["ports"])
+
+
+def test_redis_egress_without_peers_allows_the_port_anywhere(render):
+    objects = render(
+        CHART / "ci" / "default-values.yaml",
+        sets={"rateLimit.redis.existingSecret": "mnist-redis", "rateLimit.redis.port": 6380},
+    )
+    egress = one(objects, "NetworkPolicy")["spec"]["egress"]
+    redis = [rule for rule in egress if {"port": 6380, "protocol": "TCP"} in rule["ports"]]
+    assert len(redis) == 1
+    assert "to" not in redis[0]

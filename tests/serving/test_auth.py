@@ -161,8 +161,11 @@ def test_expired_token_is_refused(client, digit, creds):
 
 
 def test_token_signed_with_another_secret_is_refused(client, digit, creds):
-    forged = TokenService(creds.other_secret).issue(_principal())
-    assert_401(predict(client, digit, bearer(forged.token)), "signature does not verify")
+    forged = TokenService(creds.other_secret).issue(_principal())  # its kid names that secret
+    assert_401(predict(client, digit, bearer(forged.token)), "key this server does not hold")
+    claims = _claims() | {"roles": ["predict"]}
+    no_kid = jwt.encode(claims, creds.other_secret, algorithm="HS256")
+    assert_401(predict(client, digit, bearer(no_kid)), "signature does not verify")
 
 
 def _b64(doc: dict) -> str:

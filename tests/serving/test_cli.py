@@ -123,3 +123,22 @@ def test_half_a_tls_pair_exits_2(signed_store, tmp_path, monkeypatch, capsys):
 
     assert result.returncode == 2
     assert "SERVING_TLS_CERT_FILE and SERVING_TLS_KEY_FILE must be set together" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"SERVING_RATE_LIMIT_STORAGE": "redis://:pa55-w0rd@redis:6379/0"},
+            "put it in a file and set SERVING_RATE_LIMIT_STORAGE_FILE",
+        ),
+        ({"SERVING_RATE_LIMIT_STORAGE_FILE": "/nonexistent/uri"}, "cannot read /nonexistent/uri"),
+    ],
+)
+def test_unusable_rate_limit_storage_exits_2(signed_store, monkeypatch, capsys, env, message):
+    result = run_in_process(monkeypatch, capsys, _with_store(signed_store, **env))
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "pa55-w0rd" not in result.stderr
+    assert "Traceback" not in result.stderr
