@@ -62,7 +62,7 @@ def live_server(
     probe: str = "/readyz",
 ) -> Iterator[LiveServer]:
     """Start ``model-server`` with ``env`` added; yield once ``probe`` answers 200 and every
-    worker ``SERVING_WORKERS`` asks for has been forked; always stop it.
+    worker ``SERVING_WORKERS`` (or ``WEB_CONCURRENCY``) asks for has been forked; always stop it.
 
     With preload the first worker answers ``probe`` before the master has forked the others.
     With ``ca_file`` the server is expected to speak HTTPS and is probed with that trust root.
@@ -78,7 +78,7 @@ def live_server(
         lambda: ready(base, probe, ca_file),
         timeout=timeout,
     ) as process:
-        workers = int(env.get("SERVING_WORKERS", "1"))
+        workers = int(env.get("SERVING_WORKERS") or env.get("WEB_CONCURRENCY") or 1)
         forked = wait_until(lambda: len(children(process.pid)) >= workers, timeout)
         assert forked, f"{workers} workers not forked within {timeout}s"
         yield LiveServer(base, process, log_path)
