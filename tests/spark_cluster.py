@@ -113,6 +113,11 @@ class StandaloneCluster:
         logs = self.executor_logs(apps)
         return sum(path.read_text(errors="replace").count("Finished task") for path in logs)
 
+    def running_tasks(self, apps: set[str]) -> int:
+        """Tasks the executors of ``apps`` have started and not (yet) reported finished."""
+        logs = [p.read_text(errors="replace") for p in self.executor_logs(apps)]
+        return sum(text.count("Running task") - text.count("Finished task") for text in logs)
+
     def executor_pids(self, apps: set[str]) -> list[int]:
         """Executor JVMs of ``apps`` still running (their cwd is their dir under ``work``)."""
         dirs = {str((self.work / app).resolve()) for app in apps}

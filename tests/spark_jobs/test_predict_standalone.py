@@ -53,7 +53,7 @@ def test_standalone_cluster_scores_a_parquet_table(
     assert artifacts.verify(store / "species" / "1", artifacts.load_verifier(hmac_key))
 
 
-FILES, ROWS_PER_FILE = 40, 400
+FILES, ROWS_PER_FILE = 8, 2000  # one task per file, seconds each at --batch-size 5
 
 
 def test_executor_killed_mid_job_leaves_no_output(tmp_path, hmac_key, store, standalone_cluster):
@@ -78,18 +78,33 @@ def test_executor_killed_mid_job_leaves_no_output(tmp_path, hmac_key, store, sta
         SCRIPT, "predict", *cluster.submit_args,
         "--conf", "spark.task.maxFailures=1", "--conf", "spark.sql.files.maxPartitionBytes=1024",
         "--model", f"{store}/species", "--verify-key", str(hmac_key), "--data", str(data),
-        "--output", str(out), "--keep", "id", "--batch-size", "20",
+        "--output", str(out), "--keep", "id", "--batch-size", "5",
     ]  # fmt: skip
     with (tmp_path / "job.log").open("w") as job_log:
         job = subprocess.Popen(
             command, stdout=job_log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
+    log_path = tmp_path / "job.log"
     try:
-        busy = wait_until(
-            lambda: job.poll() is not None or cluster.finished_tasks(cluster.apps() - before) >= 6,
-            300,
+        # kill while a scoring task runs: listing files is a job of its own, and an executor
+        # killed between tasks fails none (the job then succeeds on a replacement executor)
+        scoring = wait_until(
+            lambda: job.poll() is not None or "stage=score started" in log_path.read_text(), 300
         )
-        assert busy, "no executor task finished within 300s"
+        assert scoring, "the scoring stage did not start within 300s"
+        done_before = cluster.finished_tasks(cluster.apps() - before)
+        busy = wait_until(
+            lambda: (
+                job.poll() is not None
+                or (
+                    cluster.finished_tasks(cluster.apps() - before) > done_before
+                    and cluster.running_tasks(cluster.apps() - before) > 0
+                )
+            ),
+            300,
+            interval=0.05,
+        )
+        assert busy, "no scoring task finished within 300s"
         assert job.poll() is None, "the job ended before its executor could be killed"
         victims = cluster.executor_pids(cluster.apps() - before)
         assert len(victims) == 1, victims
@@ -99,7 +114,7 @@ def test_executor_killed_mid_job_leaves_no_output(tmp_path, hmac_key, store, sta
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
             job.wait()
-    log_text = (tmp_path / "job.log").read_text(errors="replace")
+    log_text = log_path.read_text(errors="replace")
     assert code == 5, log_text[-3000:]  # OutputWriteError: scoring failed
     assert re.search(r"ERROR spark_jobs: predict failed: scoring \S+ failed: ", log_text)
     assert not out.exists()
