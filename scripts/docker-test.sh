@@ -107,11 +107,13 @@ make_context() {
   [[ -f "$root/README.md" ]] && paths+=(README.md)
   (cd "$root" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - "${paths[@]}") \
     | tar -C "$ctx" -xf -
+  # async-timeout: redis needs it on the image's Python (Debian 3.11.2 < 3.11.3), not on the host
   # pin every wheel to what .venv runs, so the artifact signed on the host has no version skew
   "$venv/bin/pip" freeze --exclude-editable >"$work/constraints.txt"
   timeout 600 "$venv/bin/pip" wheel --quiet --disable-pip-version-check \
     --constraint "$work/constraints.txt" \
     --wheel-dir "$ctx/docker/wheelhouse" "${root}[serving,tracing]" 'setuptools>=68' wheel \
+    'async-timeout>=4.0.3' \
     >"$work/pip-wheel.log" 2>&1 || { tail -n 30 "$work/pip-wheel.log" >&2; die "pip wheel failed"; }
   # the project's own wheel is rebuilt inside the image from the copied sources
   rm -f "$ctx"/docker/wheelhouse/spark_model_server-*.whl
