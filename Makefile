@@ -10,17 +10,26 @@ STAMP := $(VENV)/.installed
 STORE ?= model-store
 KEYS ?= .keys
 
-.PHONY: help install demo test test-fast serve bench soak lint format clean docker-test browser-deps redis-deps docs
+.PHONY: help install install-runtime demo test test-fast serve bench soak lint format clean docker-test browser-deps redis-deps docs
 
 help: ## List targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-install: $(STAMP) ## Create .venv and install the project with all extras (idempotent)
+install: $(STAMP) ## Create .venv and install the project with all extras and test tools (idempotent)
 
-$(STAMP): setup.cfg pyproject.toml scripts/install-tools.sh
+# The runtime alone (Spark jobs and the server): all `make demo` and `make serve` need, so a
+# first demo does not wait for the test tools. The full install builds on it.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+install-runtime: $(RUNTIME_STAMP) ## Install only what `make demo` and `make serve` need (Spark jobs, the server)
+
+$(RUNTIME_STAMP): setup.cfg pyproject.toml
 	@command -v java >/dev/null || { echo "error: java not found; PySpark 4 needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[spark,serving]'
+	@touch $@
+
+$(STAMP): $(RUNTIME_STAMP) scripts/install-tools.sh
 	$(PY) -m pip install --quiet -e '.[spark,serving,tracing,dev]'
 	bash scripts/install-tools.sh $(VENV)
 	@touch $@
@@ -44,10 +53,10 @@ test: install lint browser-deps redis-deps ## Run the whole test suite (slow cas
 docker-test: install ## Build the serving image offline and run it read-only as uid 10001 (needs root)
 	VENV=$(VENV) bash scripts/docker-test.sh
 
-demo: install ## Train on the MNIST sample with local Spark, sign, serve, and predict one digit
+demo: install-runtime ## Train on the MNIST sample with local Spark, sign, serve, and predict one digit
 	bash scripts/demo.sh
 
-serve: install ## Serve the newest artifacts in SERVING_MODEL_STORE (default ./model-store) on 127.0.0.1:8000
+serve: install-runtime ## Serve the newest artifacts in SERVING_MODEL_STORE (default ./model-store) on 127.0.0.1:8000
 	SERVING_MODEL_STORE=$${SERVING_MODEL_STORE:-$(STORE)} SERVING_SIGNATURE_SCHEME=$${SERVING_SIGNATURE_SCHEME:-openssf} SERVING_VERIFY_KEY_FILE=$${SERVING_VERIFY_KEY_FILE:-$(KEYS)/verify-key.pem} \
 	SERVING_API_KEYS_FILE=$${SERVING_API_KEYS_FILE:-$(KEYS)/api-keys} exec $(BIN)/model-server
 

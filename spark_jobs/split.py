@@ -53,8 +53,17 @@ def stratified_split(
     frame: DataFrame, test_fraction: float, val_fraction: float, by: str | None = "label"
 ) -> Splits:
     """Split ``frame`` (with ``_key``) into cached train/validation/test frames, stratified
-    by the ``by`` column (None: not stratified, for regression targets)."""
-    marked = assign(frame, test_fraction, val_fraction, by).persist()
+    by the ``by`` column (None: not stratified, for regression targets).
+
+    The cached frame keeps the input's partition count (at least the cluster's parallelism):
+    the window's shuffle would otherwise leave it in ``spark.sql.shuffle.partitions`` (200)
+    partitions, because adaptive execution does not coalesce a cached plan, and every later
+    pass over a split (augment, fit, evaluate) would pay 200 mostly empty tasks.
+    """
+    partitions = max(
+        frame.rdd.getNumPartitions(), frame.sparkSession.sparkContext.defaultParallelism
+    )
+    marked = assign(frame, test_fraction, val_fraction, by).coalesce(partitions).persist()
     parts = {
         name: marked.where(sf.col("_split") == name).drop("_split")
         for name in ("train", "validation", "test")

@@ -46,3 +46,19 @@ def test_tiny_class_stays_in_training(spark):
     splits = stratified_split(_frame(spark, per_class=(40, 1)), 0.2, 0.1)
     assert splits.train.where("label = 1").count() == 1
     assert splits.test.where("label = 1").count() == 0
+
+
+def test_cached_splits_keep_the_inputs_partition_count_not_the_shuffles(spark):
+    """The window's shuffle leaves spark.sql.shuffle.partitions (200) partitions, which every
+    later pass over a split would pay for in empty tasks; the cached splits keep the input's
+    count (at least the parallelism)."""
+    frame = _frame(spark).repartition(3)
+    floor = spark.sparkContext.defaultParallelism
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "50")
+    try:
+        parts = stratified_split(frame, 0.2, 0.1)
+        assert parts.train.rdd.getNumPartitions() == max(3, floor)
+        assert parts.train.count() + parts.validation.count() + parts.test.count() == 100
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", before)
