@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +30,29 @@ from bench.processes import free_port, stop
 #: cluster's daemons and executors): the serial collector and the C1 compiler only. A JVM
 #: that lives a minute on two busy cores never pays back C2's compile threads.
 FAST_JVM = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+
+
+@contextmanager
+def submitted(command: list[str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """Run a ``./spark-submit.sh`` command in its own process group, output in ``log_path``.
+
+    On leaving, a job still running is killed with its whole group (the wrapper, its
+    spark-submit JVM and the Python driver), so no stray application keeps the shared
+    cluster's only core. The job signs nothing with the runner's key from the environment.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_JOBS_SIGNING_KEY"}
+    env.update(PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    env.update(SPARK_LAUNCHER_OPTS=FAST_JVM, SPARK_SUBMIT_OPTS=FAST_JVM)
+    with log_path.open("w") as job_log:
+        job = subprocess.Popen(
+            command, stdout=job_log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    try:
+        yield job
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
 
 
 def spark_class() -> str:
@@ -133,6 +159,12 @@ class StandaloneCluster:
             if b"CoarseGrainedExecutorBackend" in cmdline and str(Path(cwd).parent) in dirs:
                 found.append(int(entry))
         return found
+
+    def kill_executor(self, apps: set[str]) -> None:
+        """SIGKILL the one executor ``apps`` have (the worker has one core)."""
+        victims = self.executor_pids(apps)
+        assert len(victims) == 1, victims
+        os.kill(victims[0], signal.SIGKILL)
 
     def _alive_workers(self) -> int:
         url = f"http://127.0.0.1:{self.ui_port}/json/"

@@ -13,16 +13,12 @@ proven by the bad-data and export refusal tests, which fail deterministically.)
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
 
 import artifacts
 from tests.serving.live import wait_until
-from tests.spark_cluster import FAST_JVM
+from tests.spark_cluster import submitted
 from tests.spark_jobs.test_cli import SCRIPT
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -36,35 +32,20 @@ def test_executor_killed_mid_job_is_retried_on_a_replacement(
     store = tmp_path / "store"
     cluster = standalone_cluster
     before = cluster.apps()
-    env = {k: v for k, v in os.environ.items() if k != "SPARK_JOBS_SIGNING_KEY"}
-    env.update({"PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"})
-    env.update(SPARK_LAUNCHER_OPTS=FAST_JVM, SPARK_SUBMIT_OPTS=FAST_JVM)
     command = [
         SCRIPT, "train", *cluster.submit_args, "--conf", "spark.task.maxFailures=4",
         "--limit", "1500", "--model", "lr", "--max-iter", "30", "--output", str(store),
         "--version", "retry", "--signing-key", str(hmac_key),
     ]  # fmt: skip
-    with (tmp_path / "job.log").open("w") as job_log:
-        # its own process group: on failure the wrapper, its spark-submit JVM and the Python
-        # driver all go, so no stray application keeps the shared cluster's only core
-        job = subprocess.Popen(
-            command, stdout=job_log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    try:
+    with submitted(command, tmp_path / "job.log") as job:
         busy = wait_until(
             lambda: job.poll() is not None or cluster.finished_tasks(cluster.apps() - before) >= 12,
             300,
         )
         assert busy, "no executor task finished within 300s"
         assert job.poll() is None, "the job ended before an executor could be killed"
-        victims = cluster.executor_pids(cluster.apps() - before)
-        assert len(victims) == 1, victims
-        os.kill(victims[0], signal.SIGKILL)
+        cluster.kill_executor(cluster.apps() - before)
         code = job.wait(timeout=600)
-    finally:
-        if job.poll() is None:
-            os.killpg(job.pid, signal.SIGKILL)
-            job.wait()
     relaunched = len(cluster.executor_logs(cluster.apps() - before))
     log_text = (tmp_path / "job.log").read_text(errors="replace")
     log.warning("executor killed mid-job: job exit %s, %d executor(s) launched", code, relaunched)

@@ -6,12 +6,8 @@ equal the served model's, and a dry run prints the Kubernetes form of the same c
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import signal
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -20,7 +16,7 @@ import pytest
 import artifacts
 from artifacts import tabular
 from tests.serving.live import wait_until
-from tests.spark_cluster import FAST_JVM
+from tests.spark_cluster import submitted
 
 from . import test_predict
 from .test_cli import SCRIPT, output, submit
@@ -71,21 +67,14 @@ def test_executor_killed_mid_job_leaves_no_output(tmp_path, hmac_key, store, sta
     out = tmp_path / "predictions"
     cluster = standalone_cluster
     before = cluster.apps()
-    env = {k: v for k, v in os.environ.items() if k != "SPARK_JOBS_SIGNING_KEY"}
-    env.update(PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
-    env.update(SPARK_LAUNCHER_OPTS=FAST_JVM, SPARK_SUBMIT_OPTS=FAST_JVM)
     command = [
         SCRIPT, "predict", *cluster.submit_args,
         "--conf", "spark.task.maxFailures=1", "--conf", "spark.sql.files.maxPartitionBytes=1024",
         "--model", f"{store}/species", "--verify-key", str(hmac_key), "--data", str(data),
         "--output", str(out), "--keep", "id", "--batch-size", "5",
     ]  # fmt: skip
-    with (tmp_path / "job.log").open("w") as job_log:
-        job = subprocess.Popen(
-            command, stdout=job_log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
     log_path = tmp_path / "job.log"
-    try:
+    with submitted(command, log_path) as job:
         # kill while a scoring task runs: listing files is a job of its own, and an executor
         # killed between tasks fails none (the job then succeeds on a replacement executor)
         scoring = wait_until(
@@ -106,14 +95,8 @@ def test_executor_killed_mid_job_leaves_no_output(tmp_path, hmac_key, store, sta
         )
         assert busy, "no scoring task finished within 300s"
         assert job.poll() is None, "the job ended before its executor could be killed"
-        victims = cluster.executor_pids(cluster.apps() - before)
-        assert len(victims) == 1, victims
-        os.kill(victims[0], signal.SIGKILL)
+        cluster.kill_executor(cluster.apps() - before)
         code = job.wait(timeout=600)
-    finally:
-        if job.poll() is None:
-            os.killpg(job.pid, signal.SIGKILL)
-            job.wait()
     log_text = log_path.read_text(errors="replace")
     assert code == 5, log_text[-3000:]  # OutputWriteError: scoring failed
     assert re.search(r"ERROR spark_jobs: predict failed: scoring \S+ failed: ", log_text)
