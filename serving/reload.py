@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from prometheus_client import Counter
 
 from .metrics import Metrics
 from .model import ServedModel
+from .polling import Poller
 from .registry import LoadFailure, ModelRegistry, Snapshot
 
 log = logging.getLogger(__name__)
@@ -61,23 +61,24 @@ class ReloadResult:
         }
 
 
-class Reloader:
+class Reloader(Poller):
     """Reloads the registry when the store changes; one reload at a time per process."""
+
+    thread_name = "model-reload"
+    failure_message = "model store poll failed; the current models keep serving"
+    error_outcome = "error"
+    log = log
 
     def __init__(
         self, registry: ModelRegistry, store: Path, interval: float, metrics: Metrics | None
     ) -> None:
+        super().__init__(interval)
         self.registry = registry
         self.store = Path(store)
-        self.interval = interval
-        self._lock = threading.Lock()
         # None: the first poll always reloads, closing the gap between the start-up load and
         # now (a version saved while the factory was loading would otherwise be missed).
         self._fingerprint: Fingerprint | None = None
         self._metrics = metrics
-        self._poller_pid: int | None = None
-        self._stop = threading.Event()
-        self.reloads = None
         if metrics is not None:
             self.reloads = Counter(
                 "model_server_reloads",
@@ -133,32 +134,6 @@ class Reloader:
         if store_fingerprint(self.store) == self._fingerprint:
             return None
         return self.reload()
-
-    def ensure_polling(self) -> None:
-        """Start this process's poller if it has none (Gunicorn workers fork without threads)."""
-        if self.interval <= 0 or self._poller_pid == os.getpid():
-            return
-        with self._lock:
-            if self._poller_pid == os.getpid():
-                return
-            self._poller_pid = os.getpid()
-            thread = threading.Thread(target=self._poll_forever, name="model-reload", daemon=True)
-            thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _poll_forever(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.poll_once()
-            except Exception:  # the poller must outlive any one failure
-                log.exception("model store poll failed; the current models keep serving")
-                self._count("error")
-
-    def _count(self, outcome: str) -> None:
-        if self.reloads is not None:
-            self.reloads.labels(outcome).inc()
 
 
 def merge(old: Snapshot, new: Snapshot) -> tuple[Snapshot, ReloadResult]:

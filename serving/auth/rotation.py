@@ -13,13 +13,12 @@ request after the fork, like the model store poller (:mod:`serving.reload`).
 from __future__ import annotations
 
 import logging
-import os
-import threading
 
 from flask import Flask
 from prometheus_client import Counter
 
 from ..metrics import Metrics
+from ..polling import Poller
 from ..settings import Settings
 from .authenticator import Authenticator
 from .credentials import Fingerprint, fingerprint, load, sources
@@ -29,8 +28,12 @@ log = logging.getLogger(__name__)
 EXTENSION_KEY = "model_server_credentials_reloader"
 
 
-class CredentialReloader:
+class CredentialReloader(Poller):
     """Swaps new credentials into ``authenticator`` when their files change."""
+
+    thread_name = "credentials-reload"
+    failure_message = "credentials poll failed; the current credentials stay in force"
+    log = log
 
     def __init__(
         self,
@@ -41,15 +44,11 @@ class CredentialReloader:
         loaded: Fingerprint | None = None,
     ) -> None:
         """``loaded``: the fingerprint taken just *before* ``authenticator`` read the files."""
+        super().__init__(interval)
         self.authenticator = authenticator
         self.settings = settings
-        self.interval = interval
         self.files = sources(settings)
         self._seen: Fingerprint = fingerprint(self.files) if loaded is None else loaded
-        self._lock = threading.Lock()
-        self._poller_pid: int | None = None
-        self._stop = threading.Event()
-        self.reloads = None
         if metrics is not None:
             self.reloads = Counter(
                 "model_server_credential_reloads",
@@ -80,36 +79,14 @@ class CredentialReloader:
         self._count("swapped")
         return True
 
-    def ensure_polling(self) -> None:
-        """Start this process's poller if it has none (Gunicorn workers fork without threads)."""
-        if self.interval <= 0 or not self.files or self._poller_pid == os.getpid():
-            return
-        with self._lock:
-            if self._poller_pid == os.getpid():
-                return
-            self._poller_pid = os.getpid()
-            thread = threading.Thread(
-                target=self._poll_forever, name="credentials-reload", daemon=True
-            )
-            thread.start()
+    def wants_polling(self) -> bool:
+        return super().wants_polling() and bool(self.files)
+
+    def started(self) -> None:
         log.info("credentials poller started: every %gs", self.interval)
         # a worker forked from a preloaded master holds the master's start-up credentials:
         # catch up before answering its first request, not one interval later
         self.poll_once()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _poll_forever(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.poll_once()
-            except Exception:  # the poller must outlive any one failure
-                log.exception("credentials poll failed; the current credentials stay in force")
-
-    def _count(self, outcome: str) -> None:
-        if self.reloads is not None:
-            self.reloads.labels(outcome).inc()
 
 
 def install(app: Flask, settings: Settings, metrics: Metrics | None) -> Authenticator:
