@@ -50,16 +50,36 @@ def build(
     if output_schema is None and classes:
         output_schema = schema_mod.OutputSchema(schema_mod.CLASSIFICATION, classes=tuple(classes))
     return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "name": name,
-        "version": version,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "framework": framework_versions(),
+        **envelope(name=name, version=version, files=files, metrics=metrics, parity=parity,
+                   lineage=lineage),
         "estimator": f"{cls.__module__}.{cls.__qualname__}",
         "input_schema": schema_mod.as_dict(input_schema),
         "output_schema": None if output_schema is None else schema_mod.as_dict(output_schema),
         "classes": classes,
+    }  # fmt: skip
+
+
+def envelope(
+    *,
+    name: str,
+    version: str,
+    files: dict[str, bytes],
+    metrics: dict | None,
+    parity: dict | None,
+    lineage: dict | None,
+    framework: dict[str, str] | None = None,
+    created: datetime | None = None,
+) -> dict[str, Any]:
+    """The keys every kind of artifact's manifest has: format, identity, creation time (now
+    unless ``created``), framework versions, figures, and the digest of every file."""
+    when = (created or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "version": version,
+        "created": when,
+        "framework": framework_versions() if framework is None else framework,
         "metrics": metrics or {},
         "parity": parity,
         "lineage": lineage or {},

@@ -24,7 +24,7 @@ import io
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,6 @@ from .layout import (
     RECOMMENDER_ARRAYS,
     check_name,
     check_version,
-    sha256_hex,
 )
 from .store import _write_atomically, default_version
 
@@ -194,16 +193,13 @@ def save_recommender(
 def _manifest(
     name, version, factors, files, rank, implicit, cold_start, metrics, lineage, parity, created
 ) -> dict[str, Any]:
-    when = (created or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
     framework = {k: v for k, v in manifest_mod.framework_versions().items() if k != "joblib"}
     return {
-        "format": manifest_mod.FORMAT,
-        "format_version": manifest_mod.FORMAT_VERSION,
+        **manifest_mod.envelope(
+            name=name, version=version, files=files, metrics=metrics, parity=parity,
+            lineage=lineage, framework=framework, created=created,
+        ),
         "kind": KIND_RECOMMENDER,
-        "name": name,
-        "version": version,
-        "created": when,
-        "framework": framework,
         "estimator": "pyspark.ml.recommendation.ALSModel (factors, no pickle)",
         "input_schema": None,
         "output_schema": schema_mod.OutputSchema(schema_mod.RECOMMENDATION).to_dict(),
@@ -218,14 +214,7 @@ def _manifest(
             "user_id_type": id_type(factors.user_ids[0]),
             "item_id_type": id_type(factors.item_ids[0]),
         },
-        "metrics": metrics or {},
-        "parity": parity,
-        "lineage": lineage or {},
-        "files": {
-            fname: {"sha256": sha256_hex(data), "size": len(data)}
-            for fname, data in sorted(files.items())
-        },
-    }
+    }  # fmt: skip
 
 
 # --- reading ------------------------------------------------------------------------------
