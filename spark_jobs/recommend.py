@@ -46,27 +46,38 @@ overflows an executor's stack when a task is deserialised."""
 _TEMP_PREFIX = "als-checkpoints-"
 
 
-@contextmanager
-def checkpoints(spark: SparkSession, settings: JobSettings) -> Iterator[None]:
-    """A checkpoint folder for ALS: ``--checkpoint-dir``, the session's own, or a temporary one.
+def checkpoint_plan(master: str, requested: str | None, current: str | None) -> str | None:
+    """Where ALS checkpoints: ``--checkpoint-dir``, the session's own folder, or None.
 
-    A temporary local folder only works when the executors share the driver's disk, so other
-    masters must name one (``--checkpoint-dir hdfs://…`` or ``--conf spark.checkpoint.dir=…``).
+    None means a temporary local folder, which only works when every executor shares the
+    driver's disk: a ``local`` master. Any other master (``spark://``, ``k8s://``, ``yarn``)
+    without a folder is refused (exit 2, one line) before anything is read: ALS without
+    checkpoints would die of a stack overflow in an executor after minutes of work, and no
+    storage every executor shares can be guessed from the master alone.
     """
-    sc = spark.sparkContext
-    current = sc.getCheckpointDir()
-    if settings.checkpoint_dir:
-        sc.setCheckpointDir(settings.checkpoint_dir)
-    if settings.checkpoint_dir or (current and _TEMP_PREFIX not in current):
-        yield
-        return
-    if not sc.master.startswith("local"):
+    if requested:
+        return requested
+    if current and _TEMP_PREFIX not in current:
+        return current
+    if not master.startswith("local"):
         raise UsageError(
-            f"ALS needs a checkpoint folder every executor can reach on master {sc.master}: "
+            f"ALS needs a checkpoint folder every executor can reach on master {master}: "
             "pass --checkpoint-dir (e.g. hdfs://…/checkpoints) or --conf spark.checkpoint.dir=…"
         )
-    with tempfile.TemporaryDirectory(prefix=_TEMP_PREFIX) as folder:
-        sc.setCheckpointDir(folder)
+    return None
+
+
+@contextmanager
+def checkpoints(spark: SparkSession, folder: str | None) -> Iterator[None]:
+    """Checkpoint into ``folder`` (see :func:`checkpoint_plan`), or a temporary local one."""
+    sc = spark.sparkContext
+    if folder:
+        if folder != sc.getCheckpointDir():  # setting it again would nest a new sub-folder
+            sc.setCheckpointDir(folder)
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix=_TEMP_PREFIX) as scratch:
+        sc.setCheckpointDir(scratch)
         yield
 
 
@@ -255,13 +266,15 @@ def run(settings: JobSettings, spark: SparkSession | None = None) -> Path:
         raise UsageError("--task recommendation needs --data (a ratings CSV, Parquet or table)")
     signer = signer_for(settings.signing_key, settings.signature_scheme, settings.artifact_dir)
     spark = spark or get_session(f"train-{settings.artifact_name}")
+    sc = spark.sparkContext
+    folder = checkpoint_plan(sc.master, settings.checkpoint_dir, sc.getCheckpointDir())
     timings: dict[str, float] = {}
     fmt, source = sources.resolve_source(settings)
     with stage("read", timings) as st_, data_errors(source):
         data = ratings_mod.read(spark, settings, fmt, source)
         st_.rows = data.rows
         st_.facts = {"format": fmt, "users": data.user_type, "items": data.item_type}
-    with checkpoints(spark, settings):
+    with checkpoints(spark, folder):
         with data_errors(source):
             trained = fit(spark, settings, data.frame, timings)
         with stage("export", timings) as st_:
