@@ -139,8 +139,27 @@ def test_training_workloads(render, values, kind):
         assert job["spec"]["arguments"][-4:] == ["--name", "mnist", "--output", "/models"]
 
 
+@pytest.mark.parametrize(
+    ("values", "args", "refused"),
+    [
+        ("training-values.yaml", "{--task,recommendation,--data,s3a://b/r.csv}", True),
+        ("training-values.yaml", "{--task=recommendation,--data,s3a://b/r.csv}", True),
+        ("training-values.yaml", "{--task,recommendation,--checkpoint-dir,s3a://b/ckpt}", False),
+        ("training-values.yaml", "{--task,recommendation,--checkpoint-dir=hdfs://nn/c}", False),
+        ("training-job-values.yaml", "{--task,recommendation,--data,/data/r.csv}", False),
+    ],
+)
+def test_recommendation_training_on_executors_needs_a_checkpoint_dir(helm, values, args, refused):
+    """ALS on a cluster refuses to start without shared checkpoints; the chart says so first."""
+    proc = run_helm(helm, "template", "x", str(CHART), "--values", str(CHART / "ci" / values),
+                    "--set", f"training.args={args}")  # fmt: skip
+    assert (proc.returncode != 0) == refused, proc.stderr
+    if refused:
+        assert "--task recommendation on a SparkApplication needs --checkpoint-dir" in proc.stderr
+
+
 def test_helm_test_hook_predicts_the_sample_digit(render):
-    objects = render(DEFAULT)
+    objects = render(DEFAULT, sets={"tests.request.kind": "digit"})
     pods = [p for p in by_kind(objects, "Pod") if p["metadata"]["annotations"]["helm.sh/hook"]]
     (pod,) = pods
     env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}

@@ -103,6 +103,12 @@ app.kubernetes.io/part-of: spark-model-server
 {{- if and .Values.training.enabled .Values.training.writeToModelPVC (not .Values.model.pvc.existingClaim) }}
 {{- fail "training.writeToModelPVC needs model.pvc.existingClaim (a ReadWriteMany claim shared with the server)" }}
 {{- end }}
+{{- if and .Values.training.enabled (eq .Values.training.kind "SparkApplication") }}
+{{- $args := join " " .Values.training.args }}
+{{- if and (regexMatch "(^| )--task(=| )recommendation( |$)" $args) (not (regexMatch "(^| )--checkpoint-dir[= ]" $args)) }}
+{{- fail "training.args: --task recommendation on a SparkApplication needs --checkpoint-dir on storage every executor reaches (hdfs://, s3a://): ALS refuses to run without it on a cluster" }}
+{{- end }}
+{{- end }}
 {{- if and .Values.tracing.enabled (not .Values.tracing.endpoint) }}
 {{- fail "tracing.enabled needs tracing.endpoint (the collector's OTLP/HTTP URL, e.g. http://otel-collector.observability:4318)" }}
 {{- end }}
@@ -133,5 +139,37 @@ checkov.io/skip{{ $i }}: CKV_K8S_9=Run-to-completion pod (test hook or training)
 {{- if .uid }}
 {{- $i = add1 $i }}
 checkov.io/skip{{ $i }}: CKV_K8S_40=uid 185 is the spark user baked into the official apache/spark image
+{{- end }}
+{{- end }}
+
+{{/*
+NOTES.txt: example requests against base (a URL), fitting tests.request.kind ("auto" shows the
+image and recommender forms). Call with (dict "root" $ "base" "https://host").
+*/}}
+{{- define "model-server.notesRequests" }}
+{{- $req := .root.Values.tests.request }}
+{{- $model := $req.model | default "MODEL" }}
+{{- $user := ternary "\"USER\"" ($req.user | toJson) (eq (toString $req.user) "") }}
+{{- if has $req.kind (list "auto" "digit") }}
+   curl -F file=@7.png {{ .base }}/predict{{ if eq $req.kind "auto" }}    # an image model{{ end }}
+{{- end }}
+{{- if has $req.kind (list "auto" "recommend") }}
+   curl -H 'Content-Type: application/json' {{ .base }}/v1/models/{{ $model }}:recommend -d '{"user": {{ $user }}, "k": {{ $req.k }}}'{{ if eq $req.kind "auto" }}    # a recommender{{ end }}
+{{- end }}
+{{- if has $req.kind (list "auto" "metadata") }}
+   curl {{ .base }}/v2/models/{{ $model }}{{ if eq $req.kind "auto" }}    # any model: its inputs and outputs{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+NOTES.txt: what the `helm test` hook checks, per tests.request.kind.
+*/}}
+{{- define "model-server.testSummary" }}
+{{- $req := .Values.tests.request }}
+{{- $model := ternary "the default model" (printf "model %s" $req.model) (eq $req.model "") }}
+{{- if eq $req.kind "digit" }}posts a sample "{{ .Values.tests.expectedDigit }}" to /predict through the Service
+{{- else if eq $req.kind "recommend" }}asks {{ $model }} for {{ $req.k }} recommendations through the Service
+{{- else if eq $req.kind "metadata" }}reads the V2 metadata of {{ $model }} through the Service
+{{- else }}probes, then a request that fits {{ $model }}: a sample "{{ .Values.tests.expectedDigit }}" to /predict, {{ $req.k }} recommendations, or V2 metadata
 {{- end }}
 {{- end }}
