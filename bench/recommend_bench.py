@@ -7,7 +7,10 @@ with --seen training items each, signed and loaded as a real recommender artifac
   single-user latency at k=10 with exclude_seen (p50/p99 over --requests random users) and
   users/s for batches of --batch users;
 - over HTTP (``model-server``, one Gunicorn worker, loopback, one keep-alive connection):
-  single-user ``POST /v1/models/recs:recommend`` latency p50/p99.
+  single-user ``POST /v1/models/recs:recommend`` latency p50/p99, and the same round trip for
+  unknown users (no scoring: the cold-start list) and ``GET /healthz`` (no model route), so
+  the HTTP cost every request pays shows next to the scorer's; plus the client's own CPU per
+  request (the Python ``requests`` client is part of the HTTP figure).
 
 Goal (issue 15): p99 <= 5 ms for one user in process at 100k items × rank 64.
 
@@ -110,13 +113,31 @@ def over_http(store: Path, key: Path, users: list[str], log: Path) -> dict:
     with processes.running([server], env, log, ready, timeout=180), requests.Session() as http:
         for user in users[:20]:
             http.post(url, json={"user": user, "k": K}, timeout=30).raise_for_status()
-        samples = []
-        for user in users:
-            started = time.perf_counter()
-            reply = http.post(url, json={"user": user, "k": K}, timeout=30)
-            samples.append(time.perf_counter() - started)
-            reply.raise_for_status()
-    return {"single_user": percentiles(samples), "workers": 1}
+        samples, client_cpu = timed(lambda user: http.post(url, json={"user": user, "k": K}), users)
+        # The same round trip without the scorer (an unknown user gets the popularity list)
+        # and without the app's route (the liveness probe): what every request costs.
+        cold, _ = timed(lambda user: http.post(url, json={"user": f"new-{user}", "k": K}), users)
+        probe, _ = timed(lambda _: http.get(base + "/healthz"), users)
+    return {
+        "single_user": percentiles(samples),
+        "cold_start_user": percentiles(cold),
+        "healthz": percentiles(probe),
+        "client": "requests.Session, keep-alive",
+        "client_cpu_ms_per_request": round(client_cpu * 1000, 3),
+        "workers": 1,
+    }
+
+
+def timed(send, users: list[str]) -> tuple[list[float], float]:
+    """Wall time of each request, and the client's own CPU seconds per request."""
+    samples = []
+    cpu = time.process_time()
+    for user in users:
+        started = time.perf_counter()
+        reply = send(user)
+        samples.append(time.perf_counter() - started)
+        reply.raise_for_status()
+    return samples, (time.process_time() - cpu) / len(users)
 
 
 def main() -> int:

@@ -140,6 +140,13 @@ def recommend_rows(rec: dict | None) -> list[str]:
             f"over HTTP   p50 {http['p50_ms']:.2f} ms  p99 {http['p99_ms']:.2f} ms  "
             f"(x p50 vs in process {http['p50_ms'] / single['p50_ms']:.1f})"
         )
+        if "healthz" in rec["http"]:
+            cold, probe = rec["http"]["cold_start_user"], rec["http"]["healthz"]
+            lines.append(
+                f"  same connection: unknown user (no scoring) p50 {cold['p50_ms']:.2f} ms, "
+                f"GET /healthz p50 {probe['p50_ms']:.2f} ms; client CPU "
+                f"{rec['http']['client_cpu_ms_per_request']:.2f} ms/request"
+            )
     return lines
 
 
