@@ -16,7 +16,6 @@ import artifacts
 
 from . import tracing
 from .auth.authenticator import Authenticator
-from .auth.ratelimit import storage_uri_of
 from .settings import Settings, SettingsError
 
 CONFIG_FILE = Path(__file__).with_name("gunicorn.conf.py")
@@ -48,6 +47,8 @@ def _check(settings: Settings) -> str | None:
     if settings.auth_enabled:
         Authenticator.from_settings(settings)  # raises AuthConfigError (a SettingsError)
     if settings.rate_limit_enabled:
+        from .auth.ratelimit import storage_uri_of
+
         storage_uri_of(settings)  # the same, for SERVING_RATE_LIMIT_STORAGE_FILE
     return tracing.check(settings)
 

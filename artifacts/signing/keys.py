@@ -11,6 +11,9 @@ A key file is classified strictly, by what it *is*, never by what it is not:
 Anything else is refused with a one-line error. In particular a public key or a certificate,
 whose bytes anyone may know, can never become an HMAC secret — that confusion would let anyone
 forge a signature. ``auto`` therefore picks the scheme from an unambiguous classification.
+
+EC keys are parsed by :mod:`.ec_keys`, imported only for a file that is not an HMAC secret: a
+server verifying HMAC signatures never imports ``cryptography`` (memory, start-up time).
 """
 
 from __future__ import annotations
@@ -20,16 +23,12 @@ import binascii
 import os
 import re
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from ..errors import KeyFileError, UnsupportedScheme
 from .hmac_scheme import MIN_SECRET_BYTES, HmacSigner, HmacVerifier
+from .material import KeyMaterial
 
 if TYPE_CHECKING:  # imported when an EC key is used: model_signing is a large import
     from .openssf import OpenSSFSigner, OpenSSFVerifier
@@ -38,16 +37,7 @@ SCHEMES = ("hmac-sha256", "openssf")
 HMAC_PREFIX = "hmac-sha256:"
 _HMAC_FORMAT = re.compile(r"hmac-sha256:([A-Za-z0-9_-]+={0,2})")
 _LEGACY_HEX = re.compile(r"[0-9a-fA-F]{64,}")
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
 _MAX_KEY_FILE_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True)
-class KeyMaterial:
-    """What a key file holds: ``secret`` (HMAC bytes), ``private`` or ``public`` (PEM bytes)."""
-
-    kind: str
-    data: bytes
 
 
 def _read(path: Path) -> bytes:
@@ -85,71 +75,6 @@ def _hmac_secret(data: bytes, path: Path, *, legacy_ok: bool) -> bytes | None:
     return secret
 
 
-def _public_pem(key: ec.EllipticCurvePublicKey) -> bytes:
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _parse_key(data: bytes, path: Path) -> KeyMaterial | None:
-    """A PEM (anywhere in the file) or DER key/certificate, normalised to plain PEM."""
-    blocks = _PEM_BLOCK.findall(data)
-    if b"-----BEGIN" in data and not blocks:
-        raise KeyFileError(f"{path} contains a truncated or malformed PEM block")
-    if len(blocks) > 1:
-        raise KeyFileError(f"{path} holds {len(blocks)} PEM blocks; give exactly one key")
-    if blocks:
-        label, _ = blocks[0]
-        pem = _PEM_BLOCK.search(data)[0] + b"\n"
-        return _load_pem(label.decode(), pem, path)
-    return _load_der(data, path)
-
-
-def _load_pem(label: str, pem: bytes, path: Path) -> KeyMaterial:
-    try:
-        if label == "CERTIFICATE":
-            key = x509.load_pem_x509_certificate(pem).public_key()
-        elif "PRIVATE KEY" in label:
-            key = serialization.load_pem_private_key(pem, password=None)
-        elif "PUBLIC KEY" in label:
-            key = serialization.load_pem_public_key(pem)
-        else:
-            raise KeyFileError(f"{path} holds a PEM {label!r}, not a key or certificate")
-    except (ValueError, TypeError) as exc:
-        raise KeyFileError(f"{path} is not a valid unencrypted PEM key: {exc}") from None
-    return _material(key, path)
-
-
-def _load_der(data: bytes, path: Path) -> KeyMaterial | None:
-    for loader in (
-        serialization.load_der_public_key,
-        lambda raw: serialization.load_der_private_key(raw, password=None),
-        lambda raw: x509.load_der_x509_certificate(raw).public_key(),
-    ):
-        try:
-            key = loader(data)
-        except (ValueError, TypeError):
-            continue
-        return _material(key, path)
-    return None
-
-
-def _material(key: object, path: Path) -> KeyMaterial:
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return KeyMaterial("private", _private_pem(key))
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return KeyMaterial("public", _public_pem(key))
-    raise KeyFileError(f"{path} is not an elliptic-curve key (openssf needs ECDSA P-256)")
-
-
 def classify(path: str | os.PathLike, scheme: str = "auto") -> KeyMaterial:
     """Read and classify a key file; refuses anything that is not unambiguously one kind."""
     if scheme not in ("auto", *SCHEMES):
@@ -157,7 +82,12 @@ def classify(path: str | os.PathLike, scheme: str = "auto") -> KeyMaterial:
     path = Path(path)
     data = _read(path)
     secret = _hmac_secret(data, path, legacy_ok=scheme == "hmac-sha256")
-    material = KeyMaterial("secret", secret) if secret is not None else _parse_key(data, path)
+    if secret is not None:
+        material = KeyMaterial("secret", secret)
+    else:
+        from .ec_keys import parse_key
+
+        material = parse_key(data, path)
     if material is None:
         raise KeyFileError(
             f"{path} is neither an HMAC secret ({HMAC_PREFIX}…, written by `python -m artifacts "
@@ -223,7 +153,9 @@ def generate_keys(scheme: str, out_dir: str | os.PathLike) -> dict[str, Path]:
         return {"secret": path}
     if scheme != "openssf":
         raise UnsupportedScheme(f"unknown signature scheme {scheme!r}; use one of {SCHEMES}")
-    key = ec.generate_private_key(ec.SECP256R1())
-    _write_private(out / "signing-key.pem", _private_pem(key))
-    (out / "verify-key.pem").write_bytes(_public_pem(key.public_key()))
+    from .ec_keys import new_key_pair
+
+    private, public = new_key_pair()
+    _write_private(out / "signing-key.pem", private)
+    (out / "verify-key.pem").write_bytes(public)
     return {"private": out / "signing-key.pem", "public": out / "verify-key.pem"}

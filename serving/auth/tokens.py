@@ -12,6 +12,9 @@ configured secret, as before, until they expire. Rotation (the files are re-read
 see :mod:`.rotation`): the current secret (``SERVING_TOKEN_SECRET_FILE``) issues and verifies,
 the previous one (``SERVING_TOKEN_PREVIOUS_SECRET_FILE``) only verifies; docs/security.md gives
 the order of steps that keeps every token valid on every pod throughout.
+
+PyJWT (and the ``cryptography`` package it loads) is imported by the methods that use it, so a
+server without a token secret never imports it (memory per worker, start-up time).
 """
 
 from __future__ import annotations
@@ -21,8 +24,6 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import jwt
 
 from .principal import Principal
 
@@ -72,6 +73,8 @@ class TokenService:
         return tuple(key_id(s) for s in self._verify_secrets)
 
     def issue(self, principal: Principal, now: float | None = None) -> IssuedToken:
+        import jwt
+
         issued_at = int(time.time() if now is None else now)
         claims = {
             "iss": ISSUER,
@@ -88,6 +91,8 @@ class TokenService:
 
     def verify(self, token: str) -> Principal:
         """The principal the token was issued to; :class:`InvalidToken` says why not."""
+        import jwt
+
         claims = None
         for secret in self._candidates(token):
             try:
@@ -104,6 +109,8 @@ class TokenService:
 
     def _candidates(self, token: str) -> tuple[bytes, ...]:
         """The secret the token's ``kid`` names, or every secret for a token without one."""
+        import jwt
+
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.InvalidTokenError as exc:
@@ -119,6 +126,8 @@ class TokenService:
         return (secret,)
 
     def _decode(self, token: str, secret: bytes) -> dict:
+        import jwt
+
         try:
             return jwt.decode(
                 token,
