@@ -7,6 +7,7 @@ is checked against a dummy hash, so timing does not tell which user names exist.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -20,7 +21,17 @@ from .principal import ROLE_PREDICT, Principal
 
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD_CHARS = 12
-_DUMMY_HASH = generate_password_hash("not-a-real-password-used-for-timing-only")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown names against, so they cost as much as known ones.
+
+    Made when the first users store is built (a deliberately slow scrypt hash, ~0.1-0.4 s),
+    not at import: a server without a users file, and ``model-server``'s start-up check,
+    never pay for it; a server with one has it before its first request.
+    """
+    return generate_password_hash("not-a-real-password-used-for-timing-only")
 
 
 def check_user_name(name: str) -> str:
@@ -50,6 +61,7 @@ class Users:
 
     def __init__(self, users: dict[str, str]) -> None:
         self._users = users
+        self._dummy = _dummy_hash()
 
     @classmethod
     def from_file(cls, path: Path, setting: str) -> Users:
@@ -60,7 +72,7 @@ class Users:
 
     def check(self, name: str, password: str) -> Principal | None:
         hashed = self._users.get(name)
-        valid = check_password_hash(hashed or _DUMMY_HASH, password)
+        valid = check_password_hash(hashed or self._dummy, password)
         if hashed is None or not valid:
             return None
         return Principal(f"user:{name}", frozenset({ROLE_PREDICT}), "password")

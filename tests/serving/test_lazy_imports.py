@@ -29,8 +29,10 @@ _CLI_CHECK = """
 import json, sys
 from serving import cli
 from serving.settings import Settings
+from serving.auth import users
 problem = cli._check(Settings.from_env())
 assert problem is None, problem
+assert users._dummy_hash.cache_info().currsize == 0, "a password hash made without a users file"
 print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
 """
 
@@ -80,7 +82,8 @@ def test_the_limiter_loads_when_rate_limits_are_on(session_store, tmp_path):
 
 
 def test_start_up_check_does_not_import_the_model_stack(session_store, tmp_path):
-    """model-server's check runs before it execs Gunicorn: what it imports is pure start-up cost."""
+    """model-server's check runs before it execs Gunicorn: what it imports is pure start-up cost
+    (and with no users file, it computes no slow password hash either)."""
     creds = write_credentials(tmp_path / "creds")
     modules = imported(_CLI_CHECK, server_env(session_store, creds))
     assert {"sklearn", "pandas", "scipy", "cryptography", "jwt", "flask_limiter"}.isdisjoint(
