@@ -405,12 +405,17 @@ def benchmark(args, load, work: Path) -> dict:
             n: processes.memory(pid, processes.gunicorn_workers) for n, pid in pids.items()
         }
     with_ratios(scenarios)
-    for name, (command, env, port) in servers.items():
-        probe, accept = (f"http://127.0.0.1:{port}/predict", {405})
-        if name != "baseline":
-            probe, accept = f"http://127.0.0.1:{port}/readyz", {200}
-        log = work / f"{name}-cold.log"
-        runs = [cold_start(command, env, probe, accept, log) for _ in range(args.cold_runs)]
+    # Alternating (baseline, ours, baseline, ...) so that load from elsewhere on the machine
+    # falls on every server alike, as in the interleaved load rounds.
+    cold_runs: dict[str, list[float]] = {name: [] for name in servers}
+    for _ in range(args.cold_runs):
+        for name, (command, env, port) in servers.items():
+            probe, accept = (f"http://127.0.0.1:{port}/predict", {405})
+            if name != "baseline":
+                probe, accept = f"http://127.0.0.1:{port}/readyz", {200}
+            log = work / f"{name}-cold.log"
+            cold_runs[name].append(cold_start(command, env, probe, accept, log))
+    for name, runs in cold_runs.items():
         footprint[name]["cold_start_s"] = round(float(np.median(runs)), 3)
         footprint[name]["cold_start_runs_s"] = [round(r, 3) for r in runs]
     base = footprint["baseline"]
