@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from serving import malloc
 from serving.settings import Settings
 
 _settings = Settings.from_env()
@@ -47,6 +48,10 @@ forwarded_allow_ips = "127.0.0.1"
 if _settings.tls_cert_file and _settings.tls_key_file:  # Settings requires both or neither
     certfile = str(_settings.tls_cert_file)
     keyfile = str(_settings.tls_key_file)
+
+# One malloc arena per process (serving/malloc.py): set here in the master, before any worker
+# or thread exists, so every forked worker inherits it.
+malloc.limit_arenas(_settings.malloc_arenas)
 
 # One BLAS thread per worker: workers already use every core, and BLAS thread pools fighting
 # over them made a 256-row matmul ~50x slower. Read by numpy's BLAS when a worker imports it.

@@ -276,6 +276,16 @@ class Settings:
             "start ready. Workers still poll the store and load new versions themselves.",
         ),
     )
+    malloc_arenas: int = field(
+        default=1,
+        metadata=_meta(
+            _non_negative_int,
+            "glibc malloc arenas per process under Gunicorn (set in the master, inherited by "
+            "the workers): 1 keeps a buffered worker's threads from each holding freed memory "
+            "in an arena of its own (~40 MB less resident memory per worker after a mixed "
+            "load). 0 = the C library's default (up to 8 per core).",
+        ),
+    )
     read_timeout: float = field(
         default=15.0,
         metadata=_meta(
