@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -412,25 +412,19 @@ def run(settings: PredictSettings, spark=None) -> dict:
         st.facts = {"kind": data.kind, "keep": ",".join(data.keep) or "-"}
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.batch_size))
     the_plan, schema = plan(spark, settings, model, data)
-    start = time.perf_counter()
-    try:
-        with stage("score", timings) as st, executor_errors(settings.data):
-            scored = data.frame.mapInPandas(the_plan.score, schema)
-            writer = scored.write.mode("errorifexists").format(settings.format)
-            if settings.format == "csv":
-                writer = writer.option("header", True)
-            writer.save(target.temp_uri)
-            st.rows = the_plan.rows.value
-            st.facts = {"bad_rows": the_plan.bad_rows.value, "on_error": settings.on_error}
-        summary = _summary(settings, model, the_plan, target, time.perf_counter() - start)
-        target.put(SUMMARY_FILE, summary_bytes(summary))
-        with stage("commit", timings):
-            target.commit(settings.mode)
-    except BaseException:
-        target.abort()
-        raise
-    finally:
-        the_plan.payload.unpersist()
+
+    def write(uri: str) -> None:
+        writer = data.frame.mapInPandas(the_plan.score, schema).write.mode("errorifexists")
+        writer = writer.format(settings.format)
+        if settings.format == "csv":
+            writer = writer.option("header", True)
+        writer.save(uri)
+
+    summary = _score_and_commit(
+        settings, target, the_plan, timings, write,
+        facts=lambda: {"bad_rows": the_plan.bad_rows.value, "on_error": settings.on_error},
+        summarise=lambda seconds: _summary(settings, model, the_plan, target, seconds),
+    )  # fmt: skip
     if summary["bad_rows"]:
         log.warning(
             "%d bad row(s) %s; see %s/%s", summary["bad_rows"],
@@ -454,15 +448,39 @@ def _run_top_k(settings: PredictSettings, model: Recommender, spark, timings: di
         spark, settings, model.name, model.version, model.factors, model.manifest, frame
     )
     columns = list(dict.fromkeys([*settings.keep, settings.user_col]))
+
+    def write(uri: str) -> None:
+        selected = frame.select(*(_q(c) for c in columns))
+        selected.mapInPandas(the_plan.score, schema).write.mode("errorifexists").parquet(uri)
+
+    return _score_and_commit(
+        settings, target, the_plan, timings, write,
+        facts=lambda: {"cold_start_users": the_plan.cold_users.value, "k": settings.k},
+        summarise=lambda seconds: topk.summary(
+            settings, model.name, model.version, the_plan, target.uri, seconds
+        ),
+    )  # fmt: skip
+
+
+def _score_and_commit(
+    settings: PredictSettings,
+    target: Target,
+    the_plan: Any,
+    timings: dict,
+    write: Callable[[str], None],
+    facts: Callable[[], dict],
+    summarise: Callable[[float], dict],
+) -> dict:
+    """The score stage writes into the target's hidden temporary folder, the summary joins it,
+    and the commit moves it into place; on any failure the temporary folder is removed, so
+    nothing half-written is left. The verified model's broadcast is released either way."""
     start = time.perf_counter()
     try:
         with stage("score", timings) as st, executor_errors(settings.data):
-            scored = frame.select(*(_q(c) for c in columns)).mapInPandas(the_plan.score, schema)
-            scored.write.mode("errorifexists").parquet(target.temp_uri)
+            write(target.temp_uri)
             st.rows = the_plan.rows.value
-            st.facts = {"cold_start_users": the_plan.cold_users.value, "k": settings.k}
-        seconds = time.perf_counter() - start
-        summary = topk.summary(settings, model.name, model.version, the_plan, target.uri, seconds)
+            st.facts = facts()
+        summary = summarise(time.perf_counter() - start)
         target.put(SUMMARY_FILE, summary_bytes(summary))
         with stage("commit", timings):
             target.commit(settings.mode)
