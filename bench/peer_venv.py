@@ -17,6 +17,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 MODEL_LIBRARIES = ("scikit-learn", "numpy", "joblib")
+MLFLOW_LIBRARIES = ("pyspark",)
+"""Also pinned in .venv-mlflow: bench/mlflow/spark_udf.py runs Spark there, and its Python
+workers must speak the same protocol as the JVM that .venv's pyspark ships."""
 STAMP = ".bench-installed.json"
 
 
@@ -24,21 +27,27 @@ class EnvironmentUnavailable(RuntimeError):
     """The peer could not be installed; the message says why (shown in the bench table)."""
 
 
-def wanted(requirements: Path) -> dict:
-    """What the venv must contain: the requirement lines and the pinned model libraries."""
+def wanted(requirements: Path, also: tuple[str, ...] = ()) -> dict:
+    """What the venv must contain: the requirement lines and the pinned model libraries.
+
+    ``also`` names more of .venv's distributions to pin at .venv's version (e.g. pyspark).
+    """
     lines = [
         line.strip()
         for line in requirements.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    return {"requirements": lines, "pins": {name: version(name) for name in MODEL_LIBRARIES}}
+    return {
+        "requirements": lines,
+        "pins": {name: version(name) for name in (*MODEL_LIBRARIES, *also)},
+    }
 
 
-def ensure(venv: Path, requirements: Path, executable: str) -> Path:
+def ensure(venv: Path, requirements: Path, executable: str, also: tuple[str, ...] = ()) -> Path:
     """Return ``venv/bin/<executable>``, installing ``requirements`` first unless stamped."""
     program = venv / "bin" / executable
     stamp = venv / STAMP
-    spec = wanted(requirements)
+    spec = wanted(requirements, also)
     if program.exists() and stamp.exists() and json.loads(stamp.read_text()) == spec:
         return program
     log.info("installing %s into %s (one-off, a few minutes)", executable, venv)

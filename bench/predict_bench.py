@@ -26,8 +26,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+import peer_venv  # noqa: E402
+
+RESULTS = BENCH / "results" / "predict.json"
+MASTERS = ("local[1]", "local[2]")
+FILES = 8  # Parquet files in the generated table, hence 8 input partitions
 
 
 def make_data(path: Path, rows: int) -> None:
@@ -47,7 +55,7 @@ def make_data(path: Path, rows: int) -> None:
         }
     )
     path.mkdir()
-    for part, chunk in enumerate(np.array_split(np.arange(rows), 8)):  # 8 files: 8 partitions
+    for part, chunk in enumerate(np.array_split(np.arange(rows), FILES)):
         frame.iloc[chunk].to_parquet(path / f"part-{part}.parquet")
 
 
@@ -97,8 +105,28 @@ def _worker_rss() -> int:
     return peak
 
 
+def _sampled(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess, int]:
+    """Run ``command``; sample the Python workers' peak RSS meanwhile (bytes)."""
+    peak = {"rss": 0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak["rss"] = max(peak["rss"], _worker_rss())
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    finally:
+        done.set()
+        sampler.join()
+    return result, peak["rss"]
+
+
 def spark_run(master: str, data: Path, store: Path, key: Path, out: Path, batch: int) -> dict:
-    """Run the job in a child process; sample worker RSS meanwhile."""
+    """Run the job in a child process (one SparkContext per process); sample worker RSS."""
     code = (
         "import json, sys; from pyspark.sql import SparkSession;"
         "from spark_jobs.predict.job import run; from spark_jobs.predict.settings import "
@@ -110,57 +138,147 @@ def spark_run(master: str, data: Path, store: Path, key: Path, out: Path, batch:
         ".validate(), s);"
         "print('SUMMARY' + json.dumps(r))"
     )
-    peak = {"rss": 0}
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak["rss"] = max(peak["rss"], _worker_rss())
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, check=False)  # fmt: skip
-    done.set()
-    sampler.join()
+    result, rss = _sampled([sys.executable, "-c", code], env)
     line = next((x for x in result.stdout.splitlines() if x.startswith("SUMMARY")), None)
     if line is None:
-        raise SystemExit(f"{master} failed:\n{result.stderr[-3000:]}")
+        raise SystemExit(f"predict on {master} failed:\n{result.stderr[-3000:]}")
     summary = json.loads(line[len("SUMMARY") :])
     return {
         "rows_per_second": summary["rows_per_second"],
         "seconds": summary["seconds"],
-        "worker_rss_mb": round(peak["rss"] / 2**20, 1),
+        "worker_rss_mb": round(rss / 2**20, 1),
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--batch-size", type=int, default=10_000)
-    args = parser.parse_args()
+def export_for_mlflow(store: Path, key: Path, work: Path) -> tuple[Path, Path, list[str]]:
+    """The verified estimator as joblib, a sample of its input frame, and spark_udf's casts.
+
+    MLflow scores whatever pandas frame Spark hands it, so its user casts each column to the
+    pipeline's input form in Spark (the form ``tabular.conform`` gives ours): doubles for
+    numbers, strings for categories (Spark casts a boolean to "true"/"false").
+    """
+    import joblib
+
+    import artifacts
+    from artifacts import tabular
+    from tests.spark_jobs.test_predict import table
+
+    loaded = artifacts.load(store / "species" / "1", verifier=artifacts.load_verifier(key))
+    schema = artifacts.schema.input_schema(loaded.manifest)
+    joblib.dump(loaded.estimator, work / "estimator.joblib")
+    sample = tabular.conform(table(200, seed=2).drop(columns="id"), schema)
+    sample.to_parquet(work / "sample.parquet")
+    casts = [
+        f"{name}={'string' if sample[name].dtype == object else 'double'}"
+        for name in sample.columns
+    ]
+    return work / "estimator.joblib", work / "sample.parquet", casts
+
+
+def mlflow_run(python: Path, exported: tuple, master: str, data: Path, out: Path, batch: int):
+    """``bench/mlflow/spark_udf.py`` in MLflow's venv on ``master``; its JSON plus worker RSS."""
+    estimator, sample, casts = exported
+    command = [str(python), str(BENCH / "mlflow" / "spark_udf.py"), "--estimator", str(estimator)]
+    command += ["--sample", str(sample), "--data", str(data), "--output", str(out)]
+    command += ["--master", master, "--batch-size", str(batch), "--cast", *casts]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PYSPARK_PYTHON"] = str(python)
+    result, rss = _sampled(command, env)
+    if result.returncode != 0:
+        raise SystemExit(f"MLflow spark_udf on {master} failed:\n{result.stderr[-3000:]}")
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    return {**measured, "worker_rss_mb": round(rss / 2**20, 1)}
+
+
+def agreement(ours: Path, theirs: Path, rows: int) -> dict:
+    """Every row's prediction from our job equals MLflow's, joined on id; else the bench fails."""
+    mine = pd.read_parquet(ours, columns=["id", "prediction"])
+    other = pd.read_parquet(theirs, columns=["id", "prediction"])
+    both = mine.merge(other, on="id", suffixes=("_ours", "_mlflow"), validate="one_to_one")
+    if not (len(mine) == len(other) == len(both) == rows):
+        raise SystemExit(f"row counts differ: ours {len(mine)}, MLflow {len(other)}, of {rows}")
+    differ = both[both["prediction_ours"] != both["prediction_mlflow"]]
+    if len(differ):
+        shown = differ.head(5).to_dict(orient="records")
+        raise SystemExit(f"ours and MLflow disagree on {len(differ)} of {rows} rows: {shown}")
+    return {"rows_compared": rows, "same_prediction": rows}
+
+
+def ratio(a: dict | None, b: dict | None) -> float | None:
+    if not (a and b):
+        return None
+    return round(a["rows_per_second"] / b["rows_per_second"], 2)
+
+
+def measure(args: argparse.Namespace, tmp: Path) -> dict:
     import artifacts
 
+    key = artifacts.generate_keys("hmac-sha256", tmp / "keys")["secret"]
+    data = tmp / "rows.parquet"
+    make_data(data, args.rows)
+    store = tmp / "store"
+    make_model(store, key)
+    results: dict = {"rows": args.rows, "files": FILES, "batch_size": args.batch_size}
+    results["pandas_floor"] = floor(data, store, key)
+    python = None
+    if not args.skip_mlflow:
+        try:
+            requirements = BENCH / "mlflow" / "requirements.txt"
+            mlflow = peer_venv.ensure(
+                args.mlflow_venv, requirements, "mlflow", peer_venv.MLFLOW_LIBRARIES
+            )
+            python = mlflow.with_name("python")
+            exported = export_for_mlflow(store, key, tmp)
+        except peer_venv.EnvironmentUnavailable as exc:
+            results["mlflow_skipped"] = str(exc)
+    else:
+        results["mlflow_skipped"] = "--skip-mlflow"
+    ours, theirs = {}, {}
+    for master in MASTERS:  # ours then MLflow's at each size, so a load change hits both alike
+        n = master[6]
+        ours[master] = spark_run(master, data, store, key, tmp / f"ours-{n}", args.batch_size)
+        if python:
+            out = tmp / f"mlflow-{n}"
+            theirs[master] = mlflow_run(python, exported, master, data, out, args.batch_size)
+    results["ours"], results["mlflow_spark_udf"] = ours, theirs
+    if python:
+        results["agreement"] = agreement(tmp / "ours-2", tmp / "mlflow-2", args.rows)
+    one, two = ours["local[1]"], ours["local[2]"]
+    results["ratios"] = {
+        "ours_over_mlflow_local1": ratio(one, theirs.get("local[1]")),
+        "ours_over_mlflow_local2": ratio(two, theirs.get("local[2]")),
+        "ours_local2_over_local1": ratio(two, one),
+        "mlflow_local2_over_local1": ratio(theirs.get("local[2]"), theirs.get("local[1]")),
+        "ours_local2_over_floor": ratio(two, results["pandas_floor"]),
+    }
+    x = results["ratios"]
+    results["goals"] = {
+        "ours_over_mlflow >= 2": x["ours_over_mlflow_local2"] is not None
+        and min(x["ours_over_mlflow_local1"], x["ours_over_mlflow_local2"]) >= 2,
+        "local2_over_local1 >= 1.7": x["ours_local2_over_local1"] >= 1.7,
+    }
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the generated table")
+    parser.add_argument("--batch-size", type=int, default=10_000, help="rows per Arrow batch")
+    parser.add_argument("--mlflow-venv", type=Path, default=ROOT / ".venv-mlflow")
+    parser.add_argument("--skip-mlflow", action="store_true", help="measure ours alone")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
+    args = parser.parse_args()
+    if args.rows < 100 * FILES:
+        parser.error(f"--rows must be at least {100 * FILES}")
     with tempfile.TemporaryDirectory(prefix="predict-bench-") as tmp:
-        tmp = Path(tmp)
-        key = artifacts.generate_keys("hmac-sha256", tmp / "keys")["secret"]
-        data = tmp / "rows.parquet"
-        make_data(data, args.rows)
-        make_model(tmp / "store", key)
-        results = {"rows": args.rows, "batch_size": args.batch_size}
-        results["pandas_floor"] = floor(data, tmp / "store", key)
-        for master in ("local[1]", "local[2]"):
-            out = tmp / f"out-{master[6]}"
-            results[master] = spark_run(master, data, tmp / "store", key, out, args.batch_size)
-        one, two = results["local[1]"], results["local[2]"]
-        results["local2_over_local1"] = round(two["rows_per_second"] / one["rows_per_second"], 2)
-        results["local2_over_floor"] = round(
-            two["rows_per_second"] / results["pandas_floor"]["rows_per_second"], 2
-        )
-    print(json.dumps(results, indent=2))
+        results = measure(args, Path(tmp))
+    text = json.dumps(results, indent=2)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text + "\n")
+    sys.stdout.write(text + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

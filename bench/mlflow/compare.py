@@ -258,9 +258,9 @@ def running(command: list[str], env: dict, probe: str, log_file: Path):
 
 def prepare_mlflow(args, work: Path, store: Path, key: Path, sample) -> tuple[Path, Path, str]:
     """MLflow's venv and model directory; EnvironmentUnavailable/RuntimeError say why not."""
-    python = peer_venv.ensure(args.mlflow_venv, HERE / "requirements.txt", "mlflow").with_name(
-        "python"
-    )
+    requirements = HERE / "requirements.txt"
+    mlflow = peer_venv.ensure(args.mlflow_venv, requirements, "mlflow", peer_venv.MLFLOW_LIBRARIES)
+    python = mlflow.with_name("python")
     model_dir, version = mlflow_model(python, work, store, key, sample, args.signature)
     return python, model_dir, version
 

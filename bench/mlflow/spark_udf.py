@@ -1,0 +1,106 @@
+"""MLflow's batch scoring on Spark: ``mlflow.pyfunc.spark_udf`` over a Parquet table, timed.
+
+Runs inside MLflow's own venv (``.venv-mlflow/bin/python``, see bench/peer_venv.py), started by
+bench/predict_bench.py, which hands it the verified estimator as a joblib file (the one our
+``predict`` job scores) and a sample of the model's input frame. It saves the estimator with
+``mlflow.sklearn.save_model`` into a temporary directory (no tracking server; a signature
+inferred from the sample, as MLflow recommends), starts one Spark session on ``--master``,
+reads the Parquet, casts each column to the pipeline's input type (Spark's own ``cast``, what a
+user of spark_udf writes), adds ``udf(*columns)`` as ``prediction`` and writes ``id`` and
+``prediction`` as Parquet to ``--output``. Only the write action is timed: Spark's start, the
+save and the Parquet footer read are not, as in the job summary of ours.
+
+Prints one JSON document on stdout: rows, seconds, rows_per_second, mlflow and pyspark versions.
+
+    .venv-mlflow/bin/python bench/mlflow/spark_udf.py --estimator E.joblib --sample S.parquet \
+        --data rows.parquet --output out.parquet --master 'local[2]' --cast bill=double ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def save(estimator: Path, sample: Path, where: Path) -> Path:
+    import joblib
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    model = joblib.load(estimator)
+    frame = pd.read_parquet(sample)
+    out = where / "mlflow-model"
+    mlflow.sklearn.save_model(
+        model,
+        str(out),
+        signature=infer_signature(frame, model.predict(frame)),
+        # MLflow 3 saves with skops and refuses types it does not know; numpy.dtype is safe.
+        skops_trusted_types=["numpy.dtype"],
+    )
+    return out
+
+
+def score(args: argparse.Namespace, model_dir: Path) -> dict:
+    import mlflow
+    import pyspark
+    from pyspark.sql import SparkSession, functions
+
+    spark = (
+        SparkSession.builder.master(args.master)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(args.batch_size))
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        udf = mlflow.pyfunc.spark_udf(
+            spark, str(model_dir), result_type="string", env_manager="local"
+        )
+        frame = spark.read.parquet(args.data)
+        casts = dict(item.split("=", 1) for item in args.cast)
+        columns = [functions.col(name).cast(kind).alias(name) for name, kind in casts.items()]
+        scored = frame.select(functions.col(args.id), udf(*columns).alias("prediction"))
+        start = time.perf_counter()
+        scored.write.mode("errorifexists").parquet(args.output)
+        seconds = time.perf_counter() - start
+        rows = spark.read.parquet(args.output).count()
+    finally:
+        spark.stop()
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(rows / seconds, 1),
+        "mlflow": mlflow.__version__,
+        "pyspark": pyspark.__version__,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--estimator", type=Path, required=True, help="joblib of the pipeline")
+    parser.add_argument("--sample", type=Path, required=True, help="input frame sample (Parquet)")
+    parser.add_argument("--data", required=True, help="the Parquet table")
+    parser.add_argument("--output", required=True, help="where the predictions go (Parquet)")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--id", default="id", help="the id column written beside predictions")
+    parser.add_argument("--batch-size", type=int, default=10_000, help="rows per Arrow batch")
+    parser.add_argument(
+        "--cast", nargs="+", required=True, help="name=spark_type per model input column"
+    )
+    args = parser.parse_args()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    with tempfile.TemporaryDirectory(prefix="mlflow-udf-") as tmp:
+        model_dir = save(args.estimator, args.sample, Path(tmp))
+        result = score(args, model_dir)
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
