@@ -7,14 +7,17 @@ same model, cold start and RSS of all three), bench/mlflow/compare.py (MLflow's
 `mlflow models serve` vs ours on one tabular pipeline, POST /invocations),
 bench/real_clients.py (accuracy of the upload path on real clients' digit pictures),
 bench/recommend_bench.py (top-K recommendations: 100k items × rank 64, in process and over
-HTTP) and bench/tracing_bench.py (the server with OpenTelemetry tracing on against off).
+HTTP), bench/tracing_bench.py (the server with OpenTelemetry tracing on against off) and
+bench/predict_bench.py (batch scoring: the `predict` Spark job on local[1] and local[2] against
+MLflow's `spark_udf` on the same masters and a single-process pandas floor).
 Ratios are only meaningful within one run: everything here shares the same machine, load
 generator, worker count and minute.
 
     .venv/bin/python bench/run.py [--duration 10] [--workers 2] [--connections 8]
-                                  [--train-factors 1,4,16] [--skip-train]
+                                  [--train-factors 1,4,16] [--skip-train] [--batch-rows 1000000]
 
-Writes bench/results/{train,serving,mlserver,mlflow,real_clients,recommend,tracing,summary}.json.
+Writes bench/results/{train,serving,mlserver,mlflow,real_clients,recommend,tracing,predict,
+summary}.json.
 """
 
 from __future__ import annotations
@@ -162,6 +165,37 @@ def tracing_rows(tracing: dict | None) -> list[str]:
     return rows
 
 
+def batch_rows(predict: dict | None) -> list[str]:
+    """Scoring-stage rows/s per engine and master, then the ratios against the goals."""
+    if not predict:
+        return ["(no batch scoring results)"]
+    head = f"{'engine':22} {'master':9} {'rows/s':>9} {'seconds':>8} {'worker RSS MB':>13}"
+    lines = [head, "-" * len(head)]
+    floor = predict["pandas_floor"]
+    lines.append(f"{'pandas floor':22} {'1 process':9} {floor['rows_per_second']:9.0f} "
+                 f"{floor['seconds']:8.2f} {'-':>13}")  # fmt: skip
+    engines = (("ours (predict)", "ours"), ("MLflow spark_udf", "mlflow_spark_udf"))
+    for label, key in engines:
+        for master, r in predict.get(key, {}).items():
+            lines.append(f"{label:22} {master:9} {r['rows_per_second']:9.0f} "
+                         f"{r['seconds']:8.2f} {r['worker_rss_mb']:13.0f}")  # fmt: skip
+    if predict.get("mlflow_skipped"):
+        lines.append(f"{'MLflow spark_udf':22} n/a: {predict['mlflow_skipped']}")
+    x, goals = predict["ratios"], predict["goals"]
+    lines += [
+        f"x ours / MLflow: local[1] {ratio(x['ours_over_mlflow_local1'], 5).strip()}, "
+        f"local[2] {ratio(x['ours_over_mlflow_local2'], 5).strip()} "
+        f"(goal >= 2: {'met' if goals['ours_over_mlflow >= 2'] else 'missed'})",
+        f"x local[2] / local[1]: ours {ratio(x['ours_local2_over_local1'], 5).strip()} "
+        f"(goal >= 1.7: {'met' if goals['local2_over_local1 >= 1.7'] else 'missed'}), "
+        f"MLflow {ratio(x['mlflow_local2_over_local1'], 5).strip()}",
+        f"x ours local[2] / pandas floor: {ratio(x['ours_local2_over_floor'], 5).strip()}",
+    ]
+    if "agreement" in predict:
+        lines.append(f"same prediction on all {predict['agreement']['rows_compared']} rows")
+    return lines
+
+
 def load(path: Path, since: float) -> dict | None:
     """A result file written by this run (older files would mix runs, so they are ignored)."""
     if path.exists() and path.stat().st_mtime >= since:
@@ -177,6 +211,9 @@ def main() -> int:
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--train-factors", default="1,4,16")
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument(
+        "--batch-rows", type=int, default=1_000_000, help="rows in the batch scoring table"
+    )
     args = parser.parse_args()
     python, started = sys.executable, time.time()
     load_args = ["--duration", str(args.duration), "--workers", str(args.workers)]
@@ -193,6 +230,8 @@ def main() -> int:
     problems.append(step("real clients", [python, str(BENCH / "real_clients.py")]))
     problems.append(step("recommend", [python, str(BENCH / "recommend_bench.py")]))
     problems.append(step("tracing", [python, str(BENCH / "tracing_bench.py"), *load_args]))
+    predict_bench = [python, str(BENCH / "predict_bench.py"), "--rows", str(args.batch_rows)]
+    problems.append(step("batch", predict_bench))
     train = load(RESULTS / "train.json", started)
     serving = load(RESULTS / "serving.json", started)
     mlserver = load(RESULTS / "mlserver.json", started)
@@ -200,6 +239,7 @@ def main() -> int:
     real = load(RESULTS / "real_clients.json", started)
     rec = load(RESULTS / "recommend.json", started)
     tracing = load(RESULTS / "tracing.json", started)
+    predict = load(RESULTS / "predict.json", started)
     lines = [
         "",
         f"== Serving ({args.workers} workers, {args.connections} connections, "
@@ -229,6 +269,11 @@ def main() -> int:
         "== OpenTelemetry tracing on (always_on, OTLP/HTTP to a loopback sink) vs off, V2 JSON "
         "1 row; x = on / off",
         *tracing_rows(tracing),
+        "",
+        f"== Batch scoring: {predict['rows'] if predict else args.batch_rows} Parquet rows "
+        "(8 files), one signed scikit-learn pipeline; scoring stage (map + Parquet write) "
+        "rows/s; x = ratio in this run",
+        *batch_rows(predict),
     ]
     problems = [p for p in problems if p]
     lines += [f"!! {p}" for p in problems]
