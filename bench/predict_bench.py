@@ -105,24 +105,49 @@ def _worker_rss() -> int:
     return peak
 
 
-def _sampled(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess, int]:
-    """Run ``command``; sample the Python workers' peak RSS meanwhile (bytes)."""
+def _tree_cpu(root: int, seen: dict[int, float]) -> None:
+    """Record CPU seconds (user + system) of ``root`` and its descendants into ``seen``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents, cpu = {}, {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(pid)] = int(fields[1])
+        cpu[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
+    for pid in cpu:
+        up = pid
+        while up > 1 and up != root:
+            up = parents.get(up, 0)
+        if up == root:
+            seen[pid] = max(seen.get(pid, 0.0), cpu[pid])
+
+
+def _sampled(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess, int, float]:
+    """Run ``command``; sample the Python workers' peak RSS (bytes) and the CPU seconds of its
+    process tree (driver, JVM, Python workers; a process's last 0.2 s may be missed)."""
     peak = {"rss": 0}
+    cpu: dict[int, float] = {}
     done = threading.Event()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)  # fmt: skip
 
     def sample() -> None:
         while not done.is_set():
             peak["rss"] = max(peak["rss"], _worker_rss())
+            _tree_cpu(child.pid, cpu)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        out, err = child.communicate()
     finally:
         done.set()
         sampler.join()
-    return result, peak["rss"]
+    result = subprocess.CompletedProcess(command, child.returncode, out, err)
+    return result, peak["rss"], round(sum(cpu.values()), 1)
 
 
 def spark_run(master: str, data: Path, store: Path, key: Path, out: Path, batch: int) -> dict:
@@ -139,7 +164,9 @@ def spark_run(master: str, data: Path, store: Path, key: Path, out: Path, batch:
         "print('SUMMARY' + json.dumps(r))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
-    result, rss = _sampled([sys.executable, "-c", code], env)
+    started = time.perf_counter()
+    result, rss, cpu = _sampled([sys.executable, "-c", code], env)
+    wall = time.perf_counter() - started
     line = next((x for x in result.stdout.splitlines() if x.startswith("SUMMARY")), None)
     if line is None:
         raise SystemExit(f"predict on {master} failed:\n{result.stderr[-3000:]}")
@@ -148,6 +175,8 @@ def spark_run(master: str, data: Path, store: Path, key: Path, out: Path, batch:
         "rows_per_second": summary["rows_per_second"],
         "seconds": summary["seconds"],
         "worker_rss_mb": round(rss / 2**20, 1),
+        "process_cpu_s": cpu,
+        "process_wall_s": round(wall, 1),
     }
 
 
@@ -184,11 +213,18 @@ def mlflow_run(python: Path, exported: tuple, master: str, data: Path, out: Path
     command += ["--master", master, "--batch-size", str(batch), "--cast", *casts]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PYSPARK_PYTHON"] = str(python)
-    result, rss = _sampled(command, env)
+    started = time.perf_counter()
+    result, rss, cpu = _sampled(command, env)
+    wall = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"MLflow spark_udf on {master} failed:\n{result.stderr[-3000:]}")
     measured = json.loads(result.stdout.strip().splitlines()[-1])
-    return {**measured, "worker_rss_mb": round(rss / 2**20, 1)}
+    return {
+        **measured,
+        "worker_rss_mb": round(rss / 2**20, 1),
+        "process_cpu_s": cpu,
+        "process_wall_s": round(wall, 1),
+    }
 
 
 def agreement(ours: Path, theirs: Path, rows: int) -> dict:

@@ -1,0 +1,76 @@
+"""The batch scoring bench's own checks: what makes its MLflow comparison like with like.
+
+The bench itself runs Spark four times (ours and MLflow's spark_udf on local[1] and local[2])
+and fails unless every row's prediction is the same in both outputs; these tests cover that
+check and the inputs handed to MLflow, without Spark.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import peer_venv  # noqa: E402
+import predict_bench  # noqa: E402
+
+import artifacts  # noqa: E402
+
+
+def _write(path: Path, ids: list[int], labels: list[str]) -> Path:
+    path.mkdir()
+    pd.DataFrame({"id": ids, "prediction": labels}).to_parquet(path / "part-0.parquet")
+    return path
+
+
+def test_agreement_passes_on_the_same_predictions_in_any_order(tmp_path: Path) -> None:
+    ours = _write(tmp_path / "ours", [0, 1, 2], ["Ad", "Chin", "Gentoo"])
+    theirs = _write(tmp_path / "theirs", [2, 0, 1], ["Gentoo", "Ad", "Chin"])
+    assert predict_bench.agreement(ours, theirs, 3) == {"rows_compared": 3, "same_prediction": 3}
+
+
+def test_agreement_fails_on_one_different_prediction(tmp_path: Path) -> None:
+    ours = _write(tmp_path / "ours", [0, 1, 2], ["Ad", "Chin", "Gentoo"])
+    theirs = _write(tmp_path / "theirs", [0, 1, 2], ["Ad", "Ad", "Gentoo"])
+    with pytest.raises(SystemExit, match="disagree on 1 of 3 rows"):
+        predict_bench.agreement(ours, theirs, 3)
+
+
+def test_agreement_fails_on_a_missing_row(tmp_path: Path) -> None:
+    ours = _write(tmp_path / "ours", [0, 1, 2], ["Ad", "Chin", "Gentoo"])
+    theirs = _write(tmp_path / "theirs", [0, 1], ["Ad", "Chin"])
+    with pytest.raises(SystemExit, match="row counts differ"):
+        predict_bench.agreement(ours, theirs, 3)
+
+
+@pytest.mark.slow  # fits and signs the bench's pipeline: ~12 s on a loaded 2-core machine
+def test_mlflow_gets_the_verified_estimator_and_casts_to_its_input_form(tmp_path: Path) -> None:
+    import joblib
+
+    key = artifacts.generate_keys("hmac-sha256", tmp_path / "keys")["secret"]
+    predict_bench.make_model(tmp_path / "store", key)
+    estimator, sample, casts = predict_bench.export_for_mlflow(tmp_path / "store", key, tmp_path)
+    # numbers as doubles, categories (the boolean too) as strings: tabular.conform's frame form
+    assert casts == ["bill=double", "visits=double", "island=string", "member=string"]
+    frame = pd.read_parquet(sample)
+    assert set(frame["member"].dropna()) <= {"true", "false"}
+    loaded = artifacts.load(tmp_path / "store" / "species" / "1",
+                            verifier=artifacts.load_verifier(key))  # fmt: skip
+    exported = joblib.load(estimator)
+    assert list(exported.predict(frame)) == list(loaded.estimator.predict(frame))
+
+
+def test_mlflow_venv_pins_pyspark_to_ours(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# a comment\nmlflow==3.17.2\n")
+    spec = peer_venv.wanted(requirements, peer_venv.MLFLOW_LIBRARIES)
+    assert spec["requirements"] == ["mlflow==3.17.2"]
+    assert spec["pins"]["pyspark"] == version("pyspark")
+    assert "pyspark" not in peer_venv.wanted(requirements)["pins"]
