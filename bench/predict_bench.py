@@ -1,14 +1,18 @@
-"""Batch scoring bench: ``spark_jobs.predict`` on local[1] and local[2] against a pandas floor.
+"""Batch scoring bench: ``spark_jobs.predict`` against MLflow's ``spark_udf`` and a pandas floor.
 
 Generates a tabular Parquet table in 8 files (default 1,000,000 rows, gaps and categories),
 signs one scikit-learn pipeline, then measures in this run:
 
 - the floor: one process reading the Parquet with pandas, ``conform`` + ``predict_proba``;
-- ``predict`` on local[1] and local[2] (each in its own process: one SparkContext per process),
-  the scoring stage's rows/s from the job's summary, and the peak RSS of the Python workers
-  (read from /proc while the job runs).
+- ``predict`` on local[1] and local[2], and ``mlflow.pyfunc.spark_udf`` (env_manager="local")
+  on the same masters (bench/mlflow/spark_udf.py in .venv-mlflow), each in its own process:
+  the scoring action's rows/s (map + Parquet write), twice per Spark session (the second run
+  is the figure, the first is reported as cold), the Python workers' peak RSS (read from /proc
+  while the job runs) and the CPU seconds of the process tree;
+- that both engines give every row the same prediction (the bench fails otherwise).
 
-Prints one JSON document; ratios are against numbers measured in the same run.
+Writes bench/results/predict.json (``--output``) and prints it; ratios are between numbers
+measured in the same run. ``--rows`` makes a smoke run quick (at least 800).
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ import peer_venv  # noqa: E402
 
 RESULTS = BENCH / "results" / "predict.json"
 MASTERS = ("local[1]", "local[2]")
-FILES = 8  # Parquet files in the generated table, hence 8 input partitions
+FILES = 8  # Parquet files in the generated table (Spark packs them into one split per core)
+RUNS = 2  # scoring actions per Spark session: the first is cold, the second warm
 
 
 def make_data(path: Path, rows: int) -> None:
@@ -155,25 +160,28 @@ def spark_run(master: str, data: Path, store: Path, key: Path, out: Path, batch:
     code = (
         "import json, sys; from pyspark.sql import SparkSession;"
         "from spark_jobs.predict.job import run; from spark_jobs.predict.settings import "
-        "PredictSettings as S;"
+        "PredictSettings as S\n"
         f"s = SparkSession.builder.master({master!r}).config('spark.ui.enabled','false')"
-        ".getOrCreate(); s.sparkContext.setLogLevel('ERROR');"
-        f"r = run(S(model={str(store / 'species')!r}, verify_key={str(key)!r}, "
-        f"data={str(data)!r}, output={str(out)!r}, keep=('id',), batch_size={batch})"
-        ".validate(), s);"
-        "print('SUMMARY' + json.dumps(r))"
+        ".getOrCreate(); s.sparkContext.setLogLevel('ERROR')\n"
+        f"for i in range({RUNS}):\n"
+        f" r = run(S(model={str(store / 'species')!r}, verify_key={str(key)!r}, "
+        f"data={str(data)!r}, output={str(out)!r} + f'/run-{{i}}', keep=('id',), "
+        f"batch_size={batch}).validate(), s)\n"
+        " print('SUMMARY' + json.dumps(r), flush=True)"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
     started = time.perf_counter()
     result, rss, cpu = _sampled([sys.executable, "-c", code], env)
     wall = time.perf_counter() - started
-    line = next((x for x in result.stdout.splitlines() if x.startswith("SUMMARY")), None)
-    if line is None:
+    lines = [x for x in result.stdout.splitlines() if x.startswith("SUMMARY")]
+    if result.returncode != 0 or len(lines) != RUNS:
         raise SystemExit(f"predict on {master} failed:\n{result.stderr[-3000:]}")
-    summary = json.loads(line[len("SUMMARY") :])
+    cold, warm = (json.loads(line[len("SUMMARY") :]) for line in lines)
     return {
-        "rows_per_second": summary["rows_per_second"],
-        "seconds": summary["seconds"],
+        "rows_per_second": warm["rows_per_second"],
+        "seconds": warm["seconds"],
+        "cold_rows_per_second": cold["rows_per_second"],
+        "cold_seconds": cold["seconds"],
         "worker_rss_mb": round(rss / 2**20, 1),
         "process_cpu_s": cpu,
         "process_wall_s": round(wall, 1),
@@ -210,7 +218,8 @@ def mlflow_run(python: Path, exported: tuple, master: str, data: Path, out: Path
     estimator, sample, casts = exported
     command = [str(python), str(BENCH / "mlflow" / "spark_udf.py"), "--estimator", str(estimator)]
     command += ["--sample", str(sample), "--data", str(data), "--output", str(out)]
-    command += ["--master", master, "--batch-size", str(batch), "--cast", *casts]
+    command += ["--master", master, "--batch-size", str(batch), "--runs", str(RUNS)]
+    command += ["--cast", *casts]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PYSPARK_PYTHON"] = str(python)
     started = time.perf_counter()
@@ -279,7 +288,9 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict:
             theirs[master] = mlflow_run(python, exported, master, data, out, args.batch_size)
     results["ours"], results["mlflow_spark_udf"] = ours, theirs
     if python:
-        results["agreement"] = agreement(tmp / "ours-2", tmp / "mlflow-2", args.rows)
+        results["agreement"] = agreement(
+            tmp / "ours-2" / "run-0", tmp / "mlflow-2" / "run-0", args.rows
+        )
     one, two = ours["local[1]"], ours["local[2]"]
     results["ratios"] = {
         "ours_over_mlflow_local1": ratio(one, theirs.get("local[1]")),

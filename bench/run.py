@@ -169,16 +169,18 @@ def batch_rows(predict: dict | None) -> list[str]:
     """Scoring-stage rows/s per engine and master, then the ratios against the goals."""
     if not predict:
         return ["(no batch scoring results)"]
-    head = f"{'engine':22} {'master':9} {'rows/s':>9} {'seconds':>8} {'worker RSS MB':>13}"
+    head = f"{'engine':18} {'master':9} {'rows/s':>8} {'seconds':>7} {'cold rows/s':>11} "
+    head += f"{'cold s':>7} {'worker RSS MB':>13}"
     lines = [head, "-" * len(head)]
     floor = predict["pandas_floor"]
-    lines.append(f"{'pandas floor':22} {'1 process':9} {floor['rows_per_second']:9.0f} "
-                 f"{floor['seconds']:8.2f} {'-':>13}")  # fmt: skip
+    lines.append(f"{'pandas floor':18} {'1 process':9} {floor['rows_per_second']:8.0f} "
+                 f"{floor['seconds']:7.2f} {'-':>11} {'-':>7} {'-':>13}")  # fmt: skip
     engines = (("ours (predict)", "ours"), ("MLflow spark_udf", "mlflow_spark_udf"))
     for label, key in engines:
         for master, r in predict.get(key, {}).items():
-            lines.append(f"{label:22} {master:9} {r['rows_per_second']:9.0f} "
-                         f"{r['seconds']:8.2f} {r['worker_rss_mb']:13.0f}")  # fmt: skip
+            lines.append(f"{label:18} {master:9} {r['rows_per_second']:8.0f} "
+                         f"{r['seconds']:7.2f} {r['cold_rows_per_second']:11.0f} "
+                         f"{r['cold_seconds']:7.2f} {r['worker_rss_mb']:13.0f}")  # fmt: skip
     if predict.get("mlflow_skipped"):
         lines.append(f"{'MLflow spark_udf':22} n/a: {predict['mlflow_skipped']}")
     x, goals = predict["ratios"], predict["goals"]
@@ -272,7 +274,7 @@ def main() -> int:
         "",
         f"== Batch scoring: {predict['rows'] if predict else args.batch_rows} Parquet rows "
         "(8 files), one signed scikit-learn pipeline; scoring stage (map + Parquet write) "
-        "rows/s; x = ratio in this run",
+        "rows/s, second run in the session (cold = first); x = ratio of those, in this run",
         *batch_rows(predict),
     ]
     problems = [p for p in problems if p]
