@@ -80,11 +80,13 @@ test-fast: install redis-deps ## Tests without the slow ones and without Spark (
 
 BENCH_DURATION ?= 10
 BENCH_TRAIN_FACTORS ?= 1,4,16
-bench: install ## Training, serving, MLServer and MLflow benchmarks in one run, one table (makes .venv-mlserver, .venv-mlflow)
+BENCH_BATCH_ROWS ?= 1000000
+bench: install ## Training, serving, MLServer, MLflow and batch scoring benchmarks in one run, one table (makes .venv-mlserver, .venv-mlflow)
 	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi; } || \
 	  echo "wrk unavailable: bench/serving_bench.py falls back to its Python load generator"
-	$(PY) bench/run.py --duration $(BENCH_DURATION) --train-factors $(BENCH_TRAIN_FACTORS)
+	$(PY) bench/run.py --duration $(BENCH_DURATION) --train-factors $(BENCH_TRAIN_FACTORS) \
+	  --batch-rows $(BENCH_BATCH_ROWS)
 
 soak: install ## Reliability suites (tests/e2e) at full size: 200k-request soak, more fuzzing
 	E2E_SOAK_REQUESTS=200000 E2E_SOAK_MAX_SECONDS=3600 E2E_FUZZ_EXAMPLES=200 \
