@@ -202,6 +202,9 @@ def test_schema_rejects_bad_values(helm, sets, message):
         ({"model.delivery": "download"}, "model.download.url"),
         ({"tls.enabled": True}, "tls.secretName"),
         ({"training.enabled": True}, "signingKeySecret"),
+        ({"tests.request.kind": "image"}, "/tests/request/kind"),  # the helm test hook's request
+        ({"tests.request.k": 0}, "/tests/request/k"),
+        ({"tests.request.users": "u1"}, "users"),
     ],
 )
 def test_inconsistent_values_fail_with_a_clear_message(helm, sets, message):

@@ -58,23 +58,6 @@ def test_rendered_hook_env_per_kind(render, sets, expected):
 
 
 @pytest.mark.parametrize(
-    ("sets", "message"),
-    [
-        ({"tests.request.kind": "image"}, "/tests/request/kind"),
-        ({"tests.request.k": 0}, "/tests/request/k"),
-        ({"tests.request.users": "u1"}, "users"),
-    ],
-)
-def test_schema_refuses_bad_test_requests(helm, sets, message):
-    args = ["template", "x", str(CHART), "--values", str(DEFAULT)]
-    for key, value in sets.items():
-        args += ["--set-string" if isinstance(value, str) else "--set", f"{key}={value}"]
-    proc = run_helm(helm, *args)
-    assert proc.returncode != 0
-    assert message in proc.stderr, proc.stderr
-
-
-@pytest.mark.parametrize(
     ("sets", "shown", "absent"),
     [
         ({}, ["curl -F file=@7.png http://127.0.0.1:8080/predict",
