@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 import peer_venv  # noqa: E402
+import processes  # noqa: E402
 
 RESULTS = BENCH / "results" / "predict.json"
 MASTERS = ("local[1]", "local[2]")
@@ -96,37 +97,10 @@ def floor(data: Path, store: Path, key: Path) -> dict:
 
 def _worker_rss() -> int:
     """Largest RSS (bytes) of any pyspark Python worker/daemon process on this machine now."""
-    peak = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"pyspark.daemon" not in cmd and b"pyspark.worker" not in cmd:
-                continue
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    peak = max(peak, int(line.split()[1]) * 1024)
-        except OSError:
-            continue
-    return peak
-
-
-def _tree_cpu(root: int, seen: dict[int, float]) -> None:
-    """Record CPU seconds (user + system) of ``root`` and its descendants into ``seen``."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents, cpu = {}, {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(pid)] = int(fields[1])
-        cpu[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
-    for pid in cpu:
-        up = pid
-        while up > 1 and up != root:
-            up = parents.get(up, 0)
-        if up == root:
-            seen[pid] = max(seen.get(pid, 0.0), cpu[pid])
+    pids = (int(p) for p in os.listdir("/proc") if p.isdigit())
+    marks = ("pyspark.daemon", "pyspark.worker")
+    workers = [p for p in pids if any(m in processes.cmdline(p) for m in marks)]
+    return max((processes.rss_kb(p) for p in workers), default=0) * 1024
 
 
 def _sampled(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess, int, float]:
@@ -141,7 +115,8 @@ def _sampled(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess
     def sample() -> None:
         while not done.is_set():
             peak["rss"] = max(peak["rss"], _worker_rss())
-            _tree_cpu(child.pid, cpu)
+            for pid, seconds in processes.tree_cpu(child.pid).items():
+                cpu[pid] = max(cpu.get(pid, 0.0), seconds)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
