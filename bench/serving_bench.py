@@ -297,6 +297,13 @@ def main() -> int:
         help="ours only: the default buffered worker (ours/*), sync (ours-sync/*), or both",
     )
     parser.add_argument("--cold-runs", type=int, default=3, help="cold starts per server")
+    parser.add_argument(
+        "--our-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra SERVING_* setting for ours (repeatable), to measure one lever",
+    )
     args = parser.parse_args()
     load = load_generator()
     work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
@@ -432,6 +439,7 @@ def benchmark(args, load, work: Path) -> dict:
         },
         "auth": "API key (Bearer) on ours; none on the baseline; rate limiting off",
         "metrics": True,
+        "our_env": list(args.our_env),
         "scenarios": dict(sorted(scenarios.items())),
         "footprint": footprint,
     }
@@ -455,6 +463,7 @@ def our_env(
         # The per-client rate limit would throttle the load generator itself, not measure speed.
         "SERVING_RATE_LIMIT_ENABLED": "false",
         "SERVING_WORKER_CLASS": worker_class,
+        **dict(item.split("=", 1) for item in getattr(args, "our_env", ())),
     }
 
 
