@@ -287,6 +287,14 @@ def save(results: dict, output: Path, report) -> int:
     return 0
 
 
+def setting(text: str) -> str:
+    """``--our-env``'s value: one ``SERVING_NAME=value``."""
+    name, sep, _ = text.partition("=")
+    if not sep or not name.startswith("SERVING_"):
+        raise argparse.ArgumentTypeError(f"expected SERVING_NAME=VALUE, got {text!r}")
+    return text
+
+
 def main() -> int:
     parser = load_options(__doc__, "gunicorn workers for both", RESULTS)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per scenario")
@@ -301,6 +309,7 @@ def main() -> int:
         "--our-env",
         action="append",
         default=[],
+        type=setting,
         metavar="NAME=VALUE",
         help="an extra SERVING_* setting for ours (repeatable), to measure one lever",
     )
