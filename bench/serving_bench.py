@@ -472,7 +472,7 @@ def our_env(
         # The per-client rate limit would throttle the load generator itself, not measure speed.
         "SERVING_RATE_LIMIT_ENABLED": "false",
         "SERVING_WORKER_CLASS": worker_class,
-        **dict(item.split("=", 1) for item in getattr(args, "our_env", ())),
+        **dict(item.split("=", 1) for item in args.our_env),
     }
 
 
