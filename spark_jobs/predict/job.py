@@ -341,14 +341,15 @@ def plan(spark, settings: PredictSettings, model: Model, data: Input) -> tuple[s
     )
     kept = {f.name: f for f in data.frame.schema.fields}
     fields = [st.StructField(k, kept[k].dataType, True) for k in data.keep]
-    fields.append(st.StructField("prediction", label_type, True))
+    results = [st.StructField("prediction", label_type, True)]
     if array:
-        fields.append(st.StructField("probability", st.ArrayType(st.DoubleType(), False), True))
-    fields += [st.StructField(n, st.DoubleType(), True) for n in per_class]
-    fields += [
+        results.append(st.StructField("probability", st.ArrayType(st.DoubleType(), False), True))
+    results += [st.StructField(n, st.DoubleType(), True) for n in per_class]
+    results += [
         st.StructField("model_name", st.StringType(), False),
         st.StructField("model_version", st.StringType(), False),
     ]
+    fields += results
     the_plan = scoring.Plan(
         digest=digest,
         payload=sc.broadcast(payload),
@@ -368,12 +369,21 @@ def plan(spark, settings: PredictSettings, model: Model, data: Input) -> tuple[s
         on_error=settings.on_error,
         model_name=model.name,
         model_version=model.version,
+        result_types=_arrow_types(spark, results),
         rows=sc.accumulator(0),
         bad_rows=sc.accumulator(0),
         examples=sc.accumulator([], _Examples()),
     )
     log.info("model %s/%s: %d bytes broadcast", model.name, model.version, len(payload))
     return the_plan, st.StructType(fields)
+
+
+def _arrow_types(spark, fields: list) -> dict:
+    """The Arrow type Spark reads back for each column the job adds (``mapInArrow``)."""
+    from pyspark.sql.pandas.types import to_arrow_type
+
+    large = spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false") == "true"
+    return {f.name: to_arrow_type(f.dataType, prefers_large_types=large) for f in fields}
 
 
 @contextmanager
@@ -414,7 +424,7 @@ def run(settings: PredictSettings, spark=None) -> dict:
     the_plan, schema = plan(spark, settings, model, data)
 
     def write(uri: str) -> None:
-        writer = data.frame.mapInPandas(the_plan.score, schema).write.mode("errorifexists")
+        writer = data.frame.mapInArrow(the_plan.score, schema).write.mode("errorifexists")
         writer = writer.format(settings.format)
         if settings.format == "csv":
             writer = writer.option("header", True)

@@ -1,15 +1,21 @@
 """Executor side of batch scoring: verified model bytes in, one vectorised predict per batch.
 
-Nothing here imports pyspark at module level, so every function is testable on plain pandas.
-The :class:`Plan` is what the driver pickles into the ``mapInPandas`` closure: small facts
-about the model and a handle on the broadcast model bytes (never a path). :func:`model_for`
-unpickles those bytes at most once per Python worker — a module-level cache keyed by the
-sha256 the driver computed over the bytes it produced from the *verified* estimator.
+Nothing here imports pyspark at module level, so every function is testable on plain Arrow
+record batches. The :class:`Plan` is what the driver pickles into the ``mapInArrow`` closure:
+small facts about the model and a handle on the broadcast model bytes (never a path).
+:func:`model_for` unpickles those bytes at most once per Python worker — a module-level cache
+keyed by the sha256 the driver computed over the bytes it produced from the *verified*
+estimator.
 
-Rows are validated with :mod:`artifacts.tabular` — the rules serving applies to a request:
-Parquet/table batches as typed values (``conform``'s rules), CSV batches as text (``from_csv``'s
-rules: every cell a string, an empty cell missing). Image rows go through
-:func:`artifacts.preprocess.to_mnist`, the function serving applies to uploads.
+Batches arrive and leave as Arrow record batches (``mapInArrow``): kept columns pass through
+untouched and the results are built as Arrow arrays in bulk (the probabilities as one list
+array over the flat matrix, labels by index into the label array, nulls by mask) — no pandas
+frame and no Python object per row on the way out. Rows are validated with
+:mod:`artifacts.tabular` — the rules serving applies to a request: Parquet/table batches as
+typed columns (``from_arrays``: numpy checks per column, the per-value rules where a column
+has a problem), CSV batches as text (``from_csv``'s rules: every cell a string, an empty cell
+missing). Image rows go through :func:`artifacts.preprocess.to_mnist`, the function serving
+applies to uploads.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from artifacts import skew, tabular
 from artifacts.errors import VersionSkew
@@ -80,7 +86,7 @@ def _unpickle(data: bytes) -> Any:
 
 @dataclass(frozen=True)
 class Plan:
-    """What each batch needs; pickled into the ``mapInPandas`` closure (the model is not)."""
+    """What each batch needs; pickled into the ``mapInArrow`` closure (the model is not)."""
 
     digest: str
     payload: Any
@@ -100,23 +106,24 @@ class Plan:
     on_error: str
     model_name: str
     model_version: str
+    result_types: dict  # Arrow type of each column the job adds (prediction … model_version)
     rows: Any = None  # Spark accumulators (None outside Spark)
     bad_rows: Any = None
     examples: Any = None
 
-    def score(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        """The ``mapInPandas`` function."""
+    def score(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """The ``mapInArrow`` function."""
         model = model_for(self.digest, self.payload, self.framework, self.skew_policy)
         schema = InputSchema.from_dict(self.input_schema)
         offset = 0
         for batch in batches:
             yield score_batch(self, model, schema, batch, offset)
-            offset += len(batch)
+            offset += batch.num_rows
 
 
 def score_batch(
-    plan: Plan, model: Any, schema: InputSchema, batch: pd.DataFrame, offset: int = 0
-) -> pd.DataFrame:
+    plan: Plan, model: Any, schema: InputSchema, batch: pa.RecordBatch, offset: int = 0
+) -> pa.RecordBatch:
     """One Arrow batch → kept columns, prediction, probabilities, model name and version."""
     rows, good, problems = _inputs(plan, schema, batch)
     if problems and plan.on_error == "fail":
@@ -124,25 +131,29 @@ def score_batch(
         raise DataError(f"{_where(plan, batch, row, offset)}: {message}")
     _count(plan, batch, offset, problems)
     values, proba = _predict(plan, model, rows) if good.any() else (None, None)
-    if plan.on_error == "skip":
-        return _output(plan, batch[good], values, proba)
-    values, proba = _spread(values, proba, good, plan)
-    return _output(plan, batch, values, proba)
+    return _output(plan, batch, good, values, proba)
 
 
-def _inputs(plan: Plan, schema: InputSchema, batch: pd.DataFrame):
+def _inputs(plan: Plan, schema: InputSchema, batch: pa.RecordBatch):
     """(model input for the good rows, good-row mask, {row: problem}) for one batch."""
     if plan.kind == TABULAR:
         return _tabular(plan, schema, batch)
     if plan.kind == IMAGE:
         return _images(batch)
+    cells = _numpy(batch.column(FEATURES))
     if plan.kind == VECTOR:
-        return _vectors(schema, batch[FEATURES])
-    good = np.ones(len(batch), dtype=bool)
-    return np.vstack(batch[FEATURES].to_numpy()) if len(batch) else None, good, {}
+        return _vectors(schema, cells)
+    good = np.ones(len(cells), dtype=bool)
+    return np.vstack(cells) if len(cells) else None, good, {}
 
 
-def _vectors(schema: InputSchema, cells: pd.Series):
+def _numpy(column: pa.Array) -> np.ndarray:
+    """An Arrow column as numpy: numbers with gaps as float64 NaN; strings, booleans with
+    gaps and lists as object arrays (None for a gap, an array per list)."""
+    return column.to_numpy(zero_copy_only=False)
+
+
+def _vectors(schema: InputSchema, cells: Any):
     """Rows of the model's width, finite and inside the trained range; the rest are bad."""
     width = schema.features
     problems: dict[int, str] = {}
@@ -170,15 +181,19 @@ def _vectors(schema: InputSchema, cells: pd.Series):
     return (rows[good] if good.any() else None), good, problems
 
 
-def _tabular(plan: Plan, schema: InputSchema, batch: pd.DataFrame):
+def _tabular(plan: Plan, schema: InputSchema, batch: pa.RecordBatch):
     """Validate with serving's rules; bad rows are set aside and the rest validated again."""
-    index = np.arange(len(batch))
+    arrays = {name: _numpy(batch.column(name)) for name in plan.features}
+    index = np.arange(batch.num_rows)
     problems: dict[int, str] = {}
     while len(index):
-        part = batch.iloc[index] if len(problems) else batch
-        columns = {name: part[name].tolist() for name in plan.features}
+        part = {name: values[index] for name, values in arrays.items()} if problems else arrays
         try:
-            frame = tabular.from_columns(columns, schema, text=plan.text)
+            if plan.text:
+                texts = {name: values.tolist() for name, values in part.items()}
+                frame = tabular.from_columns(texts, schema, text=True)
+            else:
+                frame = tabular.from_arrays(part, schema)
         except tabular.SchemaMismatch as exc:
             rows = {p["row"] for p in exc.problems}
             if None in rows:  # a whole-column problem: the driver's checks should have caught it
@@ -189,25 +204,25 @@ def _tabular(plan: Plan, schema: InputSchema, batch: pd.DataFrame):
                 break
             index = index[~np.isin(np.arange(len(index)), list(rows))]
             continue
-        good = np.zeros(len(batch), dtype=bool)
+        good = np.zeros(batch.num_rows, dtype=bool)
         good[index] = True
         return frame, good, problems
-    return None, np.zeros(len(batch), dtype=bool), problems
+    return None, np.zeros(batch.num_rows, dtype=bool), problems
 
 
 def _describe(problem: dict) -> str:
     return f"column {problem['field']!r}: {problem['message']}"
 
 
-def _images(batch: pd.DataFrame):
+def _images(batch: pa.RecordBatch):
     """Decode and normalise each image as serving does an upload; undecodable ones are bad."""
     from artifacts.preprocess import to_mnist
 
     pixels, problems = [], {}
-    good = np.zeros(len(batch), dtype=bool)
-    columns = zip(*(batch[name] for name in IMAGE_FIELDS), strict=True)
+    good = np.zeros(batch.num_rows, dtype=bool)
+    columns = zip(*(batch.column(name).to_pylist() for name in IMAGE_FIELDS), strict=True)
     for row, (height, width, channels, data) in enumerate(columns):
-        if height is None or height <= 0 or width <= 0 or channels not in _PIL_MODES:
+        if None in (height, width, data) or min(height, width) <= 0 or channels not in _PIL_MODES:
             problems[row] = "not a readable image"
             continue
         try:
@@ -232,7 +247,8 @@ def _decode(height: int, width: int, channels: int, data: bytes):
 
 
 def _predict(plan: Plan, model: Any, rows: Any) -> tuple[np.ndarray, np.ndarray | None]:
-    """One vectorised call: (labels or values, probabilities or None) — as serving answers."""
+    """One vectorised call: (indices into ``plan.labels`` or values, probabilities or None)
+    — as serving answers."""
     import sklearn
 
     with sklearn.config_context(assume_finite=plan.kind != TABULAR):
@@ -247,65 +263,87 @@ def _predict(plan: Plan, model: Any, rows: Any) -> tuple[np.ndarray, np.ndarray 
         else:
             proba = None
             indices = np.searchsorted(np.asarray(plan.classes), model.predict(rows))
-    return np.asarray(plan.labels, dtype=object)[indices], proba
+    return indices, proba
 
 
-def _spread(values, proba, good: np.ndarray, plan: Plan):
-    """Results for the good rows placed in full-length columns, None/NaN for the bad ones."""
-    if good.all():
-        return values, proba
-    full = np.full(len(good), None, dtype=object)
-    if values is not None:
-        full[good] = values
-    full_proba = None
-    if plan.has_proba and plan.task == CLASSIFICATION:
-        full_proba = np.full((len(good), len(plan.labels)), np.nan)
-        if proba is not None:
-            full_proba[good] = proba
-    return full, full_proba
+def _output(plan: Plan, batch: pa.RecordBatch, good: np.ndarray, values, proba) -> pa.RecordBatch:
+    """The result batch: every input row (``null``), or only the good ones (``skip``).
 
-
-def _output(plan: Plan, batch: pd.DataFrame, values, proba) -> pd.DataFrame:
-    n = len(batch)
-    out = {name: batch[name].to_numpy() for name in plan.keep}
-    if values is None:
-        values = np.full(n, None, dtype=object)
-    out["prediction"] = values
+    ``values``/``proba`` hold the good rows' results in order; a bad row written under
+    ``null`` gets nulls. A NaN result is written as null, as Spark writes a pandas NaN."""
+    skip = plan.on_error == "skip"
+    n = int(good.sum()) if skip else batch.num_rows
+    where = None if skip or good.all() else _positions(good)
+    columns = {name: _kept(batch.column(name), good, skip) for name in plan.keep}
+    types = plan.result_types
+    columns["prediction"] = _prediction(plan, values, where, n)
     if plan.probability_array:
-        if proba is None:
-            out["probability"] = np.full(n, None, dtype=object)
-        else:
-            missing = np.isnan(proba[:, 0]) if n else np.zeros(0, dtype=bool)
-            cells = list(proba)
-            out["probability"] = [None if m else c for m, c in zip(missing, cells, strict=True)]
+        columns["probability"] = _probability_array(proba, where, n, types["probability"])
     for j, name in enumerate(plan.probability_columns):
-        out[name] = proba[:, j] if proba is not None else np.full(n, np.nan)
-    out["model_name"] = np.full(n, plan.model_name, dtype=object)
-    out["model_version"] = np.full(n, plan.model_version, dtype=object)
-    return pd.DataFrame(out)
+        column = None if proba is None else pa.array(proba[:, j], from_pandas=True)
+        columns[name] = _placed(column, where, n, types[name])
+    for name, text in (("model_name", plan.model_name), ("model_version", plan.model_version)):
+        columns[name] = pa.array([text], types[name]).take(np.zeros(n, dtype=np.int64))
+    return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
 
 
-def _count(plan: Plan, batch: pd.DataFrame, offset: int, problems: dict[int, str]) -> None:
+def _positions(good: np.ndarray) -> pa.Array:
+    """Per row, the index of its result among the good rows' results; null for a bad row."""
+    return pa.array(np.cumsum(good, dtype=np.int64) - 1, mask=~good)
+
+
+def _kept(column: pa.Array, good: np.ndarray, skip: bool) -> pa.Array:
+    return column.filter(pa.array(good)) if skip and not good.all() else column
+
+
+def _placed(column: pa.Array | None, where: pa.Array | None, n: int, kind: pa.DataType):
+    """The good rows' ``column`` laid over the ``n`` written rows (all null if None)."""
+    if column is None:
+        return pa.nulls(n, kind)
+    column = column.cast(kind)
+    return column if where is None else column.take(where)
+
+
+def _prediction(plan: Plan, values, where: pa.Array | None, n: int) -> pa.Array:
+    """Labels (``values`` index the plan's labels) or the regression/cluster values."""
+    kind = plan.result_types["prediction"]
+    if values is None:
+        return pa.nulls(n, kind)
+    if plan.task != CLASSIFICATION:
+        return _placed(pa.array(values, from_pandas=True), where, n, kind)
+    indices = pa.array(values, pa.int64())
+    return pa.array(list(plan.labels), kind).take(indices if where is None else indices.take(where))
+
+
+def _probability_array(proba, where: pa.Array | None, n: int, kind: pa.ListType) -> pa.Array:
+    """One list per row over the flat probability matrix (no Python object per row)."""
+    if proba is None:
+        return pa.nulls(n, kind)
+    rows, width = proba.shape
+    offsets = pa.array(np.arange(0, (rows + 1) * width, width, dtype=np.int32))
+    flat = pa.array(np.ascontiguousarray(proba, dtype=np.float64).reshape(-1))
+    gaps = np.isnan(proba[:, 0])  # a model's NaN row is written as null, as it always was
+    mask = pa.array(gaps) if gaps.any() else None
+    lists = pa.ListArray.from_arrays(offsets, flat, type=kind, mask=mask)
+    return lists if where is None else lists.take(where)
+
+
+def _count(plan: Plan, batch: pa.RecordBatch, offset: int, problems: dict[int, str]) -> None:
     if plan.rows is None:
         return
-    plan.rows.add(len(batch))
+    plan.rows.add(batch.num_rows)
     if problems:
         plan.bad_rows.add(len(problems))
         shown = sorted(problems.items())[:3]
         plan.examples.add([f"{_where(plan, batch, r, offset)}: {m}" for r, m in shown])
 
 
-def _where(plan: Plan, batch: pd.DataFrame, row: int, offset: int) -> str:
+def _where(plan: Plan, batch: pa.RecordBatch, row: int, offset: int) -> str:
     """Name a record: its kept values (ids) and its position in the Spark partition."""
     partition = _partition()
     place = f"row {offset + row}" + (f" of partition {partition}" if partition is not None else "")
-    ids = ", ".join(f"{k}={_plain(batch[k].iloc[row])!r}" for k in plan.keep[:3])
+    ids = ", ".join(f"{k}={batch.column(k)[row].as_py()!r}" for k in plan.keep[:3])
     return f"{place} ({ids})" if ids else place
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python value it holds, so messages read ``id=4``."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _partition() -> int | None:
