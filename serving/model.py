@@ -11,7 +11,7 @@ check switched off. A compiled path is only used after it reproduced the estimat
 What a model takes and returns comes from the manifest's typed schemas (:mod:`artifacts.schema`):
 image and vector models take that validated float array; tabular models take the schema's frame
 form (:mod:`artifacts.tabular`) — a DataFrame or a lazy ``Batch`` of validated columns. Tabular
-pipelines are compiled too (:mod:`serving.compiled`, verified the same way on probe frames from
+pipelines are compiled too (:mod:`artifacts.compiled`, verified the same way on probe frames from
 the input schema); requests it cannot score as the pipeline would, and models it does not
 recognise, go to the pipeline with the DataFrame. Classifiers answer with class indices into
 ``labels`` — the original labels, strings staying strings — and probabilities; regressors (and
@@ -31,6 +31,7 @@ from scipy.special import expit
 from sklearn.base import is_regressor
 
 from artifacts import tabular
+from artifacts.compiled import PROBA, CompiledTabular, compile_tabular
 from artifacts.errors import ManifestInvalid
 from artifacts.schema import (
     CLASSIFICATION,
@@ -42,8 +43,6 @@ from artifacts.schema import (
     input_schema,
     output_schema,
 )
-
-from .compiled import PROBA, CompiledTabular, compile_tabular
 
 log = logging.getLogger(__name__)
 

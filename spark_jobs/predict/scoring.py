@@ -43,6 +43,7 @@ IMAGE_FIELDS = ("height", "width", "nChannels", "data")
 _PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 _MODELS: dict[str, Any] = {}  # digest → estimator; one model per worker at a time
+_EXACT: dict[str, Any] = {}  # digest → the tabular model's exact compiled scorer, or None
 LOADS = {"count": 0}  # unpickles in this process, for tests and the bench
 
 
@@ -115,22 +116,42 @@ class Plan:
         """The ``mapInArrow`` function."""
         model = model_for(self.digest, self.payload, self.framework, self.skew_policy)
         schema = InputSchema.from_dict(self.input_schema)
+        fast = exact_scorer(self.digest, model, schema, self.task) if self.kind == TABULAR else None
         offset = 0
         for batch in batches:
-            yield score_batch(self, model, schema, batch, offset)
+            yield score_batch(self, model, schema, batch, offset, fast)
             offset += batch.num_rows
 
 
+def exact_scorer(digest: str, model: Any, schema: InputSchema, task: str) -> Any:
+    """The tabular pipeline's exact compiled scorer (:func:`artifacts.compiled.compile_exact`:
+    the same output bit for bit, without scikit-learn's per-step overhead), built once per
+    worker; None if the pipeline has none."""
+    if digest not in _EXACT:
+        from artifacts.compiled import compile_exact
+
+        _EXACT.clear()
+        _EXACT[digest] = compile_exact(model, schema, task)
+    return _EXACT[digest]
+
+
 def score_batch(
-    plan: Plan, model: Any, schema: InputSchema, batch: pa.RecordBatch, offset: int = 0
+    plan: Plan,
+    model: Any,
+    schema: InputSchema,
+    batch: pa.RecordBatch,
+    offset: int = 0,
+    fast: Any = None,
 ) -> pa.RecordBatch:
-    """One Arrow batch → kept columns, prediction, probabilities, model name and version."""
+    """One Arrow batch → kept columns, prediction, probabilities, model name and version.
+
+    ``fast``: the model's exact compiled scorer (:func:`exact_scorer`), tried first."""
     rows, good, problems = _inputs(plan, schema, batch)
     if problems and plan.on_error == "fail":
         row, message = min(problems.items())
         raise DataError(f"{_where(plan, batch, row, offset)}: {message}")
     _count(plan, batch, offset, problems)
-    values, proba = _predict(plan, model, rows) if good.any() else (None, None)
+    values, proba = _predict(plan, model, rows, fast) if good.any() else (None, None)
     return _output(plan, batch, good, values, proba)
 
 
@@ -191,9 +212,9 @@ def _tabular(plan: Plan, schema: InputSchema, batch: pa.RecordBatch):
         try:
             if plan.text:
                 texts = {name: values.tolist() for name, values in part.items()}
-                frame = tabular.from_columns(texts, schema, text=True)
+                frame = tabular.from_columns(texts, schema, text=True, lazy=True)
             else:
-                frame = tabular.from_arrays(part, schema)
+                frame = tabular.from_arrays(part, schema, lazy=True)
         except tabular.SchemaMismatch as exc:
             rows = {p["row"] for p in exc.problems}
             if None in rows:  # a whole-column problem: the driver's checks should have caught it
@@ -246,23 +267,30 @@ def _decode(height: int, width: int, channels: int, data: bytes):
     return Image.fromarray(np.ascontiguousarray(array), mode=_PIL_MODES[channels])
 
 
-def _predict(plan: Plan, model: Any, rows: Any) -> tuple[np.ndarray, np.ndarray | None]:
+def _predict(
+    plan: Plan, model: Any, rows: Any, fast: Any = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """One vectorised call: (indices into ``plan.labels`` or values, probabilities or None)
-    — as serving answers."""
+    — as serving answers. ``rows`` of a tabular model are a :class:`tabular.Batch`."""
     import sklearn
 
+    output = fast(rows) if fast is not None else None  # None: the model itself decides
+    if output is None and isinstance(rows, tabular.Batch):
+        rows = rows.to_frame()
     with sklearn.config_context(assume_finite=plan.kind != TABULAR):
         if plan.task != CLASSIFICATION:
-            values = np.asarray(model.predict(rows))
+            values = np.asarray(model.predict(rows) if output is None else output)
             if plan.task == REGRESSION:
                 values = values.astype(np.float64, copy=False)
             return values, None
         if plan.has_proba:
-            proba = np.asarray(model.predict_proba(rows), dtype=np.float64)
+            proba = model.predict_proba(rows) if output is None else output
+            proba = np.asarray(proba, dtype=np.float64)
             indices = proba.argmax(axis=1)
         else:
             proba = None
-            indices = np.searchsorted(np.asarray(plan.classes), model.predict(rows))
+            labels = model.predict(rows) if output is None else output
+            indices = np.searchsorted(np.asarray(plan.classes), labels)
     return indices, proba
 
 

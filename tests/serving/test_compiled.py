@@ -1,4 +1,4 @@
-"""serving.compiled: tabular pipelines compiled to numpy reproduce the pipeline, or are not used."""
+"""artifacts.compiled, as serving uses it: compiled tabular pipelines reproduce the pipeline."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from sklearn.preprocessing import (
 from sklearn.tree import DecisionTreeClassifier
 
 from artifacts import tabular
-from serving.compiled import PROBA, compile_tabular, probe_frame
+from artifacts.compiled import PROBA, compile_exact, compile_tabular, probe_frame
 from serving.model import ServedModel
 from tests.serving.conftest import (
     PENGUIN_COLUMNS,
@@ -221,6 +221,67 @@ def test_random_frames_match_the_pipeline(fitted, compiled, name, rows):
     assert_same(compiled[name], fitted[name], frame)
 
 
+@pytest.fixture(scope="module")
+def exact(fitted) -> dict:
+    return {
+        name: compile_exact(model, PENGUIN_SCHEMA, task_of(name)) for name, model in fitted.items()
+    }
+
+
+def assert_identical(got: np.ndarray, want: np.ndarray) -> None:
+    assert (got.dtype, got.shape) == (want.dtype, want.shape)
+    if got.dtype.kind == "f":
+        assert got.tobytes() == want.tobytes()  # bit for bit, NaN payloads and signs included
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", ALL)
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=ROWS)
+def test_exact_scorer_gives_the_pipeline_bit_for_bit(fitted, exact, name, rows):
+    """Batch scoring's path: the compiled transforms, then the final estimator's own method."""
+    frame = pd.DataFrame(
+        {
+            c.name: pd.Series([r[c.name] for r in rows], dtype=object if c.categorical else float)
+            for c in PENGUIN_COLUMNS
+        }
+    )
+    scorer = exact[name]
+    assert scorer is not None
+    got = scorer(frame)
+    if got is None:  # deferred: only a batch whose gaps reach the model; the rest is scored
+        assert frame.isna().any(axis=None)
+        finite = np.isfinite(scorer.compiled.features(frame)).all(axis=1)
+        assert not finite.all()
+        frame = frame[finite].reset_index(drop=True)
+        if not len(frame):
+            return
+        got = scorer(frame)
+    assert_identical(got, reference(fitted[name], frame, scorer.output))
+
+
+def test_exact_scorer_needs_a_dense_matrix(caplog):
+    sparse = Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [("cat", OneHotEncoder(handle_unknown="ignore"), ["island", "plan"])],
+                    sparse_threshold=1.0,
+                ),
+            ),
+            ("model", LogisticRegression(max_iter=5000)),
+        ]
+    ).fit(FRAME, SPECIES)
+    assert compile_tabular(sparse, PENGUIN_SCHEMA, "classification") is not None
+    with caplog.at_level("INFO", logger="artifacts.compiled"):
+        assert compile_exact(sparse, PENGUIN_SCHEMA, "classification") is None
+    assert "sparse" in caplog.text
+
+
 def test_served_model_uses_it_with_batches_and_frames(fitted):
     manifest = {"input_schema": PENGUIN_SCHEMA.to_dict()}
     pipeline = fitted["spark-logistic"]
@@ -271,7 +332,7 @@ def test_a_tampered_encoder_fails_verification_and_falls_back(caplog):
     estimator = spark_style(LogisticRegression(max_iter=5000)).fit(FRAME, SPECIES)
     one_hot = estimator.named_steps["columns"].named_transformers_["f2"].steps[1][1]
     one_hot.drop_idx_ = np.array([1])  # what the compiler reads, not what sklearn applies
-    with caplog.at_level("WARNING", logger="serving.compiled"):
+    with caplog.at_level("WARNING", logger="artifacts.compiled"):
         assert compile_tabular(estimator, PENGUIN_SCHEMA, "classification") is None
     assert "feature matrix differs" in caplog.text
 

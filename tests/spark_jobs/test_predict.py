@@ -223,6 +223,28 @@ def test_on_error_skip_and_null_count_bad_rows(spark, store, hmac_key, tmp_path,
         assert got.loc[~bad, "prediction"].notna().all()
 
 
+def test_typed_parquet_bad_rows_follow_on_error(spark, store, hmac_key, tmp_path):
+    """Parquet values are checked as typed columns: a null where training saw none and a
+    fraction in a long column are bad rows, named, counted and written as nulls."""
+    raw = table(30).astype({"visits": "float64"})
+    raw.loc[[4, 9], "visits"] = [np.nan, 2.5]
+    data = tmp_path / "bad.parquet"
+    raw.to_parquet(data)
+    out = tmp_path / "out"
+    summary = run(settings(store, "species", hmac_key, data, out, on_error="null"), spark)
+    got = read_output(out)
+    assert summary["bad_rows"] == 2
+    assert got.loc[[4, 9], "prediction"].isna().all()
+    assert got.loc[[4, 9], "probability"].isna().all()
+    model = served(store, "species", hmac_key)
+    good = raw.drop(index=[4, 9])
+    expected = model.predict(tabular.conform(good.drop(columns="id"), SCHEMA))
+    assert got.drop(index=[4, 9])["prediction"].tolist() == model.answers(expected)
+    examples = " ".join(summary["bad_examples"])
+    assert "row 4" in examples
+    assert "column 'visits': expected an integer, got 2.5" in examples
+
+
 def test_missing_and_unknown_columns_fail_by_name(spark, store, hmac_key, tmp_path):
     data = tmp_path / "partial.parquet"
     table(10).drop(columns="visits").assign(colour="red").to_parquet(data)

@@ -18,6 +18,11 @@ the same feature matrix bit for bit, the same labels, probabilities and values w
 At serving time a request the compiled path cannot score as the pipeline would (an unknown
 category for an encoder that refuses them, a non-finite feature) returns None, and the caller
 runs the pipeline itself, so its answers and its errors stay the pipeline's.
+
+Batch scoring writes what the pipeline computes, bit for bit, so it uses
+:func:`compile_exact`: the compiled transforms (bit-identical by the check above) feeding the
+final estimator's *own* ``predict_proba``/``predict`` — the call the pipeline makes, on the
+same dense matrix — kept only if that reproduced the pipeline exactly on the probe rows.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import pandas as pd
 import sklearn
 from scipy.special import expit
 
-from artifacts.schema import BOOLEAN, CLASSIFICATION, Column, InputSchema
+from .schema import BOOLEAN, CLASSIFICATION, Column, InputSchema
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +140,79 @@ def compile_tabular(estimator: Any, schema: InputSchema, task: str) -> CompiledT
         log.warning("compiled tabular path not used: %s", disagreement)
         return None
     return compiled
+
+
+@dataclass(frozen=True)
+class ExactTabular:
+    """The compiled transforms, then the final estimator's own method: the pipeline's output
+    bit for bit (see :func:`compile_exact`), or None where the pipeline must decide."""
+
+    compiled: CompiledTabular
+    method: Callable[[np.ndarray], Any]  # the final estimator's predict_proba or predict
+
+    @property
+    def output(self) -> str:
+        return self.compiled.output
+
+    def __call__(self, rows: Columns) -> np.ndarray | None:
+        try:
+            with np.errstate(all="ignore"):
+                matrix = self.compiled.matrix(rows)
+        except (_Defer, ValueError, TypeError, KeyError, AttributeError, IndexError):
+            return None
+        with sklearn.config_context(assume_finite=True):  # matrix() checked it
+            return np.asarray(self.method(matrix))
+
+
+def compile_exact(estimator: Any, schema: InputSchema, task: str) -> ExactTabular | None:
+    """A scorer giving exactly the pipeline's ``predict_proba`` (classifiers that have it) or
+    ``predict``, faster; None (reason logged) unless it reproduced them bit for bit.
+
+    Only for a ``Pipeline`` whose transforms output a dense matrix (a sparse one reaches the
+    final estimator through other arithmetic) and whose final estimator reads plain arrays."""
+    from sklearn.pipeline import Pipeline
+
+    if type(estimator) is not Pipeline or len(estimator.steps) < 2:
+        return None
+    final = estimator.steps[-1][1]
+    if getattr(final, "feature_names_in_", None) is not None:
+        return None
+    compiled = compile_tabular(estimator, schema, task)
+    if compiled is None:
+        return None
+    exact = ExactTabular(compiled, getattr(final, compiled.output))
+    try:
+        with warnings.catch_warnings():  # probes are meant to hit unseen categories
+            warnings.simplefilter("ignore")
+            problem = _inexact(exact, estimator, probe_frame(schema))
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        problem = f"probing failed: {type(exc).__name__}: {exc}"
+    if problem:
+        log.info("exact compiled path not used: %s", problem)
+        return None
+    return exact
+
+
+def _inexact(exact: ExactTabular, estimator: Any, frame: pd.DataFrame) -> str | None:
+    """Why ``exact`` does not give the pipeline's output bit for bit on the probe rows (those
+    the pipeline accepts, scored together as a batch would be)."""
+    _, refused = _reference(estimator, frame, exact.output)
+    frame = frame.iloc[[i for i in range(len(frame)) if i not in refused]].reset_index(drop=True)
+    if not isinstance(estimator[:-1].transform(frame), np.ndarray):
+        return "the transforms output a sparse matrix"
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(exact.compiled.features(frame)).all(axis=1)
+    frame = frame[finite].reset_index(drop=True)  # rows whose gaps reach the model defer
+    if not len(frame):
+        return "it defers every probe row to the pipeline"
+    want = np.asarray(getattr(estimator, exact.output)(frame))
+    got = exact(frame)
+    if got is None:
+        return "it defers the probe rows to the pipeline"
+    if got.shape != want.shape or got.dtype != want.dtype:
+        return f"it outputs {got.dtype}{got.shape}, the pipeline {want.dtype}{want.shape}"
+    same = got.tobytes() == want.tobytes() if got.dtype.kind == "f" else np.array_equal(got, want)
+    return None if same else "its output is not the pipeline's bit for bit"
 
 
 # --- compiling the pipeline ---------------------------------------------------------------------
