@@ -6,9 +6,10 @@ signs one scikit-learn pipeline, then measures in this run:
 - the floor: one process reading the Parquet with pandas, ``conform`` + ``predict_proba``;
 - ``predict`` on local[1] and local[2], and ``mlflow.pyfunc.spark_udf`` (env_manager="local")
   on the same masters (bench/mlflow/spark_udf.py in .venv-mlflow), each in its own process:
-  the scoring action's rows/s (map + Parquet write), twice per Spark session (the second run
-  is the figure, the first is reported as cold), the Python workers' peak RSS (read from /proc
-  while the job runs) and the CPU seconds of the process tree;
+  the scoring action's rows/s (map + Parquet write), ``--runs`` times per Spark session (the
+  first is reported as cold; the figure is the median of the warm ones, the best warm one is
+  reported too), the Python workers' peak RSS (read from /proc while the job runs) and the CPU
+  seconds of the process tree;
 - that both engines give every row the same prediction (the bench fails otherwise).
 
 Writes bench/results/predict.json (``--output``) and prints it; ratios are between numbers
@@ -41,7 +42,7 @@ import processes  # noqa: E402
 RESULTS = BENCH / "results" / "predict.json"
 MASTERS = ("local[1]", "local[2]")
 FILES = 8  # Parquet files in the generated table (Spark packs them into one split per core)
-RUNS = 2  # scoring actions per Spark session: the first is cold, the second warm
+RUNS = 2  # default scoring actions per Spark session: the first is cold, the rest warm
 
 
 def make_data(path: Path, rows: int) -> None:
@@ -130,7 +131,9 @@ def _sampled(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess
     return result, peak["rss"], round(sum(cpu.values()), 1)
 
 
-def spark_run(master: str, data: Path, store: Path, key: Path, out: Path, batch: int) -> dict:
+def spark_run(
+    master: str, data: Path, store: Path, key: Path, out: Path, batch: int, runs: int = RUNS
+) -> dict:
     """Run the job in a child process (one SparkContext per process); sample worker RSS."""
     code = (
         "import json, sys; from pyspark.sql import SparkSession;"
@@ -138,7 +141,7 @@ def spark_run(master: str, data: Path, store: Path, key: Path, out: Path, batch:
         "PredictSettings as S\n"
         f"s = SparkSession.builder.master({master!r}).config('spark.ui.enabled','false')"
         ".getOrCreate(); s.sparkContext.setLogLevel('ERROR')\n"
-        f"for i in range({RUNS}):\n"
+        f"for i in range({runs}):\n"
         f" r = run(S(model={str(store / 'species')!r}, verify_key={str(key)!r}, "
         f"data={str(data)!r}, output={str(out)!r} + f'/run-{{i}}', keep=('id',), "
         f"batch_size={batch}).validate(), s)\n"
@@ -149,12 +152,16 @@ def spark_run(master: str, data: Path, store: Path, key: Path, out: Path, batch:
     result, rss, cpu = _sampled([sys.executable, "-c", code], env)
     wall = time.perf_counter() - started
     lines = [x for x in result.stdout.splitlines() if x.startswith("SUMMARY")]
-    if result.returncode != 0 or len(lines) != RUNS:
+    if result.returncode != 0 or len(lines) != runs:
         raise SystemExit(f"predict on {master} failed:\n{result.stderr[-3000:]}")
-    cold, warm = (json.loads(line[len("SUMMARY") :]) for line in lines)
+    cold, *warm = (json.loads(line[len("SUMMARY") :]) for line in lines)
+    seconds = [w["seconds"] for w in warm]
+    rows = warm[0]["rows_read"]
     return {
-        "rows_per_second": warm["rows_per_second"],
-        "seconds": warm["seconds"],
+        "rows_per_second": round(rows / float(np.median(seconds)), 1),
+        "seconds": round(float(np.median(seconds)), 3),
+        "best_rows_per_second": round(rows / min(seconds), 1),
+        "warm_seconds": seconds,
         "cold_rows_per_second": cold["rows_per_second"],
         "cold_seconds": cold["seconds"],
         "worker_rss_mb": round(rss / 2**20, 1),
@@ -188,12 +195,14 @@ def export_for_mlflow(store: Path, key: Path, work: Path) -> tuple[Path, Path, l
     return work / "estimator.joblib", work / "sample.parquet", casts
 
 
-def mlflow_run(python: Path, exported: tuple, master: str, data: Path, out: Path, batch: int):
+def mlflow_run(
+    python: Path, exported: tuple, master: str, data: Path, out: Path, batch: int, runs: int = RUNS
+):
     """``bench/mlflow/spark_udf.py`` in MLflow's venv on ``master``; its JSON plus worker RSS."""
     estimator, sample, casts = exported
     command = [str(python), str(BENCH / "mlflow" / "spark_udf.py"), "--estimator", str(estimator)]
     command += ["--sample", str(sample), "--data", str(data), "--output", str(out)]
-    command += ["--master", master, "--batch-size", str(batch), "--runs", str(RUNS)]
+    command += ["--master", master, "--batch-size", str(batch), "--runs", str(runs)]
     command += ["--cast", *casts]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PYSPARK_PYTHON"] = str(python)
@@ -239,7 +248,12 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict:
     make_data(data, args.rows)
     store = tmp / "store"
     make_model(store, key)
-    results: dict = {"rows": args.rows, "files": FILES, "batch_size": args.batch_size}
+    results: dict = {
+        "rows": args.rows,
+        "files": FILES,
+        "batch_size": args.batch_size,
+        "runs": args.runs,
+    }
     results["pandas_floor"] = floor(data, store, key)
     python = None
     if not args.skip_mlflow:
@@ -257,10 +271,13 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict:
     ours, theirs = {}, {}
     for master in MASTERS:  # ours then MLflow's at each size, so a load change hits both alike
         n = master[6]
-        ours[master] = spark_run(master, data, store, key, tmp / f"ours-{n}", args.batch_size)
+        out = tmp / f"ours-{n}"
+        ours[master] = spark_run(master, data, store, key, out, args.batch_size, args.runs)
         if python:
             out = tmp / f"mlflow-{n}"
-            theirs[master] = mlflow_run(python, exported, master, data, out, args.batch_size)
+            theirs[master] = mlflow_run(
+                python, exported, master, data, out, args.batch_size, args.runs
+            )
     results["ours"], results["mlflow_spark_udf"] = ours, theirs
     if python:
         results["agreement"] = agreement(
@@ -289,10 +306,15 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=10_000, help="rows per Arrow batch")
     parser.add_argument("--mlflow-venv", type=Path, default=ROOT / ".venv-mlflow")
     parser.add_argument("--skip-mlflow", action="store_true", help="measure ours alone")
+    parser.add_argument(
+        "--runs", type=int, default=RUNS, help="scoring actions per Spark session (at least 2)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args()
     if args.rows < 100 * FILES:
         parser.error(f"--rows must be at least {100 * FILES}")
+    if args.runs < 2:
+        parser.error("--runs must be at least 2 (the first is cold)")
     with tempfile.TemporaryDirectory(prefix="predict-bench-") as tmp:
         results = measure(args, Path(tmp))
     text = json.dumps(results, indent=2)
