@@ -160,3 +160,32 @@ def test_the_output_schema_is_what_spark_expects(models):
     for name, kind in the_plan.result_types.items():
         if name in out.schema.names:
             assert out.schema.field(name).type == kind
+
+
+def test_kept_columns_pass_through_as_spark_sent_them(models):
+    """A kept column is copied, not converted: a float NaN stays NaN and a null stays null
+    (through pandas both became null), under either policy."""
+    model = models["classification"]
+    classes = tuple(model.classes_.tolist())
+    rows = batch()
+    ids = np.arange(rows.num_rows, dtype=np.float64)
+    ids[5] = np.nan
+    rows = rows.set_column(0, "id", pa.array(ids, mask=np.arange(rows.num_rows) == 6))
+    out = score(plan("classification", classes, "null"), model, rows, fast=True)
+    written = out.column("id").to_pylist()
+    assert np.isnan(written[5])
+    assert written[6] is None
+    assert out.column("id").null_count == 1
+    assert written[:5] + written[7:] == ids[:5].tolist() + ids[7:].tolist()
+    skipped = score(plan("classification", classes, "skip"), model, rows, fast=True)
+    kept = [i for i in range(rows.num_rows) if i not in BAD]
+    assert [_same_cell(skipped.column("id")[j], rows.column("id")[i]) for j, i in
+            enumerate(kept)] == [True] * len(kept)  # fmt: skip
+
+
+def _same_cell(a: pa.Scalar, b: pa.Scalar) -> bool:
+    """Equal values, both null, or both NaN."""
+    a, b = a.as_py(), b.as_py()
+    if a is None or b is None:
+        return a is b
+    return a == b or (np.isnan(a) and np.isnan(b))
