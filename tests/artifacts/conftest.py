@@ -85,3 +85,15 @@ def malicious_model_bytes(marker: Path) -> bytes:
     with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
         joblib.dump(_Marker(pathlib.Path(marker)), gz)
     return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def to_mnist_checked(request):
+    """Route the requesting module's ``to_mnist`` through the frozen reference check, so
+    every picture its tests build must also give the reference's bits (tests/artifacts/oracle.py).
+    """
+    from tests.artifacts import oracle
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(request.module, "to_mnist", oracle.same_as_reference)
+        yield

@@ -12,6 +12,9 @@ from PIL import Image, ImageDraw
 
 from artifacts.preprocess import to_mnist
 
+# Every to_mnist call below is also checked bit for bit against the frozen reference.
+pytestmark = pytest.mark.usefixtures("to_mnist_checked")
+
 
 def _stroke_digit(size: int = 200, box: tuple[int, ...] = (60, 30, 140, 170)) -> Image.Image:
     """A '7'-like glyph, black ink on white paper, inside ``box`` of a size x size page."""

@@ -20,6 +20,9 @@ from tests.artifacts import client_images
 
 pytest.importorskip("matplotlib")
 
+# Every to_mnist call below is also checked bit for bit against the frozen reference.
+pytestmark = pytest.mark.usefixtures("to_mnist_checked")
+
 FIGURES = {
     "seed_5png": {},
     "large_dpi100": {"size": (5.0, 4.0), "dpi": 100},
