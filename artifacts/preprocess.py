@@ -94,7 +94,16 @@ def _inside_panel(image: Image.Image, ink: np.ndarray, nesting: int) -> np.ndarr
     background and the ink are the digit's own again. An empty panel gives None, so a solid
     block that merely looks like a panel is still treated as ink by the caller.
     """
-    panel = _panel(*_components(ink >= _LINE_INK), ink.shape)
+    mask = ink >= _LINE_INK
+    box = _mask_box(mask)
+    height, width = ink.shape
+    if (
+        box is None
+        or box[1] - box[0] < _PANEL_SPAN * height
+        or box[3] - box[2] < _PANEL_SPAN * width
+    ):
+        return None  # no component can span a panel's share of both sides: skip the labelling
+    panel = _panel(_components(mask, box), ink.shape)
     if panel is None:
         return None
     region = _full_region(image, ink.shape, panel)
@@ -116,19 +125,16 @@ def _full_region(
     )
 
 
-def _panel(
-    labels: np.ndarray, components: list[_Component], shape: tuple[int, int]
-) -> tuple[int, int, int, int] | None:
+def _panel(labelling: _Labelling, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
     """Interior (top, bottom, left, right) of the largest rectangular panel or frame, if any."""
     height, width = shape
     large = [
         c
-        for c in components
+        for c in labelling.components
         if c.bottom - c.top >= _PANEL_SPAN * height and c.right - c.left >= _PANEL_SPAN * width
     ]
     for c in sorted(large, key=lambda c: (c.bottom - c.top) * (c.right - c.left), reverse=True):
-        own = labels[c.top : c.bottom, c.left : c.right] == c.label
-        interior = _rectangle_interior(own)
+        interior = _rectangle_interior(labelling.own(c))
         if interior is not None:
             top, bottom, left, right = interior
             return c.top + top, c.top + bottom, c.left + left, c.left + right
@@ -332,9 +338,10 @@ def _border_band(gray: np.ndarray) -> np.ndarray:
 def _digit_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
     """Bounding box (top, bottom, left, right) of the ink, without specks and frames."""
     mask = ink >= _INK_THRESHOLD
-    if not mask.any():
+    box = _mask_box(mask)
+    if box is None:
         return None
-    kept = _keep_digit(_components(mask)[1], mask.shape)
+    kept = _keep_digit(_components(mask, box).components, mask.shape)
     if not kept:
         return None
     top = min(c.top for c in kept)
@@ -370,27 +377,63 @@ class _Component:
         self.top, self.bottom, self.left, self.right = top, bottom, left, right
 
 
-def _components(mask: np.ndarray) -> tuple[np.ndarray, list[_Component]]:
-    """The label image and the 8-connected components of the ink mask.
+class _Labelling:
+    """The components of an ink mask and its label image, kept for the mask's bounding box only
+    (``top``, ``left`` is where that box starts in the mask)."""
 
-    scipy's C labelling (scipy comes with scikit-learn) keeps this off the request's hot path.
+    __slots__ = ("components", "labels", "left", "top")
+
+    def __init__(self, labels: np.ndarray, top: int, left: int, components: list[_Component]):
+        self.labels, self.top, self.left, self.components = labels, top, left, components
+
+    def own(self, c: _Component) -> np.ndarray:
+        """The pixels of component ``c`` within its box, as a boolean array."""
+        window = self.labels[
+            c.top - self.top : c.bottom - self.top, c.left - self.left : c.right - self.left
+        ]
+        return window if window.dtype == bool else window == c.label
+
+
+def _mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Bounding box (top, bottom, left, right) of a boolean mask, or None when it is empty."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _components(mask: np.ndarray, box: tuple[int, int, int, int]) -> _Labelling:
+    """The 8-connected components of the ink mask, whose bounding box ``box`` is.
+
+    scipy's C labelling (scipy comes with scikit-learn) keeps this off the request's hot path;
+    it runs on the box only, the empty margin around it cannot hold a component. Labels are
+    numbered in raster order, which cropping empty rows and columns does not change.
     """
-    labels, count = ndimage.label(mask, structure=_EIGHT_CONNECTED)
-    if count == 0:
-        return labels, []
+    top, bottom, left, right = box
+    window = mask[top:bottom, left:right]
+    labels, count = ndimage.label(window, structure=_EIGHT_CONNECTED)
+    if count == 1:  # the common case, one stroke: its box and area are the mask's own
+        area = int(np.count_nonzero(window))
+        return _Labelling(window, top, left, [_Component(1, area, top, bottom, left, right)])
     boxes = ndimage.find_objects(labels, count)
-    if count == 1:  # the common case: one stroke; its area is the whole mask's
-        areas = [int(np.count_nonzero(mask))]
-    elif count <= _FEW_COMPONENTS:  # counted inside each box: cheaper than a full bincount
+    if count <= _FEW_COMPONENTS:  # counted inside each box: cheaper than a full bincount
         areas = [
             int(np.count_nonzero(labels[box] == label)) for label, box in enumerate(boxes, start=1)
         ]
     else:
         areas = np.bincount(labels.ravel(), minlength=count + 1)[1:].tolist()
-    return labels, [
-        _Component(label, area, rows.start, rows.stop, cols.start, cols.stop)
-        for label, (area, (rows, cols)) in enumerate(zip(areas, boxes, strict=True), start=1)
-    ]
+    return _Labelling(
+        labels,
+        top,
+        left,
+        [
+            _Component(
+                label, area, top + rows.start, top + rows.stop, left + cols.start, left + cols.stop
+            )
+            for label, (area, (rows, cols)) in enumerate(zip(areas, boxes, strict=True), start=1)
+        ],
+    )
 
 
 def _keep_digit(components: list[_Component], shape: tuple[int, int]) -> list[_Component]:
