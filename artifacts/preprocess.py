@@ -15,6 +15,8 @@ property-test and safe to call from any thread.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage
@@ -120,8 +122,8 @@ def _full_region(
     return (
         max(0, int(left * factor_x)),
         max(0, int(top * factor_y)),
-        min(image.width, int(np.ceil(right * factor_x))),
-        min(image.height, int(np.ceil(bottom * factor_y))),
+        min(image.width, math.ceil(right * factor_x)),
+        min(image.height, math.ceil(bottom * factor_y)),
     )
 
 
@@ -151,20 +153,23 @@ def _rectangle_interior(own: np.ndarray) -> tuple[int, int, int, int] | None:
     columns (the bars of a bold 5), but not four unbroken edges. A filled panel is trimmed
     by its rim (anti-aliasing, the axes line); an outline by its line width.
     """
-    full_rows = np.flatnonzero(own.mean(axis=1) >= _EDGE_COVER)
-    full_cols = np.flatnonzero(own.mean(axis=0) >= _EDGE_COVER)
-    if full_rows.size < 2 or full_cols.size < 2:
+    height, width = own.shape
+    full_rows = np.flatnonzero(_share(own, 1, width) >= _EDGE_COVER)
+    if full_rows.size < 2:  # most digits stop here: the columns need not be counted
+        return None
+    full_cols = np.flatnonzero(_share(own, 0, height) >= _EDGE_COVER)
+    if full_cols.size < 2:
         return None
     top, bottom = int(full_rows[0]), int(full_rows[-1]) + 1
     left, right = int(full_cols[0]), int(full_cols[-1]) + 1
-    height, width = own.shape
     if min(bottom - top, right - left) < _BOX:
         return None
     if bottom - top < _PANEL_SHARE * height or right - left < _PANEL_SHARE * width:
         return None
     if not _closed(own[top:bottom, left:right]):
         return None
-    fill = own[top:bottom, left:right].mean()
+    inside = own[top:bottom, left:right]
+    fill = np.count_nonzero(inside) / inside.size
     if fill > _SOLID_FILL:  # a block of ink with nothing inside: a thick stroke, not a panel
         return None
     if fill >= 0.5:  # a filled panel
@@ -189,7 +194,13 @@ def _closed(rectangle: np.ndarray) -> bool:
         rectangle[:, :depth].any(axis=1),
         rectangle[:, -depth:].any(axis=1),
     )
-    return all(edge.mean() >= _CLOSED_EDGE for edge in edges)
+    return all(np.count_nonzero(edge) / edge.size >= _CLOSED_EDGE for edge in edges)
+
+
+def _share(mask: np.ndarray, axis: int, length: int) -> np.ndarray:
+    """Share of True along ``axis`` (of ``length``): ``mask.mean(axis)``, the same float64
+    values (an exact integer count divided once), without a float64 pass over the mask."""
+    return mask.sum(axis=axis) / length
 
 
 def _past_run(indices: np.ndarray, start: int, step: int) -> int:
@@ -233,8 +244,8 @@ def _detail(
     region = (
         max(0, int((left - 1) * factor_x)),
         max(0, int((top - 1) * factor_y)),
-        min(image.width, int(np.ceil((right + 1) * factor_x))),
-        min(image.height, int(np.ceil((bottom + 1) * factor_y))),
+        min(image.width, math.ceil((right + 1) * factor_x)),
+        min(image.height, math.ceil((bottom + 1) * factor_y)),
     )
     ink = _normalise(_grayscale(_shrink(image.crop(region))), *polarity)
     rows = np.flatnonzero(ink.max(axis=1) > _FAINT_INK)
@@ -273,12 +284,22 @@ def _grayscale(image: Image.Image) -> np.ndarray:
     if not has_alpha:
         if mode != "L":
             image = image.convert("L")
-        return np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
-    pair = np.asarray(image.convert("LA"), dtype=np.float32) * np.float32(1 / 255)
+        return _bytes(image) * np.float32(1 / 255)
+    pair = _bytes(image.convert("LA")) * np.float32(1 / 255)
     luminance, alpha = pair[..., 0], pair[..., 1]
     if _median(_border_band(alpha)) < 0.5:  # a transparent canvas: the strokes' alpha is the ink
         return 1.0 - alpha
     return luminance * alpha + (1.0 - alpha)
+
+
+def _bytes(image: Image.Image) -> np.ndarray:
+    """The pixels of an "L" (height, width) or "LA" (height, width, 2) image as uint8.
+
+    What ``np.asarray(image)`` gives, read straight from the raw bytes; scaling the uint8
+    values by a float32 factor gives float32 (exact casts), as scaling asarray's float32 did.
+    """
+    shape = (image.height, image.width) if image.mode == "L" else (image.height, image.width, 2)
+    return np.frombuffer(image.tobytes(), dtype=np.uint8).reshape(shape)
 
 
 def _shrink(image: Image.Image) -> Image.Image:
@@ -362,8 +383,9 @@ def _include_faint_edges(ink: np.ndarray, box: tuple[int, int, int, int]) -> tup
     margin = max(1, round(0.02 * max(bottom - top, right - left)))
     top, left = max(0, top - margin), max(0, left - margin)
     bottom, right = min(height, bottom + margin), min(width, right + margin)
-    rows = np.flatnonzero(ink[top:bottom, left:right].max(axis=1) > _FAINT_INK)
-    cols = np.flatnonzero(ink[top:bottom, left:right].max(axis=0) > _FAINT_INK)
+    window = ink[top:bottom, left:right]
+    rows = np.flatnonzero(window.max(axis=1) > _FAINT_INK)
+    cols = np.flatnonzero(window.max(axis=0) > _FAINT_INK)
     return top + rows[0], top + rows[-1] + 1, left + cols[0], left + cols[-1] + 1
 
 
@@ -460,10 +482,13 @@ def _scale_to_box(crop: np.ndarray) -> np.ndarray:
     height, width = crop.shape
     scale = _BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = Image.fromarray(crop.astype(np.float32, copy=False)).resize(
+    pixels = np.ascontiguousarray(crop, dtype=np.float32)
+    source = Image.frombuffer("F", (width, height), pixels, "raw", "F", 0, 1)
+    resized = source.resize(
         size, Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BILINEAR
     )
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    values = np.frombuffer(resized.tobytes(), dtype=np.float32).reshape(size[1], size[0])
+    return np.clip(values, 0.0, 1.0)
 
 
 def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
@@ -475,13 +500,13 @@ def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
     height, width = digit.shape
     total = float(digit.sum())
     if total > 0:
-        centre_y = float(digit.sum(axis=1) @ np.arange(height, dtype=np.float32)) / total
-        centre_x = float(digit.sum(axis=0) @ np.arange(width, dtype=np.float32)) / total
+        centre_y = float(digit.sum(axis=1) @ _MNIST_AXIS[:height]) / total
+        centre_x = float(digit.sum(axis=0) @ _MNIST_AXIS[:width]) / total
     else:
         centre_y, centre_x = (height - 1) / 2, (width - 1) / 2
     middle = MNIST_SIDE / 2  # MNIST puts the centre of mass at pixel (14, 14)
-    top = float(np.clip(middle - centre_y, 0, MNIST_SIDE - height))
-    left = float(np.clip(middle - centre_x, 0, MNIST_SIDE - width))
+    top = float(min(max(middle - centre_y, 0), MNIST_SIDE - height))  # np.clip on a scalar
+    left = float(min(max(middle - centre_x, 0), MNIST_SIDE - width))
     row, frac_y = int(top), top - int(top)
     col, frac_x = int(left), left - int(left)
     # Bilinear split of every pixel over the four it lands on: keeps mass and centre exact.
