@@ -70,11 +70,16 @@ def _digit_vector(image: Image.Image, nesting: int) -> np.ndarray:
     ink = _normalise(overview, *polarity)
     if ink.shape == (MNIST_SIDE, MNIST_SIDE) and _already_mnist(ink):
         return ink.ravel()
+    strokes = _Mask(ink >= _INK_THRESHOLD)
     if nesting > 0 and min(ink.shape) >= _PANEL_MIN_SIDE:
-        inside = _inside_panel(image, ink, nesting)
-        if inside is not None:
-            return inside
-    box = _digit_box(ink)
+        lines = _Mask(ink >= _LINE_INK)
+        if _may_hold_panel(lines, ink.shape):
+            # one labelling call for both masks; the strokes' is used when there is no panel
+            lines.labelling, strokes.labelling = _components([lines, strokes])
+            inside = _inside_panel(image, ink.shape, lines.labelling, nesting)
+            if inside is not None:
+                return inside
+    box = _digit_box(ink, strokes)
     if box is None:
         return _blank()
     if overview.shape != (image.height, image.width):
@@ -88,27 +93,30 @@ def _blank() -> np.ndarray:
     return np.zeros(MNIST_SIDE * MNIST_SIDE, dtype=np.float32)
 
 
-def _inside_panel(image: Image.Image, ink: np.ndarray, nesting: int) -> np.ndarray | None:
+def _may_hold_panel(lines: _Mask, shape: tuple[int, int]) -> bool:
+    """False when no component of ``lines`` can span a panel's share of both sides (its
+    bounding box does not), so the panel search needs no labelling."""
+    if lines.box is None:
+        return False
+    top, bottom, left, right = lines.box
+    return bottom - top >= _PANEL_SPAN * shape[0] and right - left >= _PANEL_SPAN * shape[1]
+
+
+def _inside_panel(
+    image: Image.Image, shape: tuple[int, int], lines: _Labelling, nesting: int
+) -> np.ndarray | None:
     """The digit found inside the largest panel or frame, or None when there is none.
 
     Screenshots of a plot show the digit in a dark square on a light page, among tick labels
     and a title; taken as a whole, the square itself would be the ink. Inside the panel the
     background and the ink are the digit's own again. An empty panel gives None, so a solid
-    block that merely looks like a panel is still treated as ink by the caller.
+    block that merely looks like a panel is still treated as ink by the caller. ``lines``
+    labels the overview (of ``shape``) at the faint ink level that keeps thin axes lines.
     """
-    mask = ink >= _LINE_INK
-    box = _mask_box(mask)
-    height, width = ink.shape
-    if (
-        box is None
-        or box[1] - box[0] < _PANEL_SPAN * height
-        or box[3] - box[2] < _PANEL_SPAN * width
-    ):
-        return None  # no component can span a panel's share of both sides: skip the labelling
-    panel = _panel(_components(mask, box), ink.shape)
+    panel = _panel(lines, shape)
     if panel is None:
         return None
-    region = _full_region(image, ink.shape, panel)
+    region = _full_region(image, shape, panel)
     vector = _digit_vector(image.crop(region), nesting - 1)
     return vector if vector.any() else None
 
@@ -356,13 +364,16 @@ def _border_band(gray: np.ndarray) -> np.ndarray:
     )
 
 
-def _digit_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
-    """Bounding box (top, bottom, left, right) of the ink, without specks and frames."""
-    mask = ink >= _INK_THRESHOLD
-    box = _mask_box(mask)
-    if box is None:
+def _digit_box(ink: np.ndarray, strokes: _Mask) -> tuple[int, int, int, int] | None:
+    """Bounding box (top, bottom, left, right) of the ink, without specks and frames.
+
+    ``strokes`` is the ink at the stroke level (``_INK_THRESHOLD``), labelled or not yet.
+    """
+    if strokes.box is None:
         return None
-    kept = _keep_digit(_components(mask, box).components, mask.shape)
+    if strokes.labelling is None:
+        (strokes.labelling,) = _components([strokes])
+    kept = _keep_digit(strokes.labelling.components, ink.shape)
     if not kept:
         return None
     top = min(c.top for c in kept)
@@ -400,8 +411,8 @@ class _Component:
 
 
 class _Labelling:
-    """The components of an ink mask and its label image, kept for the mask's bounding box only
-    (``top``, ``left`` is where that box starts in the mask)."""
+    """The components of an ink mask and their label image, kept for the mask's bounding box
+    only (``top``, ``left`` is where that box starts in the mask)."""
 
     __slots__ = ("components", "labels", "left", "top")
 
@@ -416,6 +427,20 @@ class _Labelling:
         return window if window.dtype == bool else window == c.label
 
 
+class _Mask:
+    """An ink mask, its bounding box (None when empty) and, once labelled, its components."""
+
+    __slots__ = ("box", "labelling", "mask")
+
+    def __init__(self, mask: np.ndarray):
+        self.mask, self.box, self.labelling = mask, _mask_box(mask), None
+
+    @property
+    def window(self) -> np.ndarray:
+        top, bottom, left, right = self.box
+        return self.mask[top:bottom, left:right]
+
+
 def _mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     """Bounding box (top, bottom, left, right) of a boolean mask, or None when it is empty."""
     rows = np.flatnonzero(mask.any(axis=1))
@@ -425,19 +450,35 @@ def _mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
-def _components(mask: np.ndarray, box: tuple[int, int, int, int]) -> _Labelling:
-    """The 8-connected components of the ink mask, whose bounding box ``box`` is.
+def _components(masks: list[_Mask]) -> list[_Labelling | None]:
+    """The 8-connected components of each mask (None for an empty one), in one labelling.
 
-    scipy's C labelling (scipy comes with scikit-learn) keeps this off the request's hot path;
-    it runs on the box only, the empty margin around it cannot hold a component. Labels are
-    numbered in raster order, which cropping empty rows and columns does not change.
+    scipy's C labelling (scipy comes with scikit-learn) keeps this off the request's hot path.
+    It runs on each mask's bounding box only (the empty margin holds no component), with the
+    boxes stacked one under another, a blank row between them, so that a single call (its
+    set-up costs as much as labelling a small mask) serves every mask. Labels are numbered in
+    raster order, which neither cropping empty rows and columns nor stacking changes: each
+    mask's components keep the order they would have on their own.
     """
-    top, bottom, left, right = box
-    window = mask[top:bottom, left:right]
-    labels, count = ndimage.label(window, structure=_EIGHT_CONNECTED)
-    if count == 1:  # the common case, one stroke: its box and area are the mask's own
-        area = int(np.count_nonzero(window))
-        return _Labelling(window, top, left, [_Component(1, area, top, bottom, left, right)])
+    present = [m for m in masks if m.box is not None]
+    windows = [m.window for m in present]
+    if len(windows) == 1:
+        stacked = windows[0]
+    else:
+        stacked = np.zeros(
+            (sum(w.shape[0] + 1 for w in windows) - 1, max(w.shape[1] for w in windows)), bool
+        )
+        row = 0
+        for window in windows:
+            stacked[row : row + window.shape[0], : window.shape[1]] = window
+            row += window.shape[0] + 1
+    labels, count = ndimage.label(stacked, structure=_EIGHT_CONNECTED)
+    if count == len(windows):  # the common case, one stroke each: boxes and areas are the masks'
+        found = {
+            id(m): _Labelling(w, m.box[0], m.box[2], [_Component(1, np.count_nonzero(w), *m.box)])
+            for m, w in zip(present, windows, strict=True)
+        }
+        return [found.get(id(m)) for m in masks]
     boxes = ndimage.find_objects(labels, count)
     if count <= _FEW_COMPONENTS:  # counted inside each box: cheaper than a full bincount
         areas = [
@@ -445,17 +486,27 @@ def _components(mask: np.ndarray, box: tuple[int, int, int, int]) -> _Labelling:
         ]
     else:
         areas = np.bincount(labels.ravel(), minlength=count + 1)[1:].tolist()
-    return _Labelling(
-        labels,
-        top,
-        left,
-        [
-            _Component(
-                label, area, top + rows.start, top + rows.stop, left + cols.start, left + cols.stop
+    found, row, label = {}, 0, 0
+    for m, window in zip(present, windows, strict=True):
+        height, width = window.shape
+        top, left = m.box[0], m.box[2]
+        components = []
+        while label < count and boxes[label][0].start < row + height:
+            rows, cols = boxes[label]
+            components.append(
+                _Component(
+                    label + 1,
+                    areas[label],
+                    top + rows.start - row,
+                    top + rows.stop - row,
+                    left + cols.start,
+                    left + cols.stop,
+                )
             )
-            for label, (area, (rows, cols)) in enumerate(zip(areas, boxes, strict=True), start=1)
-        ],
-    )
+            label += 1
+        found[id(m)] = _Labelling(labels[row : row + height, :width], top, left, components)
+        row += height + 1
+    return [found.get(id(m)) for m in masks]
 
 
 def _keep_digit(components: list[_Component], shape: tuple[int, int]) -> list[_Component]:
