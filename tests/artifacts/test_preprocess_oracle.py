@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from serving.uploads import decode_upload
 from tests.artifacts import client_images
@@ -95,6 +95,19 @@ def test_seed_style_figures(mnist_rows, variant):
             same_as_reference(_upload(client_images.figure_screenshot(ink, **options)))
 
 
+def test_opaque_colour_pictures():
+    """Colour pictures with an alpha channel that is 255 everywhere (screenshots are saved so):
+    the order of colour conversion and resizing shows in the bits here."""
+    rng = np.random.default_rng(7)
+    for index in range(40):
+        ink = client_images.font_glyph(index % 10, rng)
+        share, dark = float(rng.uniform(0.4, 0.9)), bool(index % 2)
+        picture = _panel_picture(ink, (300, 260), share, (0.4, 0.5), dark, 230)
+        picture = ImageOps.colorize(picture, black=_colour(rng), white=_colour(rng))
+        same_as_reference(picture.convert("RGBA"))
+        same_as_reference(picture.convert("LA"))
+
+
 _MODES = ["1", "L", "P", "RGB", "RGBA", "LA", "PA", "CMYK", "I;16", "I", "F"]
 
 
@@ -154,25 +167,32 @@ def pictures(draw) -> Image.Image:
     image = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8))
     if draw(st.booleans()) and min(width, height) > 8:
         ImageDraw.Draw(image).text((1, 1), "Fig. 1", fill=255 - page_level)
+    if draw(st.booleans()):  # colours: the channels differ, so conversion order shows
+        image = ImageOps.colorize(image, black=_colour(rng), white=_colour(rng))
     return _in_mode(image, draw(st.sampled_from(_MODES)), draw(st.integers(0, 255)), rng)
+
+
+def _colour(rng) -> tuple[int, int, int]:
+    return tuple(int(v) for v in rng.integers(0, 256, 3))
 
 
 def _in_mode(image: Image.Image, mode: str, alpha_level: int, rng) -> Image.Image:
     """``image`` in ``mode``; alpha modes get an alpha channel that is the picture itself,
-    a uniform level, or noise, so both transparent canvases and opaque pages occur."""
+    fully opaque, a uniform level, or noise, so transparent canvases and opaque pages occur."""
+    gray = image.convert("L")
     if mode in ("I;16", "I", "F"):
         scale = {"I;16": 200, "I": 70000, "F": 1 / 255}[mode]
         dtype = {"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode]
-        return Image.fromarray((np.asarray(image, np.float64) * scale).astype(dtype))
+        return Image.fromarray((np.asarray(gray, np.float64) * scale).astype(dtype))
     converted = image.convert(mode if mode != "PA" else "P")
     if mode in ("RGBA", "LA", "PA"):
-        choice = rng.integers(3)
+        choice = rng.integers(4)
         alpha = (
-            Image.eval(image, lambda v: 255 - v)
+            Image.eval(gray, lambda v: 255 - v)
             if choice == 0
-            else Image.new("L", image.size, alpha_level)
-            if choice == 1
-            else Image.fromarray(rng.integers(0, 256, image.size[::-1], np.uint8))
+            else Image.new("L", gray.size, 255 if choice == 1 else alpha_level)
+            if choice < 3
+            else Image.fromarray(rng.integers(0, 256, gray.size[::-1], np.uint8))
         )
         converted = converted.convert(mode) if mode != "PA" else converted.convert("PA")
         converted.putalpha(alpha)
@@ -210,12 +230,16 @@ def test_any_picture_gives_the_reference_bits(picture, trip):
     page_level=st.integers(150, 255),
     digit=st.integers(0, 9),
     mode=st.sampled_from(["L", "RGB", "RGBA", "P"]),
+    colours=st.one_of(st.none(), st.tuples(st.integers(0, 2**24 - 1), st.integers(0, 2**24 - 1))),
 )
 def test_panel_pictures_give_the_reference_bits(
-    page, panel_share, position, dark_panel, page_level, digit, mode
+    page, panel_share, position, dark_panel, page_level, digit, mode, colours
 ):
     """The panel test's pictures over a wider range (smaller panels, panels at the edge, more
     page levels), where the panel search and its nested second look do most of the work."""
     ink = client_images.font_glyph(digit, np.random.default_rng(digit))
     picture = _panel_picture(ink, page, panel_share, position, dark_panel, page_level)
+    if colours is not None:
+        black, white = ((c >> 16, (c >> 8) & 255, c & 255) for c in colours)
+        picture = ImageOps.colorize(picture, black=black, white=white)
     same_as_reference(picture.convert(mode))
