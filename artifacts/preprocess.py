@@ -283,7 +283,7 @@ def _without_opaque_alpha(image: Image.Image) -> Image.Image:
     at 255. So every step gives the same values without a fourth channel and two conversions
     per resize. Screenshots are the usual case (matplotlib's savefig writes opaque RGBA).
     """
-    if image.mode not in ("RGBA", "LA"):
+    if image.mode not in ("RGBA", "LA") or 0 in image.size:
         return image
     if image.getpixel((0, 0))[-1] != 255:  # a transparent corner: not opaque, skip the scan
         return image
