@@ -574,7 +574,7 @@ def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
     else:
         centre_y, centre_x = (height - 1) / 2, (width - 1) / 2
     middle = MNIST_SIDE / 2  # MNIST puts the centre of mass at pixel (14, 14)
-    top = float(min(max(middle - centre_y, 0), MNIST_SIDE - height))  # np.clip on a scalar
+    top = float(min(max(middle - centre_y, 0), MNIST_SIDE - height))  # np.clip, in plain Python
     left = float(min(max(middle - centre_x, 0), MNIST_SIDE - width))
     row, frac_y = int(top), top - int(top)
     col, frac_x = int(left), left - int(left)
