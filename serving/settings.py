@@ -20,6 +20,8 @@ SCHEMES = ("auto", "openssf", "hmac-sha256")
 SKEW_POLICIES = ("error", "warn")
 WORKER_CLASSES = ("buffered", "sync")
 TRACING = ("off", "otlp")
+#: The smallest default max_in_flight: a few waiting requests per worker, whatever `threads` is.
+MIN_IN_FLIGHT = 8
 
 
 class SettingsError(ValueError):
@@ -262,9 +264,13 @@ class Settings:
         ),
     )
     threads: int = field(
-        default=4,
+        default=1,
         metadata=_meta(
-            _positive_int, "Threads per buffered worker; sync workers run exactly 1 (not gthread)."
+            _positive_int,
+            "Threads per buffered worker that run requests (one more is kept for probes); sync "
+            "workers run exactly 1 (not gthread). Models are CPU-bound and hold the GIL outside "
+            "numpy, so more threads interleave requests rather than run them: throughput stays "
+            "the same and the slowest requests wait longer. Raise it for models that wait on I/O.",
         ),
     )
     preload: bool = field(
@@ -305,7 +311,8 @@ class Settings:
             _non_negative_int,
             "Requests one buffered worker holds at once: running on its `threads` threads plus "
             "waiting for one. One more is answered 503 with Retry-After at once. 0 = twice "
-            "`threads`. Probes (/healthz, /readyz, /metrics, /v2/health/*) are never counted.",
+            "`threads`, at least 8. Probes (/healthz, /readyz, /metrics, /v2/health/*) are never "
+            "counted.",
         ),
     )
     admission_wait: float = field(
@@ -450,8 +457,12 @@ class Settings:
 
     @property
     def in_flight_limit(self) -> int:
-        """max_in_flight with 0 resolved: twice the threads of a buffered worker."""
-        return self.max_in_flight or 2 * self.threads
+        """max_in_flight with 0 resolved: twice the threads of a buffered worker, at least 8."""
+        return self.in_flight_limit_for(self.threads)
+
+    def in_flight_limit_for(self, threads: int) -> int:
+        """max_in_flight for a worker that runs ``threads`` (a --threads flag may override)."""
+        return self.max_in_flight or max(MIN_IN_FLIGHT, 2 * threads)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

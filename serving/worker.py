@@ -121,7 +121,7 @@ class BufferingWorker(ThreadWorker):
         self.max_body = settings.max_body_bytes
         self.buffering: dict[object, float] = {}  # connection → deadline, in arrival order
         self.gate = Gate(  # Gunicorn's threads: a --threads flag may override the setting
-            settings.max_in_flight or 2 * self.cfg.threads,
+            settings.in_flight_limit_for(self.cfg.threads),
             self.cfg.threads,
             settings.admission_wait,
             settings.shed_unready_seconds,

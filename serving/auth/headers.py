@@ -22,12 +22,15 @@ HEADERS = {
 
 
 def _add_headers(response: Response) -> Response:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+    """Each header the view did not set itself (one pass over the response's headers)."""
+    wanted = dict(HEADERS)
     if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if request.headers.get("Authorization"):
-        response.headers.setdefault("Cache-Control", "no-store")
+        wanted["Strict-Transport-Security"] = "max-age=31536000"
+    if "Authorization" in request.headers:
+        wanted["Cache-Control"] = "no-store"
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}  # noqa: SIM118 - Headers iterates pairs
+    headers.extend((name, value) for name, value in wanted.items() if name.lower() not in present)
     return response
 
 

@@ -119,8 +119,11 @@ def test_shedding_off_when_readiness_ignores_load():
 # --- settings, header and request parsing ------------------------------------------------------
 
 
-def test_in_flight_limit_defaults_to_twice_the_threads():
-    assert Settings(threads=3).in_flight_limit == 6
+def test_in_flight_limit_defaults_to_twice_the_threads_and_at_least_8():
+    assert Settings().threads == 1
+    assert Settings().in_flight_limit == 8
+    assert Settings(threads=3).in_flight_limit == 8
+    assert Settings(threads=6).in_flight_limit == 12
     assert Settings(threads=3, max_in_flight=4).in_flight_limit == 4
 
 
