@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 from . import manifest as manifest_mod
 from . import skew
 from .errors import (
@@ -106,6 +104,8 @@ def verify(path: str | os.PathLike, verifier: Any) -> dict[str, Any]:
 
 
 def _unpickle(data: bytes) -> Any:
+    import joblib  # here, not at import: `model-server`'s start-up check needs no unpickler
+
     try:
         from sklearn.exceptions import InconsistentVersionWarning
     except ImportError:  # pragma: no cover - scikit-learn is a hard dependency

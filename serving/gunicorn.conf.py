@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from serving import malloc
+from serving import blas, malloc
 from serving.settings import Settings
 
 _settings = Settings.from_env()
@@ -31,7 +31,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 if _settings.worker_class == "sync":
     worker_class, threads = "sync", 1
 else:
-    worker_class, threads = "serving.worker.BufferingWorker", _settings.threads
+    worker_class, threads = "serving.worker.BufferingWorker", _settings.worker_threads
 graceful_timeout = _settings.graceful_timeout
 timeout = max(30, _settings.graceful_timeout)
 keepalive = 5
@@ -53,10 +53,9 @@ if _settings.tls_cert_file and _settings.tls_key_file:  # Settings requires both
 # or thread exists, so every forked worker inherits it.
 malloc.limit_arenas(_settings.malloc_arenas)
 
-# One BLAS thread per worker: workers already use every core, and BLAS thread pools fighting
-# over them made a 256-row matmul ~50x slower. Read by numpy's BLAS when a worker imports it.
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+# One BLAS thread per worker (serving/blas.py); model-server has set it already, this is for a
+# plain `gunicorn -c serving/gunicorn.conf.py`.
+blas.single_threaded()
 
 
 def _application_logging(level: str) -> None:

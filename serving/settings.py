@@ -22,6 +22,9 @@ WORKER_CLASSES = ("buffered", "sync")
 TRACING = ("off", "otlp")
 #: The smallest default max_in_flight: a few waiting requests per worker, whatever `threads` is.
 MIN_IN_FLIGHT = 8
+#: Default threads per buffered worker under TLS: admission cannot hold an encrypted request
+#: back until a thread is free (the thread decrypts it), so it needs spare threads instead.
+TLS_THREADS = 4
 
 
 class SettingsError(ValueError):
@@ -264,13 +267,15 @@ class Settings:
         ),
     )
     threads: int = field(
-        default=1,
+        default=0,
         metadata=_meta(
-            _positive_int,
+            _non_negative_int,
             "Threads per buffered worker that run requests (one more is kept for probes); sync "
-            "workers run exactly 1 (not gthread). Models are CPU-bound and hold the GIL outside "
-            "numpy, so more threads interleave requests rather than run them: throughput stays "
-            "the same and the slowest requests wait longer. Raise it for models that wait on I/O.",
+            "workers run exactly 1 (not gthread). 0 = 1, or 4 when Gunicorn terminates TLS (a "
+            "thread reads each encrypted request, so requests cannot wait for a thread). Models "
+            "are CPU-bound and hold the GIL outside numpy, so more threads interleave requests "
+            "rather than run them: the same throughput, a longer tail. Raise it for models that "
+            "wait on I/O.",
         ),
     )
     preload: bool = field(
@@ -456,9 +461,16 @@ class Settings:
             )
 
     @property
+    def worker_threads(self) -> int:
+        """threads with 0 resolved: 1, or 4 with TLS terminated in Gunicorn."""
+        if self.threads:
+            return self.threads
+        return TLS_THREADS if self.tls_cert_file is not None else 1
+
+    @property
     def in_flight_limit(self) -> int:
         """max_in_flight with 0 resolved: twice the threads of a buffered worker, at least 8."""
-        return self.in_flight_limit_for(self.threads)
+        return self.in_flight_limit_for(self.worker_threads)
 
     def in_flight_limit_for(self, threads: int) -> int:
         """max_in_flight for a worker that runs ``threads`` (a --threads flag may override)."""

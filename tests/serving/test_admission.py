@@ -120,11 +120,20 @@ def test_shedding_off_when_readiness_ignores_load():
 
 
 def test_in_flight_limit_defaults_to_twice_the_threads_and_at_least_8():
-    assert Settings().threads == 1
+    assert Settings().worker_threads == 1
     assert Settings().in_flight_limit == 8
     assert Settings(threads=3).in_flight_limit == 8
     assert Settings(threads=6).in_flight_limit == 12
     assert Settings(threads=3, max_in_flight=4).in_flight_limit == 4
+
+
+def test_default_threads_are_1_or_4_under_tls(tmp_path):
+    """Under TLS a thread reads the encrypted request, so admission cannot hold requests back
+    until one is free: the default keeps spare threads there."""
+    tls = Settings(tls_cert_file=tmp_path / "cert.pem", tls_key_file=tmp_path / "key.pem")
+    assert tls.worker_threads == 4
+    assert Settings(threads=2).worker_threads == 2
+    assert tls.merged({"threads": 1}).worker_threads == 1
 
 
 @pytest.mark.parametrize(

@@ -142,3 +142,28 @@ def test_unusable_rate_limit_storage_exits_2(signed_store, monkeypatch, capsys, 
     assert message in result.stderr
     assert "pa55-w0rd" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_check_leaves_this_process_fit_to_be_the_master(signed_store):
+    """Gunicorn runs in the CLI's process: after the check, numpy's BLAS runs one thread and
+    prometheus_client is not yet imported (it reads PROMETHEUS_MULTIPROC_DIR, which
+    gunicorn.conf.py sets, once at import)."""
+    probe = (
+        "import sys, threadpoolctl\n"
+        "from serving import cli\n"
+        "assert cli._check(cli.Settings.from_env()) is None\n"
+        "assert 'prometheus_client' not in sys.modules, 'prometheus_client imported'\n"
+        "import numpy\n"
+        "pools = [p['num_threads'] for p in threadpoolctl.threadpool_info()]\n"
+        "assert pools and set(pools) == {1}, pools\n"
+    )
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SERVING_") and not k.endswith("_NUM_THREADS")
+    }
+    env = {**clean, **_with_store(signed_store, SERVING_AUTH_ENABLED="false")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
