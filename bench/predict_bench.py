@@ -303,12 +303,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the generated table")
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=50_000,
-        help="rows per Arrow batch, for both engines (50,000: the job's default for this table)",
-    )
+    parser.add_argument("--batch-size", type=int, default=10_000, help="rows per Arrow batch")
     parser.add_argument("--mlflow-venv", type=Path, default=ROOT / ".venv-mlflow")
     parser.add_argument("--skip-mlflow", action="store_true", help="measure ours alone")
     parser.add_argument(

@@ -420,8 +420,7 @@ def run(settings: PredictSettings, spark=None) -> dict:
     with stage("read", timings) as st, executor_errors(settings.data):
         data = read(spark, settings, model)
         st.facts = {"kind": data.kind, "keep": ",".join(data.keep) or "-"}
-    batch = settings.batch_rows(data.kind, _width(model.inputs))
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch))
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.batch_size))
     the_plan, schema = plan(spark, settings, model, data)
 
     def write(uri: str) -> None:
@@ -434,7 +433,7 @@ def run(settings: PredictSettings, spark=None) -> dict:
     summary = _score_and_commit(
         settings, target, the_plan, timings, write,
         facts=lambda: {"bad_rows": the_plan.bad_rows.value, "on_error": settings.on_error},
-        summarise=lambda seconds: _summary(settings, model, the_plan, target, seconds, batch),
+        summarise=lambda seconds: _summary(settings, model, the_plan, target, seconds),
     )  # fmt: skip
     if summary["bad_rows"]:
         log.warning(
@@ -454,8 +453,7 @@ def _run_top_k(settings: PredictSettings, model: Recommender, spark, timings: di
     target.check(settings.mode)
     with stage("read", timings), executor_errors(settings.data):
         frame = topk.read_users(spark, settings)
-    batch = settings.batch_rows("users", 0)
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch))
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.batch_size))
     the_plan, schema = topk.plan(
         spark, settings, model.name, model.version, model.factors, model.manifest, frame
     )
@@ -504,14 +502,7 @@ def _score_and_commit(
     return summary
 
 
-def _width(inputs) -> int:
-    """Values per input row: the columns of a table, the features of a vector or image."""
-    return len(inputs.columns) if inputs.columns else inputs.features
-
-
-def _summary(
-    settings, model: Model, the_plan, target: Target, seconds: float, batch: int
-) -> dict:
+def _summary(settings, model: Model, the_plan, target: Target, seconds: float) -> dict:
     rows, bad = the_plan.rows.value, the_plan.bad_rows.value
     return {
         "model": {"name": model.name, "version": model.version, "task": model.outputs.task},
@@ -523,7 +514,7 @@ def _summary(
         "rows_written": rows - bad if settings.on_error == "skip" else rows,
         "bad_rows": bad,
         "bad_examples": list(the_plan.examples.value),
-        "batch_size": batch,
+        "batch_size": settings.batch_size,
         "seconds": round(seconds, 3),
         "rows_per_second": round(rows / seconds, 1) if seconds > 0 else None,
     }

@@ -19,13 +19,7 @@ OUTPUT_FORMATS = ("parquet", "csv")
 MODES = ("error", "overwrite")
 ON_ERROR = ("fail", "skip", "null")
 SKEW = ("error", "warn")
-#: Rows per Arrow batch when --batch-size is not given: NARROW_BATCH for tables and vectors of
-#: at most NARROW_WIDTH values per row, else DEFAULT_BATCH (images, wide vectors, users).
-#: On the bench's 1,000,000-row, 5-column table 50,000 beat 10,000 (fewer JVM/Python
-#: hand-offs) and 100,000 (too few batches per task to overlap the JVM's work with Python's).
 DEFAULT_BATCH = 10_000
-NARROW_BATCH = 50_000
-NARROW_WIDTH = 64
 
 
 @dataclass(frozen=True)
@@ -47,10 +41,9 @@ class PredictSettings:
     """Input columns neither scored nor kept (anything else unknown to the model is refused)."""
     mode: str = "error"
     on_error: str = "fail"
-    batch_size: int | None = None
+    batch_size: int = DEFAULT_BATCH
     """Rows per Arrow batch (``spark.sql.execution.arrow.maxRecordsPerBatch``): one vectorised
-    predict per batch. Bigger batches amortise more per-call overhead but cost worker memory.
-    None: :meth:`batch_rows` chooses by the model's input width."""
+    predict per batch. Bigger batches amortise more per-call overhead but cost worker memory."""
     probability_columns: bool = False
     """Also write ``probability_<class>`` columns (always on for CSV output)."""
     user_col: str = "user"
@@ -64,14 +57,6 @@ class PredictSettings:
     numbers). Without it, the model's named features are read from columns of those names."""
     version_skew: str = "error"
 
-    def batch_rows(self, kind: str, width: int) -> int:
-        """--batch-size, or by default NARROW_BATCH for a narrow table or vector input
-        (``kind`` "tabular"/"vector", ``width`` values per row), else DEFAULT_BATCH."""
-        if self.batch_size is not None:
-            return self.batch_size
-        narrow = kind in ("tabular", "vector") and 0 < width <= NARROW_WIDTH
-        return NARROW_BATCH if narrow else DEFAULT_BATCH
-
     def validate(self) -> PredictSettings:
         checks = [
             (self.format in OUTPUT_FORMATS, f"--format must be one of {', '.join(OUTPUT_FORMATS)}"),
@@ -79,7 +64,7 @@ class PredictSettings:
             (self.mode in MODES, f"--mode must be one of {', '.join(MODES)}"),
             (self.on_error in ON_ERROR, f"--on-error must be one of {', '.join(ON_ERROR)}"),
             (self.version_skew in SKEW, f"--version-skew must be one of {', '.join(SKEW)}"),
-            (self.batch_size is None or self.batch_size >= 1, "--batch-size must be >= 1"),
+            (self.batch_size >= 1, "--batch-size must be >= 1"),
             (self.k >= 1, "--k must be >= 1"),
             (bool(self.data), "--data is required"),
             (bool(self.output), "--output is required"),
@@ -138,13 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--mode", default=d.mode, choices=MODES, help="if the output exists")
     p.add_argument("--on-error", default=d.on_error, choices=ON_ERROR, help="bad rows")
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=d.batch_size,
-        help=f"rows per Arrow batch (default {NARROW_BATCH:,} for tables and vectors of at most "
-        f"{NARROW_WIDTH} values per row, else {DEFAULT_BATCH:,})",
-    )
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="rows per Arrow batch")
     p.add_argument(
         "--probability-columns", action="store_true", help="one probability column per class"
     )
