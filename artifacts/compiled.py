@@ -129,13 +129,7 @@ def compile_tabular(estimator: Any, schema: InputSchema, task: str) -> CompiledT
     except Unsupported as exc:
         log.info("tabular model served by its pipeline: %s", exc)
         return None
-    frame = probe_frame(schema)
-    try:
-        with warnings.catch_warnings():  # probes are meant to hit unseen categories
-            warnings.simplefilter("ignore")
-            disagreement = _disagreement(compiled, estimator, frame, task)
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        disagreement = f"probing failed: {type(exc).__name__}: {exc}"
+    disagreement = _probe(_disagreement, compiled, estimator, probe_frame(schema), task)
     if disagreement:
         log.warning("compiled tabular path not used: %s", disagreement)
         return None
@@ -181,16 +175,22 @@ def compile_exact(estimator: Any, schema: InputSchema, task: str) -> ExactTabula
     if compiled is None:
         return None
     exact = ExactTabular(compiled, getattr(final, compiled.output))
-    try:
-        with warnings.catch_warnings():  # probes are meant to hit unseen categories
-            warnings.simplefilter("ignore")
-            problem = _inexact(exact, estimator, probe_frame(schema))
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        problem = f"probing failed: {type(exc).__name__}: {exc}"
+    problem = _probe(_inexact, exact, estimator, probe_frame(schema))
     if problem:
         log.info("exact compiled path not used: %s", problem)
         return None
     return exact
+
+
+def _probe(check: Callable[..., str | None], *args: Any) -> str | None:
+    """``check(*args)``: what is wrong with a compiled form on the probe rows, or None; a probe
+    that makes the pipeline itself fail is a reason not to use the compiled form either."""
+    try:
+        with warnings.catch_warnings():  # probes are meant to hit unseen categories
+            warnings.simplefilter("ignore")
+            return check(*args)
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        return f"probing failed: {type(exc).__name__}: {exc}"
 
 
 def _inexact(exact: ExactTabular, estimator: Any, frame: pd.DataFrame) -> str | None:
