@@ -206,18 +206,23 @@ def value(column):
 ROWS = st.lists(st.fixed_dictionaries({c.name: value(c) for c in PENGUIN_COLUMNS}), min_size=1)
 
 
+def frame_of(rows: list[dict]) -> pd.DataFrame:
+    """Hypothesis rows as a frame in the schema's dtypes (categories as objects)."""
+    return pd.DataFrame(
+        {
+            c.name: pd.Series([r[c.name] for r in rows], dtype=object if c.categorical else float)
+            for c in PENGUIN_COLUMNS
+        }
+    )
+
+
 @pytest.mark.parametrize("name", ALL)
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(rows=ROWS)
 def test_random_frames_match_the_pipeline(fitted, compiled, name, rows):
-    frame = pd.DataFrame(
-        {
-            c.name: pd.Series([r[c.name] for r in rows], dtype=object if c.categorical else float)
-            for c in PENGUIN_COLUMNS
-        }
-    )
+    frame = frame_of(rows)
     assert_same(compiled[name], fitted[name], frame)
 
 
@@ -243,12 +248,7 @@ def assert_identical(got: np.ndarray, want: np.ndarray) -> None:
 @given(rows=ROWS)
 def test_exact_scorer_gives_the_pipeline_bit_for_bit(fitted, exact, name, rows):
     """Batch scoring's path: the compiled transforms, then the final estimator's own method."""
-    frame = pd.DataFrame(
-        {
-            c.name: pd.Series([r[c.name] for r in rows], dtype=object if c.categorical else float)
-            for c in PENGUIN_COLUMNS
-        }
-    )
+    frame = frame_of(rows)
     scorer = exact[name]
     assert scorer is not None
     got = scorer(frame)
