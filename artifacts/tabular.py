@@ -228,9 +228,9 @@ def from_arrays(
     fraction in a long column, an unseen category under ``"error"``, an unexpected type) goes
     through the per-value path, which names the rows. Text rules (CSV) are not applied.
     """
-    lengths = {len(a) for a in arrays.values() if isinstance(a, np.ndarray) and a.ndim == 1}
-    typed = bool(arrays) and len(lengths) == 1 and 0 not in lengths
-    if not typed or not all(isinstance(a, np.ndarray) and a.ndim == 1 for a in arrays.values()):
+    vectors = all(isinstance(a, np.ndarray) and a.ndim == 1 for a in arrays.values())
+    lengths = {len(a) for a in arrays.values()} if vectors else set()
+    if len(lengths) != 1 or 0 in lengths:  # not typed columns of one non-zero length
         lists = {k: a.tolist() if isinstance(a, np.ndarray) else a for k, a in arrays.items()}
         return from_columns(lists, schema, lazy=lazy)
     known = set(schema.column_names)
