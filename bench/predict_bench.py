@@ -9,8 +9,12 @@ signs one scikit-learn pipeline, then measures in this run:
   the scoring action's rows/s (map + Parquet write), ``--runs`` times per Spark session (the
   first is reported as cold; the figure is the median of the warm ones, the best warm one is
   reported too), the Python workers' peak RSS (read from /proc while the job runs) and the CPU
-  seconds of the process tree;
-- that both engines give every row the same prediction (the bench fails otherwise).
+  seconds of the process tree. MLflow runs twice per master: with spark_udf's default output
+  (``predict``'s label; ours writes more) and with ``predict_proba``'s rows as
+  ``array<double>`` (``pyfunc_predict_fn="predict_proba"``), the output ours writes beside the
+  label: the like-for-like comparison;
+- that both engines give every row the same prediction and the same probabilities (within
+  1e-9; the bench fails otherwise).
 
 Writes bench/results/predict.json (``--output``) and prints it; ratios are between numbers
 measured in the same run. ``--rows`` makes a smoke run quick (at least 800).
@@ -26,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +47,7 @@ import processes  # noqa: E402
 RESULTS = BENCH / "results" / "predict.json"
 MASTERS = ("local[1]", "local[2]")
 FILES = 8  # Parquet files in the generated table (Spark packs them into one split per core)
+PROBA = "probabilities"  # spark_udf.py --outputs: MLflow writes predict_proba's rows as ours does
 RUNS = 2  # default scoring actions per Spark session: the first is cold, the rest warm
 
 
@@ -196,14 +202,24 @@ def export_for_mlflow(store: Path, key: Path, work: Path) -> tuple[Path, Path, l
 
 
 def mlflow_run(
-    python: Path, exported: tuple, master: str, data: Path, out: Path, batch: int, runs: int = RUNS
+    python: Path,
+    exported: tuple,
+    master: str,
+    data: Path,
+    out: Path,
+    batch: int,
+    runs: int = RUNS,
+    outputs: str = "labels",
 ):
-    """``bench/mlflow/spark_udf.py`` in MLflow's venv on ``master``; its JSON plus worker RSS."""
+    """``bench/mlflow/spark_udf.py`` in MLflow's venv on ``master``; its JSON plus worker RSS.
+
+    ``outputs``: ``labels`` (spark_udf's default, ``predict``) or ``probabilities``
+    (``predict_proba``, what ours writes beside the label)."""
     estimator, sample, casts = exported
     command = [str(python), str(BENCH / "mlflow" / "spark_udf.py"), "--estimator", str(estimator)]
     command += ["--sample", str(sample), "--data", str(data), "--output", str(out)]
     command += ["--master", master, "--batch-size", str(batch), "--runs", str(runs)]
-    command += ["--cast", *casts]
+    command += ["--outputs", outputs, "--cast", *casts]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PYSPARK_PYTHON"] = str(python)
     started = time.perf_counter()
@@ -232,6 +248,24 @@ def agreement(ours: Path, theirs: Path, rows: int) -> dict:
         shown = differ.head(5).to_dict(orient="records")
         raise SystemExit(f"ours and MLflow disagree on {len(differ)} of {rows} rows: {shown}")
     return {"rows_compared": rows, "same_prediction": rows}
+
+
+def same_probabilities(ours: Path, theirs: Path, rows: int) -> dict:
+    """Our job's probability arrays against MLflow's ``predict_proba`` ones, joined on id."""
+    mine = pd.read_parquet(ours, columns=["id", "probability"])
+    other = pd.read_parquet(theirs, columns=["id", "probability"])
+    both = mine.merge(other, on="id", suffixes=("_ours", "_mlflow"), validate="one_to_one")
+    if not (len(mine) == len(other) == len(both) == rows):
+        raise SystemExit(f"row counts differ: ours {len(mine)}, MLflow {len(other)}, of {rows}")
+    a = np.vstack(both["probability_ours"].to_numpy())
+    b = np.vstack(both["probability_mlflow"].to_numpy())
+    if a.shape != b.shape:
+        raise SystemExit(f"probability widths differ: ours {a.shape}, MLflow {b.shape}")
+    identical = int((a == b).all(axis=1).sum())
+    worst = float(np.abs(a - b).max()) if a.size else 0.0
+    if worst > 1e-9:
+        raise SystemExit(f"ours and MLflow's probabilities differ by up to {worst:g}")
+    return {"rows_compared": rows, "identical_rows": identical, "max_abs_difference": worst}
 
 
 def ratio(a: dict | None, b: dict | None) -> float | None:
@@ -268,25 +302,30 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict:
             results["mlflow_skipped"] = str(exc)
     else:
         results["mlflow_skipped"] = "--skip-mlflow"
-    ours, theirs = {}, {}
+    ours, theirs, proba = {}, {}, {}
     for master in MASTERS:  # ours then MLflow's at each size, so a load change hits both alike
         n = master[6]
         out = tmp / f"ours-{n}"
         ours[master] = spark_run(master, data, store, key, out, args.batch_size, args.runs)
         if python:
-            out = tmp / f"mlflow-{n}"
-            theirs[master] = mlflow_run(
-                python, exported, master, data, out, args.batch_size, args.runs
-            )
+            run = partial(mlflow_run, python, exported, master, data)
+            theirs[master] = run(tmp / f"mlflow-{n}", args.batch_size, args.runs)
+            proba[master] = run(tmp / f"mlflow-proba-{n}", args.batch_size, args.runs, PROBA)
     results["ours"], results["mlflow_spark_udf"] = ours, theirs
+    results["mlflow_spark_udf_probabilities"] = proba
     if python:
         results["agreement"] = agreement(
             tmp / "ours-2" / "run-0", tmp / "mlflow-2" / "run-0", args.rows
+        )
+        results["probability_agreement"] = same_probabilities(
+            tmp / "ours-2" / "run-0", tmp / "mlflow-proba-2" / "run-0", args.rows
         )
     one, two = ours["local[1]"], ours["local[2]"]
     results["ratios"] = {
         "ours_over_mlflow_local1": ratio(one, theirs.get("local[1]")),
         "ours_over_mlflow_local2": ratio(two, theirs.get("local[2]")),
+        "ours_over_mlflow_probabilities_local1": ratio(one, proba.get("local[1]")),
+        "ours_over_mlflow_probabilities_local2": ratio(two, proba.get("local[2]")),
         "ours_local2_over_local1": ratio(two, one),
         "mlflow_local2_over_local1": ratio(theirs.get("local[2]"), theirs.get("local[1]")),
         "ours_local2_over_floor": ratio(two, results["pandas_floor"]),
@@ -295,6 +334,12 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict:
     results["goals"] = {
         "ours_over_mlflow >= 2": x["ours_over_mlflow_local2"] is not None
         and min(x["ours_over_mlflow_local1"], x["ours_over_mlflow_local2"]) >= 2,
+        "ours_over_mlflow_probabilities >= 2": x["ours_over_mlflow_probabilities_local2"]
+        is not None
+        and min(
+            x["ours_over_mlflow_probabilities_local1"], x["ours_over_mlflow_probabilities_local2"]
+        )
+        >= 2,
         "local2_over_local1 >= 1.7": x["ours_local2_over_local1"] >= 1.7,
     }
     return results

@@ -7,7 +7,10 @@ bench/predict_bench.py, which hands it the verified estimator as a joblib file (
 inferred from the sample, as MLflow recommends), starts one Spark session on ``--master``,
 reads the Parquet, casts each column to the pipeline's input type (Spark's own ``cast``, what a
 user of spark_udf writes), adds ``udf(*columns)`` as ``prediction`` and writes ``id`` and
-``prediction`` as Parquet to ``--output``/run-<i>, ``--runs`` times in the same session. Only
+``prediction`` as Parquet to ``--output``/run-<i>, ``--runs`` times in the same session.
+With ``--outputs probabilities`` the model is saved with ``pyfunc_predict_fn="predict_proba"``
+(MLflow's way to serve probabilities) and the UDF returns ``array<double>``, written as
+``probability`` — the output our job writes beside its label. Only
 each write action is timed (Spark's start, the save and the Parquet footer read are not, as in
 the job summary of ours); the first run is reported as cold (JIT, Python worker start, model
 load), the median of the others as the steady state.
@@ -31,8 +34,10 @@ import tempfile
 import time
 from pathlib import Path
 
+LABELS, PROBABILITIES = "labels", "probabilities"
 
-def save(estimator: Path, sample: Path, where: Path) -> Path:
+
+def save(estimator: Path, sample: Path, where: Path, outputs: str) -> Path:
     import joblib
     import mlflow
     import pandas as pd
@@ -41,10 +46,12 @@ def save(estimator: Path, sample: Path, where: Path) -> Path:
     model = joblib.load(estimator)
     frame = pd.read_parquet(sample)
     out = where / "mlflow-model"
+    method = "predict_proba" if outputs == PROBABILITIES else "predict"
     mlflow.sklearn.save_model(
         model,
         str(out),
-        signature=infer_signature(frame, model.predict(frame)),
+        signature=infer_signature(frame, getattr(model, method)(frame)),
+        pyfunc_predict_fn=method,
         # MLflow 3 saves with skops and refuses types it does not know; numpy.dtype is safe.
         skops_trusted_types=["numpy.dtype"],
     )
@@ -64,13 +71,16 @@ def score(args: argparse.Namespace, model_dir: Path) -> dict:
     )
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        udf = mlflow.pyfunc.spark_udf(
-            spark, str(model_dir), result_type="string", env_manager="local"
+        kind, column = (
+            ("array<double>", "probability")
+            if args.outputs == PROBABILITIES
+            else ("string", "prediction")
         )
+        udf = mlflow.pyfunc.spark_udf(spark, str(model_dir), result_type=kind, env_manager="local")
         frame = spark.read.parquet(args.data)
         casts = dict(item.split("=", 1) for item in args.cast)
         columns = [functions.col(name).cast(kind).alias(name) for name, kind in casts.items()]
-        scored = frame.select(functions.col(args.id), udf(*columns).alias("prediction"))
+        scored = frame.select(functions.col(args.id), udf(*columns).alias(column))
         times = []
         for run in range(args.runs):
             start = time.perf_counter()
@@ -88,6 +98,7 @@ def score(args: argparse.Namespace, model_dir: Path) -> dict:
         "warm_seconds": [round(t, 3) for t in times[1:]],
         "cold_seconds": round(times[0], 3),
         "cold_rows_per_second": round(rows / times[0], 1),
+        "outputs": args.outputs,
         "mlflow": mlflow.__version__,
         "pyspark": pyspark.__version__,
     }
@@ -112,10 +123,16 @@ def main() -> int:
     parser.add_argument(
         "--cast", nargs="+", required=True, help="name=spark_type per model input column"
     )
+    parser.add_argument(
+        "--outputs",
+        choices=(LABELS, PROBABILITIES),
+        default=LABELS,
+        help="what the UDF returns: predict's labels, or predict_proba's rows as array<double>",
+    )
     args = parser.parse_args()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     with tempfile.TemporaryDirectory(prefix="mlflow-udf-") as tmp:
-        model_dir = save(args.estimator, args.sample, Path(tmp))
+        model_dir = save(args.estimator, args.sample, Path(tmp), args.outputs)
         result = score(args, model_dir)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
