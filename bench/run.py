@@ -9,7 +9,9 @@ bench/real_clients.py (accuracy of the upload path on real clients' digit pictur
 bench/recommend_bench.py (top-K recommendations: 100k items × rank 64, in process and over
 HTTP), bench/tracing_bench.py (the server with OpenTelemetry tracing on against off) and
 bench/predict_bench.py (batch scoring: the `predict` Spark job on local[1] and local[2] against
-MLflow's `spark_udf` on the same masters and a single-process pandas floor).
+MLflow's `spark_udf` on the same masters, with labels and with probabilities, and a
+single-process pandas floor) and bench/stack_floor.py (server CPU per seed upload of a bare
+WSGI app and a one-route Flask app under each Gunicorn worker, against the seed app and ours).
 Ratios are only meaningful within one run: everything here shares the same machine, load
 generator, worker count and minute.
 
@@ -17,7 +19,7 @@ generator, worker count and minute.
                                   [--train-factors 1,4,16] [--skip-train] [--batch-rows 1000000]
 
 Writes bench/results/{train,serving,mlserver,mlflow,real_clients,recommend,tracing,predict,
-summary}.json.
+stack_floor,summary}.json.
 """
 
 from __future__ import annotations
@@ -175,7 +177,11 @@ def batch_rows(predict: dict | None) -> list[str]:
     floor = predict["pandas_floor"]
     lines.append(f"{'pandas floor':18} {'1 process':9} {floor['rows_per_second']:8.0f} "
                  f"{floor['seconds']:7.2f} {'-':>11} {'-':>7} {'-':>13}")  # fmt: skip
-    engines = (("ours (predict)", "ours"), ("MLflow spark_udf", "mlflow_spark_udf"))
+    engines = (
+        ("ours (predict)", "ours"),
+        ("MLflow spark_udf", "mlflow_spark_udf"),
+        ("MLflow, proba", "mlflow_spark_udf_probabilities"),
+    )
     for label, key in engines:
         for master, r in predict.get(key, {}).items():
             lines.append(f"{label:18} {master:9} {r['rows_per_second']:8.0f} "
@@ -187,7 +193,12 @@ def batch_rows(predict: dict | None) -> list[str]:
     lines += [
         f"x ours / MLflow: local[1] {ratio(x['ours_over_mlflow_local1'], 5).strip()}, "
         f"local[2] {ratio(x['ours_over_mlflow_local2'], 5).strip()} "
-        f"(goal >= 2: {'met' if goals['ours_over_mlflow >= 2'] else 'missed'})",
+        f"(goal >= 2: {'met' if goals['ours_over_mlflow >= 2'] else 'missed'}; MLflow writes "
+        "the label only)",
+        f"x ours / MLflow with probabilities (both write them): local[1] "
+        f"{ratio(x.get('ours_over_mlflow_probabilities_local1'), 5).strip()}, local[2] "
+        f"{ratio(x.get('ours_over_mlflow_probabilities_local2'), 5).strip()} (goal >= 2: "
+        f"{'met' if goals.get('ours_over_mlflow_probabilities >= 2') else 'missed'})",
         f"x local[2] / local[1]: ours {ratio(x['ours_local2_over_local1'], 5).strip()} "
         f"(goal >= 1.7: {'met' if goals['local2_over_local1 >= 1.7'] else 'missed'}), "
         f"MLflow {ratio(x['mlflow_local2_over_local1'], 5).strip()}",
@@ -195,6 +206,27 @@ def batch_rows(predict: dict | None) -> list[str]:
     ]
     if "agreement" in predict:
         lines.append(f"same prediction on all {predict['agreement']['rows_compared']} rows")
+    if "probability_agreement" in predict:
+        same = predict["probability_agreement"]
+        lines.append(
+            f"probabilities identical on {same['identical_rows']} of {same['rows_compared']} "
+            f"rows (largest difference {same['max_abs_difference']:g})"
+        )
+    return lines
+
+
+def floor_rows(floor: dict | None) -> list[str]:
+    """Server CPU per seed upload of the bare stack, the seed app and ours; the 1.5x budget."""
+    if not floor:
+        return ["(no stack floor results)"]
+    budget = floor["budget_cpu_ms_per_request"]
+    lines = [f"budget for {floor['target']}: {budget:.3f} ms of server CPU per request"]
+    lines.append(f"{'server':16} {'req/s':>8} {'x base':>7} {'p99 ms':>7} {'cpu ms/req':>10} "
+                 f"{'x budget':>9}")  # fmt: skip
+    for name, r in floor["rows"].items():
+        lines.append(f"{name:16} {r['req_per_s']:8.0f} {r['req_per_s_vs_baseline']:7.2f} "
+                     f"{r['p99_ms']:7.2f} {r['server_cpu_ms_per_request']:10.3f} "
+                     f"{r['share_of_budget']:9.2f}")  # fmt: skip
     return lines
 
 
@@ -234,6 +266,8 @@ def main() -> int:
     problems.append(step("tracing", [python, str(BENCH / "tracing_bench.py"), *load_args]))
     predict_bench = [python, str(BENCH / "predict_bench.py"), "--rows", str(args.batch_rows)]
     problems.append(step("batch", predict_bench))
+    floor = [python, str(BENCH / "stack_floor.py"), *load_args]
+    problems.append(step("stack floor", floor))
     train = load(RESULTS / "train.json", started)
     serving = load(RESULTS / "serving.json", started)
     mlserver = load(RESULTS / "mlserver.json", started)
@@ -242,6 +276,7 @@ def main() -> int:
     rec = load(RESULTS / "recommend.json", started)
     tracing = load(RESULTS / "tracing.json", started)
     predict = load(RESULTS / "predict.json", started)
+    stack = load(RESULTS / "stack_floor.json", started)
     lines = [
         "",
         f"== Serving ({args.workers} workers, {args.connections} connections, "
@@ -276,6 +311,11 @@ def main() -> int:
         "(8 files), one signed scikit-learn pipeline; scoring stage (map + Parquet write) "
         "rows/s, second run in the session (cold = first); x = ratio of those, in this run",
         *batch_rows(predict),
+        "",
+        "== The stack's floor: server CPU per 28 px seed upload of a bare WSGI app and a "
+        "one-route Flask app (no model), the seed app and ours; x budget = / the CPU a request "
+        "may cost for 1.5x the seed app's throughput",
+        *floor_rows(stack),
     ]
     problems = [p for p in problems if p]
     lines += [f"!! {p}" for p in problems]

@@ -74,3 +74,24 @@ def test_mlflow_venv_pins_pyspark_to_ours(tmp_path: Path) -> None:
     assert spec["requirements"] == ["mlflow==3.17.2"]
     assert spec["pins"]["pyspark"] == version("pyspark")
     assert "pyspark" not in peer_venv.wanted(requirements)["pins"]
+
+
+def _probabilities(path: Path, ids: list[int], rows: list[list[float]]) -> Path:
+    path.mkdir()
+    pd.DataFrame({"id": ids, "probability": rows}).to_parquet(path / "part-0.parquet")
+    return path
+
+
+def test_probabilities_agree_row_by_row_in_any_order(tmp_path: Path) -> None:
+    ours = _probabilities(tmp_path / "ours", [0, 1], [[0.25, 0.75], [1.0, 0.0]])
+    theirs = _probabilities(tmp_path / "theirs", [1, 0], [[1.0, 0.0], [0.25, 0.75 + 1e-12]])
+    same = predict_bench.same_probabilities(ours, theirs, 2)
+    assert same["identical_rows"] == 1  # row 0 differs by 1e-12: equal within 1e-9, not identical
+    assert 0 < same["max_abs_difference"] < 1e-9
+
+
+def test_probabilities_that_differ_fail_the_bench(tmp_path: Path) -> None:
+    ours = _probabilities(tmp_path / "ours", [0, 1], [[0.25, 0.75], [1.0, 0.0]])
+    theirs = _probabilities(tmp_path / "theirs", [0, 1], [[0.75, 0.25], [1.0, 0.0]])
+    with pytest.raises(SystemExit, match=r"differ by up to 0\.5"):
+        predict_bench.same_probabilities(ours, theirs, 2)
