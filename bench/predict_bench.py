@@ -137,23 +137,35 @@ def _sampled(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess
     return result, peak["rss"], round(sum(cpu.values()), 1)
 
 
+def busy(cpu_seconds: list[float], seconds: list[float]) -> float:
+    """Cores the scoring actions kept busy: the process tree's CPU seconds over the wall clock
+    (driver, JVM and Python workers; on a 2-core machine, 2.0 is all of it)."""
+    return round(sum(cpu_seconds) / sum(seconds), 2)
+
+
 def spark_run(
     master: str, data: Path, store: Path, key: Path, out: Path, batch: int, runs: int = RUNS
 ) -> dict:
     """Run the job in a child process (one SparkContext per process); sample worker RSS."""
     code = (
-        "import json, sys; from pyspark.sql import SparkSession;"
+        "import json, os, sys; from pyspark.sql import SparkSession;"
         "from spark_jobs.predict.job import run; from spark_jobs.predict.settings import "
-        "PredictSettings as S\n"
+        "PredictSettings as S; import processes\n"
         f"s = SparkSession.builder.master({master!r}).config('spark.ui.enabled','false')"
         ".getOrCreate(); s.sparkContext.setLogLevel('ERROR')\n"
         f"for i in range({runs}):\n"
+        " before = processes.cpu_seconds(os.getpid())\n"
         f" r = run(S(model={str(store / 'species')!r}, verify_key={str(key)!r}, "
         f"data={str(data)!r}, output={str(out)!r} + f'/run-{{i}}', keep=('id',), "
         f"batch_size={batch}).validate(), s)\n"
+        " r['cpu_seconds'] = processes.cpu_seconds(os.getpid()) - before\n"
         " print('SUMMARY' + json.dumps(r), flush=True)"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{BENCH}",
+        "PYSPARK_PYTHON": sys.executable,
+    }
     started = time.perf_counter()
     result, rss, cpu = _sampled([sys.executable, "-c", code], env)
     wall = time.perf_counter() - started
@@ -164,6 +176,7 @@ def spark_run(
     seconds = [w["seconds"] for w in warm]
     rows = warm[0]["rows_read"]
     return {
+        "cores_busy": busy([w["cpu_seconds"] for w in warm], seconds),
         "rows_per_second": round(rows / float(np.median(seconds)), 1),
         "seconds": round(float(np.median(seconds)), 3),
         "best_rows_per_second": round(rows / min(seconds), 1),

@@ -172,7 +172,7 @@ def batch_rows(predict: dict | None) -> list[str]:
     if not predict:
         return ["(no batch scoring results)"]
     head = f"{'engine':18} {'master':9} {'rows/s':>8} {'seconds':>7} {'cold rows/s':>11} "
-    head += f"{'cold s':>7} {'worker RSS MB':>13}"
+    head += f"{'cold s':>7} {'worker RSS MB':>13} {'cores busy':>10}"
     lines = [head, "-" * len(head)]
     floor = predict["pandas_floor"]
     lines.append(f"{'pandas floor':18} {'1 process':9} {floor['rows_per_second']:8.0f} "
@@ -186,7 +186,8 @@ def batch_rows(predict: dict | None) -> list[str]:
         for master, r in predict.get(key, {}).items():
             lines.append(f"{label:18} {master:9} {r['rows_per_second']:8.0f} "
                          f"{r['seconds']:7.2f} {r['cold_rows_per_second']:11.0f} "
-                         f"{r['cold_seconds']:7.2f} {r['worker_rss_mb']:13.0f}")  # fmt: skip
+                         f"{r['cold_seconds']:7.2f} {r['worker_rss_mb']:13.0f} "
+                         f"{r.get('cores_busy', NAN):10.2f}")  # fmt: skip
     if predict.get("mlflow_skipped"):
         lines.append(f"{'MLflow spark_udf':22} n/a: {predict['mlflow_skipped']}")
     x, goals = predict["ratios"], predict["goals"]

@@ -34,6 +34,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: processes.py
+
+import processes  # the standard library only: importable in MLflow's venv
+
 LABELS, PROBABILITIES = "labels", "probabilities"
 
 
@@ -81,11 +85,12 @@ def score(args: argparse.Namespace, model_dir: Path) -> dict:
         casts = dict(item.split("=", 1) for item in args.cast)
         columns = [functions.col(name).cast(kind).alias(name) for name, kind in casts.items()]
         scored = frame.select(functions.col(args.id), udf(*columns).alias(column))
-        times = []
+        times, cpu = [], []
         for run in range(args.runs):
-            start = time.perf_counter()
+            start, before = time.perf_counter(), processes.cpu_seconds(os.getpid())
             scored.write.mode("errorifexists").parquet(f"{args.output}/run-{run}")
             times.append(time.perf_counter() - start)
+            cpu.append(processes.cpu_seconds(os.getpid()) - before)
         rows = spark.read.parquet(f"{args.output}/run-0").count()
     finally:
         spark.stop()
@@ -96,6 +101,7 @@ def score(args: argparse.Namespace, model_dir: Path) -> dict:
         "rows_per_second": round(rows / warm, 1),
         "best_rows_per_second": round(rows / min(times[1:] or times), 1),
         "warm_seconds": [round(t, 3) for t in times[1:]],
+        "cores_busy": round(sum(cpu[1:] or cpu) / sum(times[1:] or times), 2),
         "cold_seconds": round(times[0], 3),
         "cold_rows_per_second": round(rows / times[0], 1),
         "outputs": args.outputs,
