@@ -70,12 +70,12 @@ class Gate:
     def held(self) -> int:
         return self.running + len(self.waiting)
 
-    def offer(self, item: Any, *, can_wait: bool = True) -> Decision:
+    def offer(self, item: Any) -> Decision:
         """Admit ``item`` to a thread, queue it, or refuse it (counted as ``overloaded``)."""
         if self.running < self.running_limit and not self.waiting:
             self.running += 1
             return Decision.RUN
-        if can_wait and self.wait > 0 and self.held < self.limit:
+        if self.wait > 0 and self.held < self.limit:
             self.waiting.append((self.clock() + self.wait, item))
             return Decision.WAIT
         self.reject(OVERLOADED)

@@ -22,9 +22,6 @@ WORKER_CLASSES = ("buffered", "sync")
 TRACING = ("off", "otlp")
 #: The smallest default max_in_flight: a few waiting requests per worker, whatever `threads` is.
 MIN_IN_FLIGHT = 8
-#: Default threads per buffered worker under TLS: admission cannot hold an encrypted request
-#: back until a thread is free (the thread decrypts it), so it needs spare threads instead.
-TLS_THREADS = 4
 
 
 class SettingsError(ValueError):
@@ -271,8 +268,7 @@ class Settings:
         metadata=_meta(
             _non_negative_int,
             "Threads per buffered worker that run requests (one more is kept for probes); sync "
-            "workers run exactly 1 (not gthread). 0 = 1, or 4 when Gunicorn terminates TLS (a "
-            "thread reads each encrypted request, so requests cannot wait for a thread). Models "
+            "workers run exactly 1 (not gthread). 0 = 1. Models "
             "are CPU-bound and hold the GIL outside numpy, so more threads interleave requests "
             "rather than run them: the same throughput, a longer tail. Raise it for models that "
             "wait on I/O.",
@@ -462,10 +458,8 @@ class Settings:
 
     @property
     def worker_threads(self) -> int:
-        """threads with 0 resolved: 1, or 4 with TLS terminated in Gunicorn."""
-        if self.threads:
-            return self.threads
-        return TLS_THREADS if self.tls_cert_file is not None else 1
+        """threads with 0 resolved: 1 (a CPU-bound model gains nothing from a second)."""
+        return self.threads or 1
 
     @property
     def in_flight_limit(self) -> int:

@@ -14,10 +14,12 @@ of it within ``SERVING_READ_TIMEOUT`` seconds is answered ``408`` and closed; un
 costs a socket and its bytes so far. Threads only ever see complete requests, so a thread is
 busy exactly as long as the application runs.
 
-What is not buffered is still bounded: a chunked body, a body over the limit (the application
-answers 413 from the header, without reading it) and, with TLS terminated in Gunicorn, the
-whole request (the bytes are encrypted on the event loop) are read by the thread with a kernel
-receive/send timeout of ``SERVING_READ_TIMEOUT`` on the socket.
+With TLS terminated in Gunicorn the event loop also does the TLS handshake and decrypts the
+request (non-blocking, as it reads plain ones), so HTTPS requests are buffered, admitted and
+held in line exactly like plain ones. What is not buffered is still bounded: a chunked body and
+a body over the limit (the application answers 413 from the header, without reading it) are
+read by the thread with a kernel receive/send timeout of ``SERVING_READ_TIMEOUT`` on the
+socket.
 
 The same event loop does admission control (:mod:`serving.admission`): a complete request
 gets a thread if one of ``threads`` is free, else waits in a bounded FIFO for one, else is
@@ -32,6 +34,7 @@ import contextlib
 import re
 import selectors
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -41,6 +44,7 @@ from functools import partial
 from typing import NamedTuple
 
 from gunicorn import http
+from gunicorn import sock as gunicorn_sock
 from gunicorn.workers.gthread import ThreadWorker
 
 from .admission import ARRIVED, GATE, VERDICT, Decision, Gate, is_probe, overloaded_response
@@ -161,39 +165,66 @@ class BufferingWorker(ThreadWorker):
         conn.arrived = time.monotonic()
         conn.admitted, conn.verdict = False, None
         _kernel_timeouts(conn.sock, self.read_timeout)
-        if self.cfg.is_ssl:
-            # Encrypted here: the thread reads (under kernel timeouts), and answers 503 itself
-            # when admission says so (probes are exempt in the application).
-            if self.gate.offer(conn, can_wait=False) is Decision.RUN:
-                conn.admitted = True
-            else:
-                conn.verdict = "overloaded"
-            super().enqueue_req(conn)
-            return
+        conn.handshaking = False
+        if self.cfg.is_ssl and not conn.initialized:
+            try:
+                conn.sock = self._tls_wrap(conn.sock)
+            except (OSError, ValueError) as exc:  # e.g. a certificate file gone mid-rotation
+                self.log.warning("TLS setup failed for a new connection: %s", exc)
+                self._close(conn)
+                return
+            conn.initialized = conn.handshaking = True  # gthread must not wrap it again
         held = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
         conn.inbox = bytearray(held)
         conn.sock.setblocking(False)
-        if request_complete(conn.inbox, self.max_body):
+        if not conn.handshaking and request_complete(conn.inbox, self.max_body):
             self._dispatch(conn)
             return
         self.buffering[conn] = time.monotonic() + self.read_timeout
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
+        if conn.handshaking or _pending(conn.sock):
+            self._readable(conn, conn.sock)  # TLS may hold bytes the selector cannot see
+
+    def _tls_wrap(self, sock: socket.socket) -> ssl.SSLSocket:
+        """The connection as a server-side TLS socket whose handshake the event loop drives.
+
+        The context is Gunicorn's own (certificate, key, CA, ciphers, ALPN), built per
+        connection as Gunicorn builds it, so a renewed certificate is served without a restart.
+        """
+        context = gunicorn_sock.ssl_context(self.cfg)
+        return context.wrap_socket(
+            sock,
+            server_side=True,
+            do_handshake_on_connect=False,
+            suppress_ragged_eofs=self.cfg.suppress_ragged_eofs,
+        )
 
     def _readable(self, conn, _sock) -> None:
+        """Progress on a connection being buffered: the TLS handshake, then the request bytes."""
+        complete = False
         try:
-            data = conn.sock.recv(_RECV_BYTES)
-        except (BlockingIOError, InterruptedError):
+            if conn.handshaking:
+                conn.sock.do_handshake()
+                conn.handshaking = False
+                self.poller.modify(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
+            while not complete:  # until the socket (and TLS's own buffer) has no more bytes
+                data = conn.sock.recv(_RECV_BYTES)
+                if not data:  # the client went away
+                    break
+                conn.inbox += data
+                complete = request_complete(conn.inbox, self.max_body)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+            return  # wait for the next readable event
+        except ssl.SSLWantWriteError:  # the handshake has to send first
+            self.poller.modify(conn.sock, selectors.EVENT_WRITE, partial(self._readable, conn))
             return
-        except OSError:
-            data = b""
-        if not data:  # the client went away
-            self._forget(conn)
-            self._close(conn)
-            return
-        conn.inbox += data
-        if request_complete(conn.inbox, self.max_body):
-            self._forget(conn)
+        except OSError:  # reset, or a failed handshake (ssl.SSLError): nothing to answer
+            pass
+        self._forget(conn)
+        if complete:
             self._dispatch(conn)
+        else:
+            self._close(conn)
 
     def _dispatch(self, conn) -> None:
         """A request is here in full: probes go to a thread, the rest through admission."""
@@ -291,6 +322,11 @@ def _rejection_counter(app) -> Callable[[str], None]:
     if state is None or state.metrics is None:
         return lambda reason: None
     return state.metrics.record_rejection
+
+
+def _pending(sock: socket.socket) -> bool:
+    """Whether a TLS socket holds decrypted bytes already (a plain socket never does)."""
+    return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
 
 
 def _kernel_timeouts(sock: socket.socket, seconds: float) -> None:

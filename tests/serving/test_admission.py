@@ -87,13 +87,6 @@ def test_gate_without_wait_refuses_as_soon_as_threads_are_busy():
     assert [gate.offer(n) for n in range(3)] == [Decision.RUN, Decision.RUN, Decision.REJECT]
 
 
-def test_gate_tls_requests_never_wait():
-    gate, _, _ = _gate()
-    gate.offer(1)
-    gate.offer(2)
-    assert gate.offer(3, can_wait=False) is Decision.REJECT
-
-
 def test_shedding_while_full_and_for_a_while_after_a_refusal():
     gate, clock, _ = _gate(limit=2, threads=1, unready_for=5.0)
     assert not gate.shedding()
@@ -127,13 +120,13 @@ def test_in_flight_limit_defaults_to_twice_the_threads_and_at_least_8():
     assert Settings(threads=3, max_in_flight=4).in_flight_limit == 4
 
 
-def test_default_threads_are_1_or_4_under_tls(tmp_path):
-    """Under TLS a thread reads the encrypted request, so admission cannot hold requests back
-    until one is free: the default keeps spare threads there."""
+def test_default_threads_are_1_with_or_without_tls(tmp_path):
+    """The event loop decrypts TLS requests too, so admission holds them in line like plain
+    ones: TLS needs no spare threads."""
     tls = Settings(tls_cert_file=tmp_path / "cert.pem", tls_key_file=tmp_path / "key.pem")
-    assert tls.worker_threads == 4
+    assert tls.worker_threads == 1
     assert Settings(threads=2).worker_threads == 2
-    assert tls.merged({"threads": 1}).worker_threads == 1
+    assert tls.merged({"threads": 3}).worker_threads == 3
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,9 @@ import datetime
 import ipaddress
 import socket
 import ssl
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -118,3 +121,76 @@ def test_modern_tls_is_negotiated(https_server):
         context.wrap_socket(raw, server_hostname=host) as tls,
     ):
         assert tls.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def _predict(base: str, cert_file, creds, digit, session=None) -> requests.Response:
+    return (session or requests).post(
+        base + "/predict",
+        json={"pixels": digit[0].tolist()},
+        headers={"Authorization": f"Bearer {creds.api_key}"},
+        verify=str(cert_file),
+        timeout=20,
+    )
+
+
+def test_concurrent_https_requests_wait_for_the_thread_instead_of_a_503(https_server, digit):
+    """One worker with one thread: eight clients at once all get answers. The event loop
+    decrypts each request and admission holds it in line (in-flight 8), as for plain HTTP;
+    when the thread decrypted requests itself, admission could not hold one and refused it."""
+    base, cert_file, creds = https_server
+    start = threading.Barrier(8)
+
+    def one(_) -> int:
+        start.wait(timeout=20)
+        return _predict(base, cert_file, creds, digit).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(3):
+            assert list(pool.map(one, range(8))) == [200] * 8
+
+
+def test_stalled_tls_clients_hold_no_thread(https_server, digit):
+    """A connection that never starts the handshake and one that stops halfway through its
+    request cost a socket each, not the worker's only thread: another client is answered."""
+    base, cert_file, creds = https_server
+    host, port = base.removeprefix("https://").split(":")
+    context = ssl.create_default_context(cafile=str(cert_file))
+    with (
+        socket.create_connection((host, int(port)), timeout=10) as silent,
+        socket.create_connection((host, int(port)), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=host) as halfway,
+    ):
+        halfway.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        response = _predict(base, cert_file, creds, digit)
+        assert response.status_code == 200, response.text
+        assert time.monotonic() - started < 5  # not after the stalled ones' 15 s read timeout
+        assert silent.fileno() >= 0
+
+
+def test_keep_alive_over_tls_serves_many_requests_on_one_connection(https_server, digit):
+    base, cert_file, creds = https_server
+    with requests.Session() as session:
+        answers = [_predict(base, cert_file, creds, digit, session) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert {a.json()["digit"] for a in answers} == {digit[1]}
+
+
+def test_a_certificate_unreadable_mid_rotation_closes_new_connections_not_the_worker(
+    https_server, digit
+):
+    """The TLS context is built per connection (a renewed certificate needs no restart); while
+    the file is missing, new connections are closed with a warning and the worker lives on."""
+    base, cert_file, creds = https_server
+    log = cert_file.parent / "server.log"
+    aside = cert_file.with_suffix(".aside")
+    cert_file.rename(aside)
+    try:
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(base + "/healthz", verify=str(aside), timeout=10)
+    finally:
+        aside.rename(cert_file)
+    assert _predict(base, cert_file, creds, digit).status_code == 200
+    text = log.read_text()
+    assert "TLS setup failed for a new connection" in text
+    assert text.count("Booting worker") == 1  # the same worker answered before and after
