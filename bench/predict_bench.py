@@ -249,13 +249,20 @@ def mlflow_run(
     }
 
 
-def agreement(ours: Path, theirs: Path, rows: int) -> dict:
-    """Every row's prediction from our job equals MLflow's, joined on id; else the bench fails."""
-    mine = pd.read_parquet(ours, columns=["id", "prediction"])
-    other = pd.read_parquet(theirs, columns=["id", "prediction"])
+def joined(ours: Path, theirs: Path, column: str, rows: int) -> pd.DataFrame:
+    """``column`` of both outputs side by side (``<column>_ours``, ``<column>_mlflow``), joined
+    on id; the bench fails unless each has every one of ``rows`` rows once."""
+    mine = pd.read_parquet(ours, columns=["id", column])
+    other = pd.read_parquet(theirs, columns=["id", column])
     both = mine.merge(other, on="id", suffixes=("_ours", "_mlflow"), validate="one_to_one")
     if not (len(mine) == len(other) == len(both) == rows):
         raise SystemExit(f"row counts differ: ours {len(mine)}, MLflow {len(other)}, of {rows}")
+    return both
+
+
+def agreement(ours: Path, theirs: Path, rows: int) -> dict:
+    """Every row's prediction from our job equals MLflow's, joined on id; else the bench fails."""
+    both = joined(ours, theirs, "prediction", rows)
     differ = both[both["prediction_ours"] != both["prediction_mlflow"]]
     if len(differ):
         shown = differ.head(5).to_dict(orient="records")
@@ -265,11 +272,7 @@ def agreement(ours: Path, theirs: Path, rows: int) -> dict:
 
 def same_probabilities(ours: Path, theirs: Path, rows: int) -> dict:
     """Our job's probability arrays against MLflow's ``predict_proba`` ones, joined on id."""
-    mine = pd.read_parquet(ours, columns=["id", "probability"])
-    other = pd.read_parquet(theirs, columns=["id", "probability"])
-    both = mine.merge(other, on="id", suffixes=("_ours", "_mlflow"), validate="one_to_one")
-    if not (len(mine) == len(other) == len(both) == rows):
-        raise SystemExit(f"row counts differ: ours {len(mine)}, MLflow {len(other)}, of {rows}")
+    both = joined(ours, theirs, "probability", rows)
     a = np.vstack(both["probability_ours"].to_numpy())
     b = np.vstack(both["probability_mlflow"].to_numpy())
     if a.shape != b.shape:
