@@ -70,6 +70,8 @@ def https_server(_session_store, tmp_path_factory):
         "SERVING_TLS_CERT_FILE": str(cert_file),
         "SERVING_TLS_KEY_FILE": str(key_file),
         "WEB_CONCURRENCY": "1",
+        # Eight requests at once queue behind one thread: room to wait on a loaded CI machine.
+        "SERVING_ADMISSION_WAIT": "10",
         **creds.env(),
     }
     with running_server(env, directory / "server.log", ca_file=cert_file) as base:
