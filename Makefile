@@ -30,7 +30,7 @@ $(RUNTIME_STAMP): setup.cfg pyproject.toml
 	@touch $@
 
 $(STAMP): $(RUNTIME_STAMP) scripts/install-tools.sh
-	$(PY) -m pip install --quiet -e '.[spark,serving,tracing,dev]'
+	$(PY) -m pip install --quiet -e '.[spark,serving,tracing,onnx,dev]'
 	bash scripts/install-tools.sh $(VENV)
 	@touch $@
 

@@ -38,8 +38,17 @@ def _has_trees(estimator: Any) -> bool:
     return hasattr(final, "tree_") or hasattr(final, "estimators_")
 
 
+def _needs_onnx() -> ExportError:
+    return ExportError(
+        "ONNX export needs skl2onnx and onnxruntime: pip install 'spark-model-server[onnx]'"
+    )
+
+
 def _convert(estimator: Any, x: np.ndarray) -> bytes:
-    from skl2onnx import to_onnx
+    try:
+        from skl2onnx import to_onnx
+    except ImportError:
+        raise _needs_onnx() from None
 
     onx = to_onnx(estimator, x[:1], options={"zipmap": False}, target_opset=TARGET_OPSET)
     return onx.SerializeToString()
@@ -47,7 +56,10 @@ def _convert(estimator: Any, x: np.ndarray) -> bytes:
 
 def onnx_parity(model: bytes, estimator: Any, x: np.ndarray, atol: float) -> dict[str, Any]:
     """Compare onnxruntime's labels and probabilities with the estimator's on ``x``."""
-    import onnxruntime
+    try:
+        import onnxruntime
+    except ImportError:
+        raise _needs_onnx() from None
 
     session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
     labels, proba = session.run(None, {session.get_inputs()[0].name: x})[:2]

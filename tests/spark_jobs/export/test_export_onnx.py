@@ -74,3 +74,15 @@ def test_linear_svc_has_no_onnx_export(tabular_binary):
 
     with pytest.raises(ExportError, match="needs predict_proba; LinearSVC has none"):
         export_onnx(estimator, _features(tabular_binary.test))
+
+
+def test_without_the_onnx_extra_the_error_says_what_to_install(monkeypatch):
+    import sys
+
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.random.default_rng(0).random((20, 3))
+    model = LogisticRegression().fit(x, (x[:, 0] > 0.5).astype(int))
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)  # import fails as when not installed
+    with pytest.raises(ExportError, match=r"pip install 'spark-model-server\[onnx\]'"):
+        export_onnx(model, x)
