@@ -51,7 +51,7 @@ class Style:
 
     max_degrees: float = 8.0
     max_shear: float = 0.2
-    strokes: tuple[int, ...] = (0, 0, 3, 5, 7)
+    strokes: tuple[int, ...] = (0, 3, 5, 7, 9, 11)
     """Stroke growth as a max-filter size (0: as drawn); the faces already run light to bold."""
 
 
