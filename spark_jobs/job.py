@@ -92,6 +92,7 @@ def _train(spark, settings: JobSettings, data: sources.Dataset, timings: dict) -
         train = augment.augment(train, settings.augment, settings.seed)
         train = train.repartition(spark.sparkContext.defaultParallelism).persist()
         st.rows = sizes["train_augmented"] = train.count()
+        st.facts = {"printed": sizes.get("train_printed", 0)}
     with stage("fit", timings) as st:
         num_classes = int(max(data.classes)) + 1
         pipeline = models.build_pipeline(settings, data.num_features, num_classes)

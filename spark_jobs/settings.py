@@ -393,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--printed",
         type=int,
-        help=f"image data: font-rendered digits per class added to the training split, 0 for "
+        help="image data: font-rendered digits per class added to the training split, 0 for "
         f"none (default: {IMAGE_PRINTED} with the default model, else 0)",
     )
     train.add_argument(
