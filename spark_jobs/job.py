@@ -18,7 +18,17 @@ from pathlib import Path
 import numpy as np
 from pyspark.ml import PipelineModel
 
-from spark_jobs import augment, calibration, evaluate, lineage, models, sources, split, tabular
+from spark_jobs import (
+    augment,
+    calibration,
+    evaluate,
+    lineage,
+    models,
+    printed,
+    sources,
+    split,
+    tabular,
+)
 from spark_jobs.destination import signer_for, write_artifact
 from spark_jobs.errors import DataError, ExportError, UsageError
 from spark_jobs.progress import stage
@@ -48,16 +58,19 @@ def _preflight(settings: JobSettings):
 
 
 def _resolve(settings: JobSettings, data: sources.Dataset) -> JobSettings:
-    """The settings with the defaults that depend on the data filled in (model, augment), so
-    the job and the manifest's lineage say what was actually trained."""
+    """The settings with the defaults that depend on the data filled in (model, augment,
+    printed), so the job and the manifest's lineage say what was actually trained."""
     augment_factor = settings.augment_for(data.image)  # before the model: it reads `model is None`
+    printed_count = settings.printed_for(data.image)  # likewise
     model = settings.model_for("classification", data.image)  # vector data: classifiers only
-    return dataclasses.replace(settings, model=model, augment=augment_factor)
+    return dataclasses.replace(settings, model=model, augment=augment_factor, printed=printed_count)
 
 
 def _check_fit(settings: JobSettings, data: sources.Dataset) -> None:
     if settings.augment > 1 and not data.image:
         raise UsageError("--augment needs 28x28 image data; this source is tabular")
+    if settings.printed > 0 and not data.image:
+        raise UsageError("--printed needs 28x28 image data; this source is tabular")
     if settings.model == "nb" and data.min_value < 0:
         raise DataError(f"{data.source}: naive Bayes needs non-negative features")
 
@@ -70,9 +83,16 @@ def _train(spark, settings: JobSettings, data: sources.Dataset, timings: dict) -
     if not sizes["test"] or not sizes["train"]:
         raise DataError(f"{data.source}: too few rows to split ({data.rows} rows)")
     with stage("augment", timings) as st:
-        train = augment.augment(parts.train, settings.augment, settings.seed)
+        train = parts.train
+        digits = printed.digit_classes(data.classes) if settings.printed else ()
+        if digits:
+            glyphs = printed.frame(spark, digits, settings.printed, settings.seed)
+            train = train.unionByName(glyphs)
+            sizes["train_printed"] = len(digits) * settings.printed
+        train = augment.augment(train, settings.augment, settings.seed)
         train = train.repartition(spark.sparkContext.defaultParallelism).persist()
         st.rows = sizes["train_augmented"] = train.count()
+        st.facts = {"printed": sizes.get("train_printed", 0)}
     with stage("fit", timings) as st:
         num_classes = int(max(data.classes)) + 1
         pipeline = models.build_pipeline(settings, data.num_features, num_classes)

@@ -34,6 +34,9 @@ IMAGE_MODEL = "mlp"
 """The default model for image data (28x28 digits): a one-hidden-layer perceptron."""
 IMAGE_AUGMENT = 4
 """The default ``--augment`` for image data when ``--model`` is not given either."""
+IMAGE_PRINTED = 100
+"""The default ``--printed`` (font glyphs per digit) for image data when ``--model`` is not
+given either."""
 ENV_SIGNING_KEY = "SPARK_JOBS_SIGNING_KEY"
 _DATA_SUFFIXES = (".csv.gz", ".csv", ".tsv", ".parquet", ".libsvm", ".svm", ".txt", ".gz")
 
@@ -164,6 +167,10 @@ class JobSettings:
     augment: int | None = None
     """Training-set multiplier: the originals plus ``augment - 1`` jittered copies of each.
     None: ``IMAGE_AUGMENT`` for image data trained with the default model, else 1."""
+    printed: int | None = None
+    """Image data: this many printed digits per class (font glyphs, ``spark_jobs.printed``)
+    added to the training split before augmentation; 0 adds none. None: ``IMAGE_PRINTED`` for
+    image data trained with the default model, else 0."""
     calibration: str = "temperature"
     """Image/vector MLPs: temperature scaling fitted on the validation split, or none."""
     val_fraction: float = 0.1
@@ -218,6 +225,11 @@ class JobSettings:
             ),
             (self.scaler in SCALERS, f"--scaler must be one of {', '.join(SCALERS)}"),
             (self.augment is None or self.augment >= 1, "--augment must be >= 1"),
+            (self.printed is None or self.printed >= 0, "--printed must be >= 0"),
+            (
+                self.printed in (None, 0) or self.task != RECOMMENDATION,
+                "--printed does not apply to --task recommendation",
+            ),
             (
                 self.calibration in CALIBRATIONS,
                 f"--calibration must be one of {', '.join(CALIBRATIONS)}",
@@ -271,6 +283,13 @@ class JobSettings:
         if self.augment is not None:
             return self.augment
         return IMAGE_AUGMENT if image and self.model is None else 1
+
+    def printed_for(self, image: bool) -> int:
+        """``--printed``, or its default: ``IMAGE_PRINTED`` for image data trained with the
+        default model (the default recipe), 0 otherwise."""
+        if self.printed is not None:
+            return self.printed
+        return IMAGE_PRINTED if image and self.model is None else 0
 
     @property
     def artifact_name(self) -> str:
@@ -370,6 +389,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help=f"training-set multiplier (default: {IMAGE_AUGMENT} for image data with the default "
         "model, else 1)",
+    )
+    train.add_argument(
+        "--printed",
+        type=int,
+        help="image data: font-rendered digits per class added to the training split, 0 for "
+        f"none (default: {IMAGE_PRINTED} with the default model, else 0)",
     )
     train.add_argument(
         "--calibration",

@@ -92,5 +92,7 @@ def test_training_an_mlp_ships_the_calibrated_network_and_records_its_ece(
     assert manifest["parity"]["passed"] is True
     assert "calibrate" in manifest["lineage"]["timings_s"]
     assert manifest["lineage"]["params"]["augment"] == 1, "an explicit --model is not augmented"
+    assert manifest["lineage"]["params"]["printed"] == 0, "nor given printed digits"
+    assert "train_printed" not in manifest["lineage"]["rows"]
     estimator = artifacts.load(path, verifier=artifacts.load_verifier(hmac_key)).estimator
     assert estimator.coefs_[-1].shape == (16, 10)

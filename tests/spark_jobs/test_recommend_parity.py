@@ -72,6 +72,7 @@ def test_recommendation_settings_have_als_defaults():
         (["--task", "recommendation", "--rank", "0"], "--rank"),
         (["--task", "recommendation", "--item-col", "user"], "three different columns"),
         (["--task", "recommendation", "--augment", "2"], "--augment does not apply"),
+        (["--task", "recommendation", "--printed", "2"], "--printed does not apply"),
     ],
 )
 def test_bad_recommendation_options_are_usage_errors(argv, message):

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from spark_jobs.errors import UsageError
-from spark_jobs.settings import JobSettings, build_parser, from_args
+from spark_jobs.settings import IMAGE_PRINTED, JobSettings, build_parser, from_args
 
 
 def test_defaults_train_a_calibrated_augmented_mlp_on_bundled_sample_into_model_store():
@@ -21,6 +21,7 @@ def test_defaults_train_a_calibrated_augmented_mlp_on_bundled_sample_into_model_
     )
     assert (s.layers, s.augment_for(image=True), s.calibration) == ((128,), 4, "temperature")
     assert (s.model_for("classification"), s.augment_for(image=False)) == ("lr", 1)
+    assert (s.printed_for(image=True), s.printed_for(image=False)) == (IMAGE_PRINTED, 0)
     assert (s.task, s.impute, s.max_classes, s.model_for("regression")) == (
         "auto",
         "median",
@@ -45,6 +46,7 @@ def test_missing_signing_key_is_a_usage_error():
     ("argv", "message"),
     [
         (["--augment", "0"], "--augment"),
+        (["--printed", "-1"], "--printed must be >= 0"),
         (["--test-fraction", "0.7", "--val-fraction", "0.4"], "fractions"),
         (["--name", "../etc"], "--name"),
         (["--limit", "0"], "--limit"),
@@ -112,14 +114,23 @@ def test_model_must_fit_the_task(argv, message):
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--model", "lr"], ("lr", 1)),  # an explicit model trains without augmentation
-        (["--augment", "2"], ("mlp", 2)),
-        (["--model", "nb", "--augment", "3"], ("nb", 3)),
+        (["--model", "lr"], ("lr", 1, 0)),  # an explicit model trains without augmentation
+        (["--augment", "2"], ("mlp", 2, IMAGE_PRINTED)),
+        (["--printed", "0"], ("mlp", 4, 0)),
+        (["--model", "nb", "--augment", "3", "--printed", "5"], ("nb", 3, 5)),
     ],
 )
 def test_explicit_options_replace_the_image_recipe(argv, expected):
     s = from_args([*argv, "--signing-key", "k"], env={})
-    assert (s.model_for("classification", image=True), s.augment_for(image=True)) == expected
+    recipe = (s.model_for("classification", image=True), s.augment_for(image=True))
+    assert (*recipe, s.printed_for(image=True)) == expected
+
+
+def test_a_negative_printed_count_is_refused_in_one_line():
+    with pytest.raises(UsageError) as exc:
+        JobSettings(signing_key="k", printed=-3).validate()
+    assert str(exc.value) == "--printed must be >= 0"
+    assert "--printed" in build_parser().format_help()
 
 
 def test_calibration_choice_is_checked():

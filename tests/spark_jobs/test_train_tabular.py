@@ -119,6 +119,8 @@ def test_regression_is_detected_and_named_after_the_file(files, tmp_path, hmac_k
          "--features: no column 'weight'"),
         (["--data", "ids", "--label-col", "y", "--augment", "2"], 2,
          "--augment needs 28x28 image data"),
+        (["--data", "ids", "--label-col", "y", "--printed", "2"], 2,
+         "--printed needs 28x28 image data"),
         (["--data", "ids", "--label-col", "k", "--model", "glm", "--family", "gamma",
           "--task", "regression"], 3, "--family gamma needs a positive label"),
     ],
