@@ -61,7 +61,7 @@ def _resolve(settings: JobSettings, data: sources.Dataset) -> JobSettings:
     """The settings with the defaults that depend on the data filled in (model, augment,
     printed), so the job and the manifest's lineage say what was actually trained."""
     augment_factor = settings.augment_for(data.image)  # before the model: it reads `model is None`
-    printed_count = settings.printed_for(data.image)  # likewise
+    printed_count = settings.printed_for(digits=data.format == "mnist-sample")  # likewise
     model = settings.model_for("classification", data.image)  # vector data: classifiers only
     return dataclasses.replace(settings, model=model, augment=augment_factor, printed=printed_count)
 

@@ -35,8 +35,9 @@ IMAGE_MODEL = "mlp"
 IMAGE_AUGMENT = 4
 """The default ``--augment`` for image data when ``--model`` is not given either."""
 IMAGE_PRINTED = 100
-"""The default ``--printed`` (font glyphs per digit) for image data when ``--model`` is not
-given either."""
+"""The default ``--printed`` (font glyphs per digit) for the bundled MNIST sample when
+``--model`` is not given either. Other image data gets none unless asked: glyphs are digits
+labelled 0-9, which would be wrong rows in, say, Fashion-MNIST's ten classes."""
 ENV_SIGNING_KEY = "SPARK_JOBS_SIGNING_KEY"
 _DATA_SUFFIXES = (".csv.gz", ".csv", ".tsv", ".parquet", ".libsvm", ".svm", ".txt", ".gz")
 
@@ -170,7 +171,7 @@ class JobSettings:
     printed: int | None = None
     """Image data: this many printed digits per class (font glyphs, ``spark_jobs.printed``)
     added to the training split before augmentation; 0 adds none. None: ``IMAGE_PRINTED`` for
-    image data trained with the default model, else 0."""
+    the MNIST sample trained with the default model, else 0."""
     calibration: str = "temperature"
     """Image/vector MLPs: temperature scaling fitted on the validation split, or none."""
     val_fraction: float = 0.1
@@ -284,12 +285,12 @@ class JobSettings:
             return self.augment
         return IMAGE_AUGMENT if image and self.model is None else 1
 
-    def printed_for(self, image: bool) -> int:
-        """``--printed``, or its default: ``IMAGE_PRINTED`` for image data trained with the
-        default model (the default recipe), 0 otherwise."""
+    def printed_for(self, digits: bool) -> int:
+        """``--printed``, or its default: ``IMAGE_PRINTED`` for data known to be MNIST digits
+        (the bundled sample's format) trained with the default model, 0 otherwise."""
         if self.printed is not None:
             return self.printed
-        return IMAGE_PRINTED if image and self.model is None else 0
+        return IMAGE_PRINTED if digits and self.model is None else 0
 
     @property
     def artifact_name(self) -> str:
@@ -393,8 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--printed",
         type=int,
-        help="image data: font-rendered digits per class added to the training split, 0 for "
-        f"none (default: {IMAGE_PRINTED} with the default model, else 0)",
+        help="digit images: font-rendered digits per class 0-9 added to the training split, 0 "
+        f"for none (default: {IMAGE_PRINTED} for the MNIST sample with the default model, else 0)",
     )
     train.add_argument(
         "--calibration",

@@ -38,7 +38,7 @@ def check(settings: JobSettings, data: TabularDataset) -> str:
     """The model family for this data, or a usage/data error before anything is fitted."""
     if settings.augment_for(image=False) > 1:
         raise UsageError("--augment needs 28x28 image data; this source is tabular")
-    if settings.printed_for(image=False) > 0:
+    if settings.printed_for(digits=False) > 0:
         raise UsageError("--printed needs 28x28 image data; this source is tabular")
     family = settings.model_for(data.task)
     if family == "nb" and data.min_value is not None and data.min_value < 0:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from spark_jobs import printed
+from spark_jobs.settings import IMAGE_PRINTED, JobSettings
 from tests.artifacts import client_images
 
 
@@ -127,3 +128,19 @@ def test_the_job_adds_glyphs_to_the_training_split_only_and_records_them(spark, 
     assert (params["printed"], rows["train_printed"]) == (2, 20)
     assert rows["train_augmented"] == 2 * (rows["train"] + 20)
     assert rows["train"] + rows["validation"] + rows["test"] == 300, "held-out splits stay MNIST"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"), [("mnist-sample", IMAGE_PRINTED), ("idx", 0), ("images", 0)]
+)
+def test_by_default_only_the_mnist_sample_gets_printed_digits(fmt, expected):
+    """Other 28x28 data may label 0-9 as anything (Fashion-MNIST's garments): glyphs of digits
+    would be wrong rows there, so they are added only when asked for."""
+    from spark_jobs.job import _resolve
+    from spark_jobs.sources import Dataset
+
+    classes = [float(c) for c in range(10)]
+    data = Dataset(frame=None, source="x", format=fmt, image=True, classes=classes,
+                   num_features=784, min_value=0.0, feature_names=None, rows=10)  # fmt: skip
+    assert _resolve(JobSettings(), data).printed == expected
+    assert _resolve(JobSettings(printed=5), data).printed == 5

@@ -21,7 +21,7 @@ def test_defaults_train_a_calibrated_augmented_mlp_on_bundled_sample_into_model_
     )
     assert (s.layers, s.augment_for(image=True), s.calibration) == ((128,), 4, "temperature")
     assert (s.model_for("classification"), s.augment_for(image=False)) == ("lr", 1)
-    assert (s.printed_for(image=True), s.printed_for(image=False)) == (IMAGE_PRINTED, 0)
+    assert (s.printed_for(digits=True), s.printed_for(digits=False)) == (IMAGE_PRINTED, 0)
     assert (s.task, s.impute, s.max_classes, s.model_for("regression")) == (
         "auto",
         "median",
@@ -123,7 +123,7 @@ def test_model_must_fit_the_task(argv, message):
 def test_explicit_options_replace_the_image_recipe(argv, expected):
     s = from_args([*argv, "--signing-key", "k"], env={})
     recipe = (s.model_for("classification", image=True), s.augment_for(image=True))
-    assert (*recipe, s.printed_for(image=True)) == expected
+    assert (*recipe, s.printed_for(digits=True)) == expected
 
 
 def test_a_negative_printed_count_is_refused_in_one_line():
