@@ -117,7 +117,6 @@ def test_spark_frame_equals_the_local_rendering_whatever_the_partitions(spark):
 def test_the_job_adds_glyphs_to_the_training_split_only_and_records_them(spark, hmac_key, tmp_path):
     import artifacts
     from spark_jobs.job import run
-    from spark_jobs.settings import JobSettings
 
     settings = JobSettings(
         model="mlp", layers=(8,), max_iter=10, limit=300, augment=2, printed=2,
