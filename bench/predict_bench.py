@@ -137,12 +137,6 @@ def _sampled(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess
     return result, peak["rss"], round(sum(cpu.values()), 1)
 
 
-def busy(cpu_seconds: list[float], seconds: list[float]) -> float:
-    """Cores the scoring actions kept busy: the process tree's CPU seconds over the wall clock
-    (driver, JVM and Python workers; on a 2-core machine, 2.0 is all of it)."""
-    return round(sum(cpu_seconds) / sum(seconds), 2)
-
-
 def spark_run(
     master: str, data: Path, store: Path, key: Path, out: Path, batch: int, runs: int = RUNS
 ) -> dict:
@@ -150,15 +144,16 @@ def spark_run(
     code = (
         "import json, os, sys; from pyspark.sql import SparkSession;"
         "from spark_jobs.predict.job import run; from spark_jobs.predict.settings import "
-        "PredictSettings as S; import processes\n"
+        "PredictSettings as S; import processes, time\n"
         f"s = SparkSession.builder.master({master!r}).config('spark.ui.enabled','false')"
         ".getOrCreate(); s.sparkContext.setLogLevel('ERROR')\n"
         f"for i in range({runs}):\n"
-        " before = processes.cpu_seconds(os.getpid())\n"
+        " before, started = processes.cpu_seconds(os.getpid()), time.perf_counter()\n"
         f" r = run(S(model={str(store / 'species')!r}, verify_key={str(key)!r}, "
         f"data={str(data)!r}, output={str(out)!r} + f'/run-{{i}}', keep=('id',), "
         f"batch_size={batch}).validate(), s)\n"
         " r['cpu_seconds'] = processes.cpu_seconds(os.getpid()) - before\n"
+        " r['call_seconds'] = time.perf_counter() - started\n"
         " print('SUMMARY' + json.dumps(r), flush=True)"
     )
     env = {
@@ -176,7 +171,10 @@ def spark_run(
     seconds = [w["seconds"] for w in warm]
     rows = warm[0]["rows_read"]
     return {
-        "cores_busy": busy([w["cpu_seconds"] for w in warm], seconds),
+        # over the whole run() call (verify, plan, score, write): the span the CPU was read over
+        "cores_busy": processes.cores_busy(
+            [w["cpu_seconds"] for w in warm], [w["call_seconds"] for w in warm]
+        ),
         "rows_per_second": round(rows / float(np.median(seconds)), 1),
         "seconds": round(float(np.median(seconds)), 3),
         "best_rows_per_second": round(rows / min(seconds), 1),

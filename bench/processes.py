@@ -142,6 +142,12 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def cores_busy(cpu_seconds: list[float], seconds: list[float]) -> float:
+    """Cores a process tree kept busy over some timed spans: its CPU seconds in them over their
+    wall clock (on a 2-core machine, 2.0 is all of it)."""
+    return round(sum(cpu_seconds) / sum(seconds), 2)
+
+
 def tree_cpu(pid: int) -> dict[int, float]:
     """Own CPU seconds (user + system) of ``pid`` and of each process below it, by pid: a
     sampler keeps each process's last figure, so processes that end before the tree does still

@@ -61,7 +61,6 @@ def servers(args, work: Path, trained: tuple) -> tuple[dict, str]:
     command = gunicorn("app:app", "sync", port, args.workers, BENCH / "baseline_seed")
     found["baseline/sync"] = (command, {"BASELINE_MODEL_FILE": str(plain)}, port)
     api_key = secrets.token_urlsafe(32)
-    args.our_env = []
     port = processes.free_port()
     env = sb.our_env(store, key, api_key, "buffered", port, args, work)
     found["ours/buffered"] = ([sys.executable, "-m", "serving.cli"], env, port)
@@ -107,6 +106,7 @@ def report(results: dict) -> None:
 def main() -> int:
     parser = sb.load_options(__doc__, "gunicorn workers for every server", RESULTS)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
+    parser.set_defaults(our_env=[])  # ours runs as `make serve` runs it: no extra settings
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="stack-floor-"))
     try:

@@ -101,7 +101,7 @@ def score(args: argparse.Namespace, model_dir: Path) -> dict:
         "rows_per_second": round(rows / warm, 1),
         "best_rows_per_second": round(rows / min(times[1:] or times), 1),
         "warm_seconds": [round(t, 3) for t in times[1:]],
-        "cores_busy": round(sum(cpu[1:] or cpu) / sum(times[1:] or times), 2),
+        "cores_busy": processes.cores_busy(cpu[1:] or cpu, times[1:] or times),
         "cold_seconds": round(times[0], 3),
         "cold_rows_per_second": round(rows / times[0], 1),
         "outputs": args.outputs,
