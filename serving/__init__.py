@@ -23,7 +23,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     or holds a ready ``Settings`` under the key ``"settings"`` and, to trace requests into it,
     an OpenTelemetry ``TracerProvider`` under ``"tracer_provider"`` (tests).
     """
-    from . import admission, api, auth, deadline, limits, reload, tracing
+    from . import admission, api, auth, deadline, intake, limits, reload, tracing
+    from .auth.views import bp as token_bp
     from .errors import register_error_handlers
     from .metrics import Metrics
     from .registry import ModelRegistry
@@ -49,10 +50,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     admission.install(app)  # before auth: refused and late requests cost no credential check
     deadline.install(app, settings)
     reload.install(app, registry, settings.model_store, settings.reload_interval, metrics)
-    auth.install(
-        app, settings, metrics, tuple(b.name for b in api.OPEN), tuple(b.name for b in api.ADMIN)
-    )
-    limits.install(app, settings)
+    open_names = tuple(b.name for b in api.OPEN)
+    auth.install(app, settings, metrics, open_names, tuple(b.name for b in api.ADMIN))
+    # the auth blueprint (POST /auth/token) reads credentials from headers, never a body
+    taking_no_body = (*open_names, token_bp.name)
+    limits.install(app, intake.install(app, settings, taking_no_body), settings.max_json_bytes)
     return app
 
 

@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from enum import Enum
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, json, request
@@ -37,6 +38,10 @@ VERDICT = "serving.admission.verdict"  # a rejection reason the application must
 GATE = "serving.admission.gate"  # the worker's Gate, for readiness
 RETRY_AFTER_SECONDS = int(dict(Overloaded.headers)["Retry-After"])
 OVERLOADED, WAIT_TIMEOUT, DEADLINE = "overloaded", "wait_timeout", "deadline"
+BUFFER_BUDGET = "buffer_budget"  # refused before its body was read: the worker held too much
+#: Readiness says no only after refusals went on this long, each within this much of the last:
+#: a burst (however large) is not an overload.
+SUSTAINED_SECONDS = 1.0
 
 
 class Decision(Enum):
@@ -63,22 +68,43 @@ class Gate:
         self.clock = clock
         self.running = 0
         self.waiting: deque[tuple[float, Any]] = deque()  # (give up at, item), oldest first
-        self.last_rejected = -math.inf
+        # The line overflowed since a thread was last idle: demand is above capacity, not a
+        # burst or a fixed number of clients waiting their turn (their line never overflows).
+        # Until a thread falls idle again the line holds one waiter per thread, the newest: a
+        # newcomer takes the place of the oldest waiter, which is refused, so the thread that
+        # frees up next serves the most recent request and an admitted request's latency
+        # stays near its service time instead of growing with the line.
+        self.overflowed = False
+        self._dropped: list[Any] = []  # waiters whose place a newcomer took, to be refused
+        self.last_rejected = -math.inf  # the last refusal that counts toward readiness
+        self.refusing_since = math.inf  # when the current run of such refusals began
         self.on_reject: Callable[[str], None] = lambda reason: None
 
     @property
     def held(self) -> int:
         return self.running + len(self.waiting)
 
-    def offer(self, item: Any) -> Decision:
-        """Admit ``item`` to a thread, queue it, or refuse it (counted as ``overloaded``)."""
+    def offer(self, item: Any, counted: Callable[[], bool] = lambda: True) -> Decision:
+        """Admit ``item`` to a thread, queue it, or refuse it (counted as ``overloaded``).
+
+        ``counted`` is asked only on a refusal: whether it counts toward readiness (the
+        worker says so for requests with valid credentials).
+        """
+        now = self.clock()
         if self.running < self.running_limit and not self.waiting:
             self.running += 1
             return Decision.RUN
-        if self.wait > 0 and self.held < self.limit:
-            self.waiting.append((self.clock() + self.wait, item))
+        if self.wait > 0 and self.overflowed:
+            # overload: the newest request takes the place of the oldest, which is refused
+            while len(self.waiting) >= self.running_limit:
+                self._dropped.append(self.waiting.popleft()[1])
+            self.waiting.append((now + self.wait, item))
             return Decision.WAIT
-        self.reject(OVERLOADED)
+        if self.wait > 0 and self.held < self.limit:
+            self.waiting.append((now + self.wait, item))
+            return Decision.WAIT
+        self.overflowed = self.wait > 0
+        self.reject(OVERLOADED, counted())
         return Decision.REJECT
 
     def release(self) -> Any | None:
@@ -86,29 +112,47 @@ class Gate:
         if self.waiting:
             return self.waiting.popleft()[1]
         self.running -= 1
+        self.overflowed = False  # a thread fell idle: whatever overload there was is over
         return None
 
-    def expire(self) -> list[Any]:
-        """Waiting items whose wait is over, removed and counted as ``wait_timeout``."""
+    def expire(self, counted: Callable[[Any], bool] = lambda item: True) -> list[Any]:
+        """Waiting items whose wait is over or whose place a newcomer took, to be refused."""
         now = self.clock()
-        expired = []
+        expired, self._dropped = self._dropped, []
+        for item in expired:
+            self.reject(OVERLOADED, counted(item))
         while self.waiting and self.waiting[0][0] <= now:
-            expired.append(self.waiting.popleft()[1])
-            self.reject(WAIT_TIMEOUT)
+            item = self.waiting.popleft()[1]
+            expired.append(item)
+            self.reject(WAIT_TIMEOUT, counted(item))
         return expired
 
     def next_expiry(self) -> float | None:
+        if self._dropped:
+            return self.clock()
         return self.waiting[0][0] if self.waiting else None
 
-    def reject(self, reason: str) -> None:
-        self.last_rejected = self.clock()
+    def reject(self, reason: str, counted: bool = True) -> None:
+        """Count a refusal; ``counted`` ones (valid credentials) also feed readiness."""
         self.on_reject(reason)
+        if not counted:
+            return
+        now = self.clock()
+        if now - self.last_rejected > SUSTAINED_SECONDS:
+            self.refusing_since = now  # a new run of refusals begins
+        self.last_rejected = now
 
     def shedding(self) -> bool:
-        """Whether readiness should say no: every slot is held, or a request was refused lately."""
+        """Whether readiness should say no: a sustained overload, lately.
+
+        That is: counted refusals have gone on for :data:`SUSTAINED_SECONDS` (no gap longer
+        than that), and the last one is under ``unready_for`` seconds old. A burst, or
+        refusals of clients without valid credentials, never make a pod unready.
+        """
         if self.unready_for <= 0:
             return False
-        return self.held >= self.limit or self.clock() - self.last_rejected < self.unready_for
+        recent = self.clock() - self.last_rejected < self.unready_for
+        return recent and self.last_rejected - self.refusing_since >= SUSTAINED_SECONDS
 
 
 def is_probe(path: str) -> bool:
@@ -119,26 +163,47 @@ def overloaded_response(path: str, keep_alive: bool) -> bytes:
     """The whole ``503`` HTTP/1.1 response the event loop writes for a refused request.
 
     The same problem+json body as :class:`serving.errors.Overloaded` renders in the
-    application, which answers the requests the event loop cannot (TLS, unbuffered bodies).
+    application, which answers the requests the event loop cannot (pipelined ones).
     """
+    return problem_response(
+        Overloaded.status,
+        Overloaded.title,
+        Overloaded.slug,
+        OVERLOADED_DETAIL,
+        path,
+        keep_alive,
+        (("Retry-After", str(RETRY_AFTER_SECONDS)),),
+    )
+
+
+def problem_response(
+    status: int,
+    title: str,
+    slug: str,
+    detail: str,
+    path: str,
+    keep_alive: bool = False,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> bytes:
+    """A whole HTTP/1.1 problem+json response, as :mod:`serving.errors` renders one."""
     body = json.dumps(
         {
-            "type": PROBLEM_BASE + Overloaded.slug,
-            "title": Overloaded.title,
-            "status": Overloaded.status,
-            "detail": OVERLOADED_DETAIL,
+            "type": PROBLEM_BASE + slug,
+            "title": title,
+            "status": status,
+            "detail": detail,
             "instance": path,
-            "error": OVERLOADED_DETAIL,
+            "error": detail,
         }
     ).encode()
-    head = (
-        "HTTP/1.1 503 Service Unavailable\r\n"
-        f"Content-Type: {PROBLEM_JSON}\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        f"Retry-After: {RETRY_AFTER_SECONDS}\r\n"
-        f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
-    )
-    return head.encode("latin-1") + body
+    lines = [
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+        f"Content-Type: {PROBLEM_JSON}",
+        f"Content-Length: {len(body)}",
+        *(f"{name}: {value}" for name, value in headers),
+        f"Connection: {'keep-alive' if keep_alive else 'close'}",
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 OVERLOADED_DETAIL = (

@@ -22,6 +22,24 @@ WORKER_CLASSES = ("buffered", "sync")
 TRACING = ("off", "otlp")
 #: The smallest default max_in_flight: a few waiting requests per worker, whatever `threads` is.
 MIN_IN_FLIGHT = 8
+#: buffer_budget_bytes where the container has no memory limit, and its largest automatic value.
+DEFAULT_BUFFER_BUDGET = 64 * 1024 * 1024
+MAX_BUFFER_BUDGET = 256 * 1024 * 1024
+_CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
+def container_memory_limit() -> int | None:
+    """The memory limit of this container in bytes (cgroup v2, then v1), or None if unlimited."""
+    for path in _CGROUP_LIMITS:
+        try:
+            with open(path) as f:
+                raw = f.read().strip()
+        except OSError:
+            continue
+        if raw.isdigit() and int(raw) < 1 << 60:  # v1 says "no limit" with a huge number
+            return int(raw)
+        return None  # "max": unlimited
+    return None
 
 
 class SettingsError(ValueError):
@@ -301,6 +319,19 @@ class Settings:
             "closed); also the socket read/write timeout while a thread serves it.",
         ),
     )
+    buffer_budget_bytes: int = field(
+        default=0,
+        metadata=_meta(
+            _non_negative_int,
+            "Bytes one buffered worker may hold for requests still arriving, across all its "
+            "connections (headers and bodies, a Content-Length body counted in full as soon as "
+            "it is announced). A request that would pass it is answered 503 with Retry-After "
+            "before its body is read; requests over 64 KiB may use only three quarters of it, "
+            "so stalled uploads cannot lock out small requests. 0 = an eighth of the "
+            "container's memory limit per worker (cgroup), between twice max_body_bytes and "
+            "256 MiB; 64 MiB where no limit is set.",
+        ),
+    )
     graceful_timeout: int = field(
         default=30,
         metadata=_meta(_positive_int, "Seconds a worker may finish in-flight requests on stop."),
@@ -312,8 +343,10 @@ class Settings:
             _non_negative_int,
             "Requests one buffered worker holds at once: running on its `threads` threads plus "
             "waiting for one. One more is answered 503 with Retry-After at once. 0 = twice "
-            "`threads`, at least 8. Probes (/healthz, /readyz, /metrics, /v2/health/*) are never "
-            "counted.",
+            "`threads`, at least 8. Once the line overflows (demand above capacity, not a "
+            "burst) it holds one waiter per thread, the newest (the oldest is refused), until a "
+            "thread falls idle, so admitted requests stay near their service time. Probes "
+            "(/healthz, /readyz, /metrics, /v2/health/*) are never counted.",
         ),
     )
     admission_wait: float = field(
@@ -336,9 +369,11 @@ class Settings:
         default=5.0,
         metadata=_meta(
             _seconds,
-            "/readyz and /v2/health/ready answer 503 while a worker holds max_in_flight "
-            "requests and for this many seconds after it last rejected one; 0 = readiness "
-            "ignores load. Liveness never does.",
+            "/readyz and /v2/health/ready answer 503 once a worker has refused requests "
+            "carrying valid credentials for over a second without a pause (a sustained "
+            "overload, not a burst), until this many seconds after the last such refusal; "
+            "0 = readiness ignores load. Liveness never does; anonymous clients cannot make "
+            "a pod unready.",
         ),
     )
     access_log: bool = field(
@@ -469,6 +504,19 @@ class Settings:
     def in_flight_limit_for(self, threads: int) -> int:
         """max_in_flight for a worker that runs ``threads`` (a --threads flag may override)."""
         return self.max_in_flight or max(MIN_IN_FLIGHT, 2 * threads)
+
+    def buffer_budget_for(self, workers: int, memory_limit: int | None = None) -> int:
+        """buffer_budget_bytes with 0 resolved for a pod of ``workers`` workers.
+
+        ``memory_limit`` defaults to the container's (cgroup v2 or v1), None where unlimited.
+        """
+        if self.buffer_budget_bytes:
+            return self.buffer_budget_bytes
+        limit = container_memory_limit() if memory_limit is None else memory_limit
+        if not limit:
+            return DEFAULT_BUFFER_BUDGET
+        share = limit // (8 * max(1, workers))
+        return max(2 * self.max_body_bytes, min(MAX_BUFFER_BUDGET, share))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

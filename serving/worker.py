@@ -16,22 +16,32 @@ busy exactly as long as the application runs.
 
 With TLS terminated in Gunicorn the event loop also does the TLS handshake and decrypts the
 request (non-blocking, as it reads plain ones), so HTTPS requests are buffered, admitted and
-held in line exactly like plain ones. What is not buffered is still bounded: a chunked body and
-a body over the limit (the application answers 413 from the header, without reading it) are
-read by the thread with a kernel receive/send timeout of ``SERVING_READ_TIMEOUT`` on the
-socket.
+held in line exactly like plain ones.
+
+No thread ever reads a request body from the socket. The loop follows ``Content-Length`` and
+chunked bodies alike (:mod:`serving.framing`, with Gunicorn's parsing rules, so both agree on
+where a request ends), and applies the body limit of the request's route
+(:mod:`serving.intake`) as soon as its head is known: an open endpoint takes no body, JSON gets
+``SERVING_MAX_JSON_BYTES``, uploads ``SERVING_MAX_BODY_BYTES``; a larger body is answered
+``413`` and the connection closed before the body is read. Malformed framing is answered
+``400`` the same way. All the bytes the loop holds for requests still arriving count against
+one budget per worker (``SERVING_BUFFER_BUDGET_BYTES``); a request that would exceed it is
+answered ``503`` with ``Retry-After`` and closed, and the last quarter of the budget is kept for
+small requests, so stalled large uploads cannot starve ordinary clients.
 
 The same event loop does admission control (:mod:`serving.admission`): a complete request
 gets a thread if one of ``threads`` is free, else waits in a bounded FIFO for one, else is
 answered ``503`` with ``Retry-After`` right there — so a thread never sits in a hidden queue,
-and the executor always has one spare thread for probes. The time the worker saw a request
+and the executor always has one spare thread for probes. A refusal counts toward readiness
+only when the refused request carried valid credentials: anonymous bursts cannot make a pod
+unready. The time the worker saw a request
 begin goes to the application as the start of its deadline (:mod:`serving.deadline`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
+import os
 import selectors
 import socket
 import ssl
@@ -47,18 +57,29 @@ from gunicorn import http
 from gunicorn import sock as gunicorn_sock
 from gunicorn.workers.gthread import ThreadWorker
 
-from .admission import ARRIVED, GATE, VERDICT, Decision, Gate, is_probe, overloaded_response
+from . import intake as intake_module
+from .admission import (
+    ARRIVED,
+    BUFFER_BUDGET,
+    GATE,
+    RETRY_AFTER_SECONDS,
+    VERDICT,
+    Decision,
+    Gate,
+    is_probe,
+    overloaded_response,
+    problem_response,
+)
+from .errors import Overloaded
+from .framing import BadFraming, ChunkedBody, FramingError, Head, TooLarge, parse_head
 from .settings import Settings
 
 #: Header blocks larger than this go to Gunicorn's parser as they are, which refuses them
 #: (its own limits: 4094-byte request line, 100 fields of 8190 bytes).
 MAX_HEADER_BYTES = 64 * 1024
+#: Requests up to this size may use the whole buffer budget; larger ones only three quarters.
+SMALL_REQUEST_BYTES = 64 * 1024
 _RECV_BYTES = 256 * 1024
-_END_OF_HEADERS = b"\r\n\r\n"
-_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d{1,19})[ \t]*\r?$", re.I | re.M)
-_TRANSFER_ENCODING = re.compile(rb"^transfer-encoding[ \t]*:", re.I | re.M)
-_CONNECTION_CLOSE = re.compile(rb"^connection[ \t]*:[^\r\n]*\bclose\b", re.I | re.M)
-_REQUEST_LINE = re.compile(rb"^[A-Z]+ ([^ ?#]*)[^ ]* HTTP/1\.([01])\r?$")
 _TIMED_OUT = (
     b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
     b"Content-Type: text/plain\r\nContent-Length: 36\r\n\r\n"
@@ -66,28 +87,69 @@ _TIMED_OUT = (
 )
 
 
+class OverBudget(Exception):
+    """Holding more of this request would pass the worker's buffer budget."""
+
+
 def request_complete(data: bytes | bytearray, max_body: int) -> bool:
-    """Whether ``data`` holds one whole request (or as much as this worker will buffer).
+    """Whether ``data`` holds one whole request, for a route whose body limit is ``max_body``.
 
-    Complete means: the header block has ended, and either there is no ``Content-Length``
-    body, or all of it is here. A chunked or over-limit body counts as complete at the end
-    of the headers (the thread reads or refuses the rest), and so does a header block that
-    outgrows :data:`MAX_HEADER_BYTES` (Gunicorn's parser rejects it).
+    Complete means: the header block has ended and the whole body (``Content-Length`` or
+    chunked) is here, or the request is one the event loop answers without reading more
+    (over the limit, malformed framing), or the header block outgrew
+    :data:`MAX_HEADER_BYTES` (Gunicorn's parser rejects it).
     """
-    end = data.find(_END_OF_HEADERS)
-    if end < 0:
-        return len(data) > MAX_HEADER_BYTES
-    head = bytes(data[:end])
-    if _TRANSFER_ENCODING.search(head):
+    try:
+        return Framer(max_body).advance(data) is not None
+    except FramingError:
         return True
-    lengths = _CONTENT_LENGTH.findall(head)
-    if len(lengths) != 1:
-        return True  # none, or conflicting ones that the parser refuses
-    length = int(lengths[0])
-    return length > max_body or len(data) >= end + len(_END_OF_HEADERS) + length
 
 
-class Head(NamedTuple):
+class Framer:
+    """Where the request at the start of a buffer ends, followed as its bytes arrive.
+
+    :meth:`advance` returns the offset just past the request once it is all here, else None;
+    it raises :class:`serving.framing.FramingError` for a request to be answered at once.
+    ``limit_for`` gives the body limit of a request from its head.
+    """
+
+    def __init__(self, limit_for: int | Callable[[Head], int]) -> None:
+        self.limit_for = limit_for if callable(limit_for) else (lambda head: limit_for)
+        self.head: Head | None = None
+        self.body: ChunkedBody | None = None
+        self.end: int | None = None  # where the request ends, once known
+
+    def advance(self, data: bytes | bytearray) -> int | None:
+        if self.head is None:
+            head = parse_head(data)
+            if head is None:
+                return len(data) if len(data) > MAX_HEADER_BYTES else None
+            self.head = head
+            if head.refused:
+                raise BadFraming(
+                    "the request line or the body's framing headers are malformed "
+                    "(Content-Length, Transfer-Encoding)"
+                )
+            limit = self.limit_for(head)
+            if head.length > limit:
+                raise TooLarge(limit)
+            if head.chunked:
+                self.body = ChunkedBody(head.end, limit)
+            else:
+                self.end = head.end + head.length
+        if self.body is not None and self.end is None:
+            self.end = self.body.feed(data)
+        if self.end is None or len(data) < self.end:
+            return None
+        return self.end
+
+    @property
+    def expected(self) -> int | None:
+        """The request's whole size as soon as its head says it (not for chunked bodies)."""
+        return self.end if self.body is None else None
+
+
+class Routing(NamedTuple):
     """What the event loop needs to know of a buffered request to route or refuse it."""
 
     path: str  # "" when the request line does not parse (Gunicorn's parser will refuse it)
@@ -95,24 +157,16 @@ class Head(NamedTuple):
     keep_alive: bool
 
 
-def request_head(data: bytes | bytearray) -> Head:
+def request_head(data: bytes | bytearray) -> Routing:
     """Read the path, completeness and persistence of a request :func:`request_complete` passed."""
-    end = data.find(_END_OF_HEADERS)
-    if end < 0:
-        return Head("", False, False)
-    head = bytes(data[:end])
-    line = _REQUEST_LINE.match(head.split(b"\n", 1)[0])
-    if line is None:
-        return Head("", False, False)
-    lengths = _CONTENT_LENGTH.findall(head)
-    size = int(lengths[0]) if len(lengths) == 1 else 0
-    whole = (
-        len(lengths) <= 1
-        and not _TRANSFER_ENCODING.search(head)
-        and len(data) == end + len(_END_OF_HEADERS) + size
-    )
-    keep_alive = line.group(2) == b"1" and not _CONNECTION_CLOSE.search(head)
-    return Head(line.group(1).decode("latin-1"), whole, keep_alive)
+    head = parse_head(data)
+    if head is None or head.refused:
+        return Routing("", False, False)
+    try:
+        end = Framer(len(data)).advance(data)
+    except FramingError:
+        end = None
+    return Routing(head.path, end == len(data), head.keep_alive)
 
 
 class BufferingWorker(ThreadWorker):
@@ -123,6 +177,8 @@ class BufferingWorker(ThreadWorker):
         settings = Settings.from_env()
         self.read_timeout = settings.read_timeout
         self.max_body = settings.max_body_bytes
+        self.budget = settings.buffer_budget_for(self.cfg.workers)
+        self.held_bytes = 0  # bytes of requests being buffered, across all connections
         self.buffering: dict[object, float] = {}  # connection → deadline, in arrival order
         self.gate = Gate(  # Gunicorn's threads: a --threads flag may override the setting
             settings.in_flight_limit_for(self.cfg.threads),
@@ -130,6 +186,8 @@ class BufferingWorker(ThreadWorker):
             settings.admission_wait,
             settings.shed_unready_seconds,
         )
+        self.intake: intake_module.Intake | None = None
+        self.tls_context: tuple[tuple, ssl.SSLContext] | None = None  # (files' mtimes, context)
         self.serving = threading.local()  # the connection a thread is serving
 
     def get_thread_pool(self) -> futures.ThreadPoolExecutor:
@@ -141,6 +199,7 @@ class BufferingWorker(ThreadWorker):
         super().load_wsgi()
         app = self.wsgi
         self.gate.on_reject = _rejection_counter(app)
+        self.intake = intake_module.of(app)
 
         def admitted_app(environ, start_response):
             conn = getattr(self.serving, "conn", None)  # None: HTTP/2 (not enabled here)
@@ -176,11 +235,12 @@ class BufferingWorker(ThreadWorker):
             conn.initialized = conn.handshaking = True  # gthread must not wrap it again
         held = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
         conn.inbox = bytearray(held)
+        conn.framer = Framer(self._body_limit)
+        conn.reserved = 0
         conn.sock.setblocking(False)
-        if not conn.handshaking and request_complete(conn.inbox, self.max_body):
-            self._dispatch(conn)
-            return
         self.buffering[conn] = time.monotonic() + self.read_timeout
+        if not conn.handshaking and held and self._progress(conn):
+            return
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
         if conn.handshaking or _pending(conn.sock):
             self._readable(conn, conn.sock)  # TLS may hold bytes the selector cannot see
@@ -188,11 +248,14 @@ class BufferingWorker(ThreadWorker):
     def _tls_wrap(self, sock: socket.socket) -> ssl.SSLSocket:
         """The connection as a server-side TLS socket whose handshake the event loop drives.
 
-        The context is Gunicorn's own (certificate, key, CA, ciphers, ALPN), built per
-        connection as Gunicorn builds it, so a renewed certificate is served without a restart.
+        The context is Gunicorn's own (certificate, key, CA, ciphers, ALPN), rebuilt only
+        when one of its files changed, so a renewed certificate is served without a restart
+        and a flood of new connections costs the loop a few ``stat`` calls each.
         """
-        context = gunicorn_sock.ssl_context(self.cfg)
-        return context.wrap_socket(
+        stamp = _mtimes(self.cfg.certfile, self.cfg.keyfile, self.cfg.ca_certs)
+        if self.tls_context is None or self.tls_context[0] != stamp:
+            self.tls_context = (stamp, gunicorn_sock.ssl_context(self.cfg))
+        return self.tls_context[1].wrap_socket(
             sock,
             server_side=True,
             do_handshake_on_connect=False,
@@ -201,18 +264,18 @@ class BufferingWorker(ThreadWorker):
 
     def _readable(self, conn, _sock) -> None:
         """Progress on a connection being buffered: the TLS handshake, then the request bytes."""
-        complete = False
         try:
             if conn.handshaking:
                 conn.sock.do_handshake()
                 conn.handshaking = False
                 self.poller.modify(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
-            while not complete:  # until the socket (and TLS's own buffer) has no more bytes
+            while True:  # until the socket (and TLS's own buffer) has no more bytes
                 data = conn.sock.recv(_RECV_BYTES)
                 if not data:  # the client went away
                     break
                 conn.inbox += data
-                complete = request_complete(conn.inbox, self.max_body)
+                if self._progress(conn):
+                    return
         except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
             return  # wait for the next readable event
         except ssl.SSLWantWriteError:  # the handshake has to send first
@@ -221,10 +284,87 @@ class BufferingWorker(ThreadWorker):
         except OSError:  # reset, or a failed handshake (ssl.SSLError): nothing to answer
             pass
         self._forget(conn)
-        if complete:
-            self._dispatch(conn)
-        else:
-            self._close(conn)
+        self._close(conn)
+
+    def _progress(self, conn) -> bool:
+        """Account for new bytes; True once the connection has left the buffering stage.
+
+        It leaves it dispatched (the request is here in full) or answered and closed (framing
+        refused, body over its limit, budget exhausted).
+        """
+        try:
+            end = conn.framer.advance(conn.inbox)
+            expected = conn.framer.expected
+            self._hold(conn, max(len(conn.inbox), expected or 0))
+        except FramingError as exc:
+            self._answer(conn, exc)
+            return True
+        except OverBudget:
+            self._answer_over_budget(conn)
+            return True
+        if end is None:
+            return False
+        self._forget(conn)
+        self._dispatch(conn)
+        return True
+
+    def _body_limit(self, head: Head) -> int:
+        if self.intake is None:  # not our application: one limit for every route
+            return self.max_body
+        content_type = head.get("Content-Type")
+        binary = "INFERENCE-HEADER-CONTENT-LENGTH" in head.fields
+        return self.intake.body_limit(head.method, head.path, content_type, binary)
+
+    def _hold(self, conn, size: int) -> None:
+        """Count ``size`` bytes as held for ``conn``, or raise :class:`OverBudget`."""
+        more = size - conn.reserved
+        if more <= 0:
+            return
+        allowed = self.budget if size <= SMALL_REQUEST_BYTES else self.budget * 3 // 4
+        if self.held_bytes + more > allowed:
+            raise OverBudget
+        self.held_bytes += more
+        conn.reserved = size
+
+    def _answer(self, conn, error: FramingError) -> None:
+        """Answer a request the loop refuses from its framing alone, and close the connection."""
+        detail = error.detail
+        if isinstance(error, TooLarge) and self.intake is not None:
+            detail = self.intake.too_large(error.limit)  # names the setting to change
+        head = conn.framer.head
+        self._forget(conn)
+        self._send_and_close(
+            conn,
+            problem_response(
+                error.status, error.title, error.slug, detail, head.path if head else ""
+            ),
+        )
+
+    def _answer_over_budget(self, conn) -> None:
+        head = conn.framer.head
+        self.gate.on_reject(BUFFER_BUDGET)
+        self._forget(conn)
+        detail = (
+            f"the server holds as many bytes of incoming requests as it may "
+            f"({self.budget} per worker, SERVING_BUFFER_BUDGET_BYTES); retry after "
+            f"{RETRY_AFTER_SECONDS} s, preferably on another replica"
+        )
+        retry = (("Retry-After", str(RETRY_AFTER_SECONDS)),)
+        response = problem_response(
+            Overloaded.status,
+            Overloaded.title,
+            Overloaded.slug,
+            detail,
+            head.path if head else "",
+            False,
+            retry,
+        )
+        self._send_and_close(conn, response)
+
+    def _send_and_close(self, conn, response: bytes) -> None:
+        with contextlib.suppress(OSError):
+            conn.sock.send(response)  # small: fits a send buffer; a stalled client loses it
+        self._close(conn)
 
     def _dispatch(self, conn) -> None:
         """A request is here in full: probes go to a thread, the rest through admission."""
@@ -232,7 +372,7 @@ class BufferingWorker(ThreadWorker):
         if is_probe(conn.head.path):
             self._to_thread(conn)
             return
-        decision = self.gate.offer(conn)
+        decision = self.gate.offer(conn, counted=lambda: self._credentialed(conn))
         if decision is Decision.RUN:
             conn.admitted = True
             self._to_thread(conn)
@@ -240,9 +380,16 @@ class BufferingWorker(ThreadWorker):
             self._refuse(conn, "overloaded")
         # Decision.WAIT: the gate holds it until a thread is free or its wait is over
 
+    def _credentialed(self, conn) -> bool:
+        """Whether refusing ``conn`` counts toward readiness: it carries valid credentials."""
+        if self.intake is None:
+            return True
+        head = conn.framer.head
+        return self.intake.credentialed(head.get("Authorization") if head else "")
+
     def _refuse(self, conn, reason: str) -> None:
         """Answer 503 from here when the buffer holds exactly the request; else via a thread."""
-        if not conn.head.whole:  # unread body or pipelined requests: the thread reads them
+        if not conn.head.whole:  # pipelined requests: the thread reads them
             conn.verdict = reason
             self._to_thread(conn)
             return
@@ -279,8 +426,8 @@ class BufferingWorker(ThreadWorker):
         if expiry is not None:
             timeout = max(0.0, min(timeout, expiry - time.monotonic()))
         super().wait_for_and_dispatch_events(timeout)
-        for conn in self.gate.expire():
-            self._refuse(conn, "wait_timeout")
+        for conn in self.gate.expire(counted=self._credentialed):
+            self._refuse(conn, "overloaded")
 
     def _to_thread(self, conn) -> None:
         """Give the buffered bytes to Gunicorn's parser and the connection to a thread."""
@@ -300,12 +447,13 @@ class BufferingWorker(ThreadWorker):
             if deadline > now:
                 break  # insertion order is deadline order
             self._forget(conn)
-            with contextlib.suppress(OSError):
-                conn.sock.send(_TIMED_OUT)
-            self._close(conn)
+            self._send_and_close(conn, _TIMED_OUT)
 
     def _forget(self, conn) -> None:
-        del self.buffering[conn]
+        """The connection leaves the buffering stage: its bytes no longer count as held."""
+        self.held_bytes -= conn.reserved
+        conn.reserved = 0
+        self.buffering.pop(conn, None)
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(conn.sock)
 
@@ -322,6 +470,17 @@ def _rejection_counter(app) -> Callable[[str], None]:
     if state is None or state.metrics is None:
         return lambda reason: None
     return state.metrics.record_rejection
+
+
+def _mtimes(*paths: str | None) -> tuple:
+    """The modification times of the files a TLS context is built from (None for unset)."""
+    stamp = []
+    for path in paths:
+        try:
+            stamp.append(os.stat(path).st_mtime_ns if path else None)
+        except OSError:
+            stamp.append(None)  # gone: building the context says why
+    return tuple(stamp)
 
 
 def _pending(sock: socket.socket) -> bool:

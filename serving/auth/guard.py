@@ -79,6 +79,16 @@ class Guard:
             return ROLE_ADMIN
         return ROLE_PREDICT
 
+    def accepts(self, authorization: str) -> bool:
+        """Whether an ``Authorization`` header value holds a valid Bearer credential.
+
+        For counting, not for letting in: nothing is logged or counted as a failure.
+        """
+        scheme, _, credential = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            return False
+        return isinstance(self.authenticator.bearer(credential.strip()), Principal)
+
     def _before_request(self) -> None:
         role = self.required_role()
         if role is not None:

@@ -73,11 +73,11 @@ def test_gate_refuses_waiters_when_their_wait_is_over():
     gate, clock, refused = _gate(wait=0.5)
     for n in range(4):
         gate.offer(n)
-    clock.now += 0.2
+    clock.now += 0.1
     gate.offer("late")  # refused: full
     assert gate.expire() == []
     assert gate.next_expiry() == pytest.approx(100.5)
-    clock.now += 0.4
+    clock.now += 0.5
     assert gate.expire() == [2, 3]
     assert refused == ["overloaded", "wait_timeout", "wait_timeout"]
 
@@ -87,18 +87,120 @@ def test_gate_without_wait_refuses_as_soon_as_threads_are_busy():
     assert [gate.offer(n) for n in range(3)] == [Decision.RUN, Decision.RUN, Decision.REJECT]
 
 
-def test_shedding_while_full_and_for_a_while_after_a_refusal():
-    gate, clock, _ = _gate(limit=2, threads=1, unready_for=5.0)
+def _refuse_for(gate: Gate, clock: Clock, seconds: float, step: float = 0.1, counted=True):
+    """Refusals every ``step`` seconds for ``seconds`` (the gate is full: each offer refused)."""
+    for _ in range(round(seconds / step)):
+        assert gate.offer("late", counted=lambda: counted) is Decision.REJECT
+        clock.now += step
+
+
+def test_clients_waiting_their_turn_are_all_served_in_order():
+    """Eight clients that each send again once answered: a line that never overflows."""
+    gate, clock, refused = _gate(limit=Settings().in_flight_limit, threads=1, wait=1.0)
+    for n in range(8):
+        gate.offer(n)
+    served = []
+    for n in range(8, 300):
+        clock.now += 0.05
+        assert gate.expire() == []
+        served.append(gate.release())
+        assert gate.offer(n) is Decision.WAIT  # the client answered sends its next request
+    assert served == list(range(1, 293))
+    assert refused == []
+    assert not gate.overflowed
+
+
+def test_a_burst_waits_in_line_and_is_served_in_full():
+    """A page loading eight things at once: every request waits its turn, none is refused."""
+    gate, clock, refused = _gate(limit=8, threads=1, wait=1.0)
+    decisions = [gate.offer(n) for n in range(8)]
+    assert decisions == [Decision.RUN] + [Decision.WAIT] * 7
+    served = []
+    for _ in range(8):
+        clock.now += 0.02  # each takes 20 ms
+        assert gate.expire() == []
+        served.append(gate.release())
+    assert served == [1, 2, 3, 4, 5, 6, 7, None]
+    assert refused == []
+
+
+def test_an_overflowed_line_shrinks_and_admits_only_the_recently_arrived():
+    """Issue 27: under 2x overload an admitted request must not wait behind a deep line."""
+    gate, clock, refused = _gate(limit=Settings().in_flight_limit, threads=1, wait=1.0)
+    service, arrivals, waited = 0.05, itertools.count(), {}
+    gate.offer(next(arrivals))
+    arrived, standing, longest = {}, 0, 0
+    for step in range(400):  # 20 s: two arrivals per service time, one thread
+        n = next(arrivals)
+        arrived[n] = clock.now
+        gate.offer(n)
+        clock.now += service / 2
+        if step > 20:  # after the first second
+            standing += gate.overflowed
+            longest = max(longest, len(gate.waiting))
+        if step % 2:
+            gate.expire()
+            item = gate.release()  # the freed thread goes to ``item``
+            if item is not None:
+                waited[item] = clock.now - arrived[item]
+    assert standing > 370  # overloaded nearly all the time
+    assert longest <= gate.running_limit
+    steady = [w for n, w in waited.items() if arrived[n] > 100.0 + 1.0]  # after the first second
+    assert max(steady) <= 2 * service + 1e-9, steady  # not the 7 service times of a FIFO of 8
+    assert refused.count("overloaded") + refused.count("wait_timeout") > 150
+
+
+def test_a_full_gate_or_a_burst_is_not_an_overload():
+    gate, _, refused = _gate(limit=2, threads=1, wait=0, unready_for=5.0)
     assert not gate.shedding()
     gate.offer(1)
-    gate.offer(2)
-    assert gate.shedding()  # every slot held
-    gate.offer(3)  # refused
-    gate.release()
-    gate.release()
-    assert gate.held == 0
+    assert gate.held == gate.limit - 1
+    for _ in range(100):  # a burst: a hundred refusals within the same instant
+        gate.offer(2)
+    assert len(refused) == 100
+    assert not gate.shedding()  # every slot held, many refused, but not for long
+
+
+def test_shedding_after_sustained_counted_refusals_and_for_a_while_after():
+    gate, clock, _ = _gate(limit=1, threads=1, wait=0, unready_for=5.0)
+    gate.offer(1)
+    _refuse_for(gate, clock, 0.9)
+    assert not gate.shedding()
+    _refuse_for(gate, clock, 0.3)  # now refusing for over a second without a pause
     assert gate.shedding()
-    clock.now += 5.1
+    gate.release()
+    clock.now += 4.8
+    assert gate.shedding()  # for unready_for seconds after the last refusal
+    clock.now += 0.3
+    assert not gate.shedding()
+
+
+def test_a_pause_starts_the_run_again():
+    gate, clock, _ = _gate(limit=1, threads=1, wait=0, unready_for=5.0)
+    gate.offer(1)
+    for _ in range(5):  # bursts every 1.5 s: each a run of its own
+        _refuse_for(gate, clock, 0.5)
+        clock.now += 1.0
+        assert not gate.shedding()
+
+
+def test_refusals_without_valid_credentials_never_make_a_pod_unready():
+    gate, clock, refused = _gate(limit=1, threads=1, wait=0, unready_for=5.0)
+    gate.offer(1)
+    _refuse_for(gate, clock, 10.0, counted=False)
+    assert len(refused) == 100  # still answered 503 and counted in the metrics
+    assert not gate.shedding()
+
+
+def test_uncounted_waiters_expire_without_readiness_effect():
+    gate, clock, refused = _gate(limit=3, threads=1, wait=0.5, unready_for=5.0)
+    gate.offer(1)
+    for second in range(3):
+        gate.offer(f"a{second}")
+        gate.offer(f"b{second}")
+        clock.now += 0.6
+        assert gate.expire(counted=lambda item: False) == [f"a{second}", f"b{second}"]
+    assert refused == ["wait_timeout"] * 6
     assert not gate.shedding()
 
 
@@ -118,6 +220,16 @@ def test_in_flight_limit_defaults_to_twice_the_threads_and_at_least_8():
     assert Settings(threads=3).in_flight_limit == 8
     assert Settings(threads=6).in_flight_limit == 12
     assert Settings(threads=3, max_in_flight=4).in_flight_limit == 4
+
+
+def test_buffer_budget_follows_the_container_memory():
+    mib = 1024 * 1024
+    assert Settings(buffer_budget_bytes=5 * mib).buffer_budget_for(4, 1 << 40) == 5 * mib
+    assert Settings().buffer_budget_for(1, 1024 * mib) == 128 * mib  # an eighth per worker
+    assert Settings().buffer_budget_for(4, 1024 * mib) == 32 * mib
+    assert Settings().buffer_budget_for(16, 1024 * mib) == 16 * mib  # twice max_body_bytes
+    assert Settings().buffer_budget_for(1, 64 * 1024 * mib) == 256 * mib
+    assert Settings().buffer_budget_for(1, 0) == 64 * mib  # no limit
 
 
 def test_default_threads_are_1_with_or_without_tls(tmp_path):
@@ -321,22 +433,22 @@ def test_probes_are_never_refused(app):
 
 
 def test_readiness_follows_shedding_and_liveness_does_not(app):
-    gate, _, _ = _gate(limit=1, threads=1)
+    gate, clock, _ = _gate(limit=1, threads=1, wait=0)
     client = app.test_client()
     environ = {GATE: gate}
     assert client.get("/readyz", environ_base=environ).status_code == 200
     gate.offer(1)  # the only slot is held
+    assert client.get("/readyz", environ_base=environ).status_code == 200  # busy, not overloaded
+    _refuse_for(gate, clock, 1.5)  # a sustained overload
     assert client.get("/readyz", environ_base=environ).status_code == 503
     assert client.get("/v2/health/ready", environ_base=environ).json == {"ready": False}
     assert client.get("/readyz", environ_base=environ).json["overloaded"] is True
     assert client.get("/healthz", environ_base=environ).status_code == 200
     assert client.get("/v2/health/live", environ_base=environ).status_code == 200
-    gate.release()
-    assert client.get("/readyz", environ_base=environ).status_code == 200
-    gate.offer(2)
-    gate.offer(3)  # refused: not ready for shed_unready_seconds, even once the slot is free
-    gate.release()
+    gate.release()  # not ready for shed_unready_seconds, even once the slot is free
     assert client.get("/readyz", environ_base=environ).status_code == 503
+    clock.now += 5.1
+    assert client.get("/readyz", environ_base=environ).status_code == 200
 
 
 def test_rejections_are_exported(app):
@@ -443,24 +555,19 @@ def _rejected_total(base: str) -> dict[str, float]:
 def test_overload_at_twice_capacity_sheds_with_503_and_recovers(session_store, tmp_path):
     """Issue 17: 2x the measured capacity; only 200 or 503+Retry-After; p99 bounded; recovery.
 
-    One worker with one thread (so in flight: one running, one waiting) and big uploads keep
-    capacity small enough for a Python client to double on a shared 2-core machine.
-    Every bound is a ratio measured in this run.
+    One worker with the shipped admission defaults (one thread, no waiting line) and big
+    uploads keep capacity small enough for a Python client to double on a shared 2-core
+    machine. Every bound is a ratio measured in this run.
     """
     env = {
         "SERVING_MODEL_STORE": str(session_store.path),
         "SERVING_VERIFY_KEY_FILE": str(session_store.key_file),
         "SERVING_DEFAULT_MODEL": "mnist",
         "WEB_CONCURRENCY": "1",
-        "SERVING_THREADS": "1",
-        # no waiting line: an admitted request runs at once, so its latency is the service
-        # time (with a line of one, p99 sat at ~3x the unloaded p99 on a quiet machine)
-        "SERVING_MAX_IN_FLIGHT": "1",
         "SERVING_AUTH_ENABLED": "false",
         "SERVING_RATE_LIMIT_ENABLED": "false",
         "SERVING_RELOAD_INTERVAL": "0",
         "SERVING_ACCESS_LOG": "false",
-        "SERVING_SHED_UNREADY_SECONDS": "2",
     }
     # A big digit photo (1400x1400, a 15 kB PNG): tens of ms of preprocessing per request, so
     # 2x capacity is a rate the client can send with little CPU of its own (it shares the

@@ -28,7 +28,9 @@ READ_TIMEOUT = 4
         (b"POST /p HTTP/1.1\r\nContent-Length: 4\r\n\r\nab", False),
         (b"POST /p HTTP/1.1\r\ncontent-length:4\r\n\r\nabcd", True),
         (b"POST /p HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n", True),  # over the limit: 413
-        (b"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n", True),  # thread reads
+        (b"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n", False),  # buffered
+        (b"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n", True),
+        (b"POST /p HTTP/1.1\r\nContent-Length: 0000000000000000000004\r\n\r\nab", False),
         (b"POST /p HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n", True),  # 400
         (b"GET /" + b"a" * MAX_HEADER_BYTES, True),  # parser refuses it
     ],

@@ -72,6 +72,7 @@ def https_server(_session_store, tmp_path_factory):
         "WEB_CONCURRENCY": "1",
         # Eight requests at once queue behind one thread: room to wait on a loaded CI machine.
         "SERVING_ADMISSION_WAIT": "10",
+        "SERVING_MAX_IN_FLIGHT": "8",
         **creds.env(),
     }
     with running_server(env, directory / "server.log", ca_file=cert_file) as base:
