@@ -76,7 +76,8 @@
     try {
       // the model list is only shown to callers with a key or token
       const headers = { Accept: "application/json", ...authHeaders() };
-      const response = await fetch("readyz", { headers });
+      const response = await fetch("status", { headers });
+      if (response.status === 401 || response.status === 403) return; // no key yet: no list
       const body = await response.json();
       const chosen = modelSelect.value; // a refreshed list keeps the user's choice
       while (modelSelect.options.length > 1) modelSelect.remove(1); // keep "server default"
