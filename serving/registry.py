@@ -114,9 +114,10 @@ def _older(key: tuple, high: tuple) -> bool:
 
 def _kind_claimed(path: Any) -> str:
     """The kind the (not yet verified) manifest claims, to pick the loader. Safe to trust this
-    far: each loader verifies the signature itself and refuses an artifact of another kind."""
+    far: each loader verifies the signature itself and refuses an artifact of another kind.
+    Read as every file before verification is: bounded, and never through a symlink."""
     try:
-        raw = (path / layout.MANIFEST_FILE).read_bytes()
+        raw = layout.read_bounded(path / layout.MANIFEST_FILE, layout.MAX_MANIFEST_BYTES)
         return manifest_mod.kind(manifest_mod.parse(raw))
     except (OSError, artifacts.ArtifactError):
         return layout.KIND_ESTIMATOR  # the estimator loader reports what is wrong
