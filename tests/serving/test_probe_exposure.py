@@ -28,7 +28,7 @@ def test_readyz_without_credentials_is_only_ready(app):
         assert response.get_json() == {"ready": True}
 
 
-PROBES = ["/readyz", "/healthz", "/v2/health/ready", "/v2/health/live", "/ping", "/health"]
+PROBES = ["/readyz", "/healthz", "/v2/health/ready", "/v2/health/live", "/ping", "/health", "/v2"]
 
 
 @pytest.mark.parametrize("path", PROBES)
