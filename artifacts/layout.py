@@ -6,6 +6,7 @@ bytes that get unpickled, so swapping a file after verification cannot smuggle c
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -44,6 +45,17 @@ REQUIRED_FILES = {
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 #: Upper bound on one artifact's total size read into memory (2 GiB).
 MAX_ARTIFACT_BYTES = 2 << 30
+#: Upper bound on manifest.json (4 MiB; real ones are tens of KiB). It is read, and for the
+#: serving registry parsed, before its signature is checked, so its size is the attacker's.
+MAX_MANIFEST_BYTES = 4 << 20
+#: Upper bound on a signature file (1 MiB; real ones are a few KiB), read before verification.
+MAX_SIGNATURE_BYTES = 1 << 20
+#: Files with a tighter bound than the artifact's total.
+FILE_LIMITS = {
+    MANIFEST_FILE: MAX_MANIFEST_BYTES,
+    HMAC_SIGNATURE_FILE: MAX_SIGNATURE_BYTES,
+    OPENSSF_SIGNATURE_FILE: MAX_SIGNATURE_BYTES,
+}
 
 
 def check_name(value: str, what: str) -> str:
@@ -94,19 +106,40 @@ def snapshot(path: Path) -> dict[str, bytes]:
         budget = MAX_ARTIFACT_BYTES - total
         if entry.stat(follow_symlinks=False).st_size > budget:
             raise LayoutError(f"{path} is larger than {MAX_ARTIFACT_BYTES} bytes")
-        files[entry.name] = _read_nofollow(Path(entry.path), budget)
+        files[entry.name] = read_bounded(Path(entry.path), min(budget, file_limit(entry.name)))
         total += len(files[entry.name])
     return files
 
 
-def _read_nofollow(path: Path, limit: int) -> bytes:
-    """Read at most `limit` bytes of a file, refusing (at open time) to follow a symlink swapped
-    in after the scan; a file that grew past the limit since it was listed is refused."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+def file_limit(name: str) -> int:
+    """The most bytes the artifact file ``name`` may have."""
+    return FILE_LIMITS.get(name, MAX_ARTIFACT_BYTES)
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """Read a regular file of at most ``limit`` bytes, as every read before verification must.
+
+    Opened without following a symlink (also one swapped in after a scan) and without blocking
+    on a FIFO; its size is checked on the open file before a byte is read, so a sparse or huge
+    file costs nothing, and a file that grows while being read is refused (artifacts are
+    immutable).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LayoutError(f"{path} is a symlink; refusing to follow it") from None
+        raise
     with os.fdopen(fd, "rb") as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise LayoutError(f"{path.parent} is larger than {MAX_ARTIFACT_BYTES} bytes")
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise LayoutError(f"{path} is not a regular file")
+        if st.st_size > limit:
+            raise LayoutError(f"{path} has {st.st_size} bytes; at most {limit} are read")
+        data = fh.read(st.st_size + 1)  # not `limit`: read(n) reserves n bytes up front
+    if len(data) > st.st_size:
+        raise LayoutError(f"{path} grew while being read")
     return data
 
 

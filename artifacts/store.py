@@ -134,11 +134,13 @@ def natural_version_key(version: str) -> tuple:
 
 
 def _is_artifact_dir(path: Path) -> bool:
+    """A version directory with a ``manifest.json`` entry of any kind: one that is a symlink or
+    not a regular file is listed too, so that loading refuses it by name instead of skipping it."""
     return (
         not path.name.startswith(".")
         and path.is_dir()
         and not path.is_symlink()
-        and (path / MANIFEST_FILE).is_file()
+        and os.path.lexists(path / MANIFEST_FILE)
     )
 
 

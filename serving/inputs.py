@@ -52,6 +52,10 @@ def row_from_json(
 
 
 def check_batch(rows: int, max_batch: int) -> None:
+    """Refuse an empty batch (400: there is nothing to score, and scikit-learn refuses zero
+    rows) and one over the limit (413)."""
+    if rows < 1:
+        raise InvalidShape("the batch is empty: send at least one row")
     if rows > max_batch:
         raise BatchTooLarge(
             f"{rows} rows in one request; the limit is {max_batch} (SERVING_MAX_BATCH). "

@@ -47,6 +47,9 @@ INPUT_DATATYPES = (*DATATYPES, "BYTES")
 COLUMN_DATATYPES = {"double": "FP64", "long": "INT64", "string": "BYTES", "boolean": "BOOL"}
 #: Most dimensions a tensor shape may have (numpy stops at 64; models here take 1 to 4).
 MAX_DIMS = 8
+#: Most elements a shape may describe, counting a zero dimension as one: far more than any
+#: request body holds, and small enough that numpy can lay out even an empty array of it.
+MAX_SHAPE_ELEMENTS = 2**40
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,8 @@ def _input_tensor(spec: Any, binary: memoryview) -> tuple[str, np.ndarray, int]:
         raise InvalidShape(
             f"input {name!r}: 'shape' has {len(shape)} dimensions; at most {MAX_DIMS}"
         )
+    if math.prod(d or 1 for d in shape) > MAX_SHAPE_ELEMENTS:
+        raise InvalidShape(f"input {name!r}: 'shape' {shape} is larger than any request holds")
     if datatype not in INPUT_DATATYPES:
         raise InvalidDatatype(
             f"input {name!r}: datatype {datatype!r} is not accepted; use one of "

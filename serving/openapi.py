@@ -340,13 +340,32 @@ def build_spec() -> dict[str, Any]:
         "/readyz": {
             "get": {
                 "operationId": "readyz",
+                "description": 'Only {"ready"} while authentication is on (GET /status has '
+                "the served and failed models); never looks at credentials.",
                 "responses": {
                     **_ok({"$ref": "#/components/schemas/Readiness"}),
                     "503": {
-                        "description": "No verified model loaded",
+                        "description": "No verified model loaded, or this worker sheds load",
                         "content": {
                             "application/json": {
                                 "schema": {"$ref": "#/components/schemas/Readiness"}
+                            }
+                        },
+                    },
+                },
+            }
+        },
+        "/status": {
+            "get": {
+                "operationId": "status",
+                "summary": "Readiness with the served and failed models (needs a key)",
+                "responses": {
+                    **_ok({"$ref": "#/components/schemas/ReadinessReport"}),
+                    "503": {
+                        "description": "No verified model loaded, or this worker sheds load",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ReadinessReport"}
                             }
                         },
                     },
@@ -494,9 +513,15 @@ def _schemas() -> dict[str, Any]:
         },
         "Readiness": {
             "type": "object",
-            "required": ["ready", "models", "failures"],
+            "required": ["ready"],
+            "properties": {"ready": {"type": "boolean"}},
+        },
+        "ReadinessReport": {
+            "type": "object",
+            "required": ["ready", "overloaded", "models", "failures"],
             "properties": {
                 "ready": {"type": "boolean"},
+                "overloaded": {"type": "boolean"},
                 "default_model": {"type": "string", "nullable": True},
                 "models": {"type": "array", "items": {"type": "object"}},
                 "failures": {"type": "array", "items": {"type": "object"}},

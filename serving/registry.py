@@ -8,7 +8,7 @@ half-loaded store, and a snapshot that is refused simply never gets published.
 Every artifact goes through :func:`artifacts.load`, which verifies the signature and digests
 before unpickling — or, for a recommender artifact (pickle-free ALS factors),
 :func:`artifacts.load_recommender`, which verifies the same way before parsing its arrays.
-An artifact that fails is not served; the failure is kept in the snapshot (for ``/readyz``),
+An artifact that fails is not served; the failure is kept in the snapshot (for ``GET /status``),
 logged, and reported to the ``on_load`` listeners (metrics).
 """
 
@@ -85,7 +85,7 @@ class Snapshot:
         if not name:
             if self.default_name is None:
                 raise NoModelLoaded(
-                    "no verified model is loaded; see /readyz for the load failures"
+                    "no verified model is loaded; see GET /status for the load failures"
                 )
             name = self.default_name
         if not version or version == LATEST:
@@ -114,9 +114,10 @@ def _older(key: tuple, high: tuple) -> bool:
 
 def _kind_claimed(path: Any) -> str:
     """The kind the (not yet verified) manifest claims, to pick the loader. Safe to trust this
-    far: each loader verifies the signature itself and refuses an artifact of another kind."""
+    far: each loader verifies the signature itself and refuses an artifact of another kind.
+    Read as every file before verification is: bounded, and never through a symlink."""
     try:
-        raw = (path / layout.MANIFEST_FILE).read_bytes()
+        raw = layout.read_bounded(path / layout.MANIFEST_FILE, layout.MAX_MANIFEST_BYTES)
         return manifest_mod.kind(manifest_mod.parse(raw))
     except (OSError, artifacts.ArtifactError):
         return layout.KIND_ESTIMATOR  # the estimator loader reports what is wrong

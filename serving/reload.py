@@ -7,7 +7,7 @@ so every artifact is verified (signature, digests) before it is unpickled, and p
 one atomic swap: requests in flight keep the snapshot they started with.
 
 A version that fails verification or loading is refused: logged, counted
-(``model_server_model_load_failures_total``) and listed by ``/readyz``. A version that was
+(``model_server_model_load_failures_total``) and listed by ``GET /status``. A version that was
 already being served keeps being served from its verified in-memory copy even if its files on
 disk later fail (tampering, a half-synced volume), and if the store cannot be read at all the
 previous snapshot stays as it is. Under Gunicorn every worker runs its own poller (started by
@@ -111,7 +111,7 @@ class Reloader(Poller):
         if result.kept:
             log.warning(
                 "files of %s no longer load or verify; serving their verified in-memory copies "
-                "(see /readyz failures)",
+                "(see GET /status failures)",
                 ", ".join(result.kept),
             )
         if result.changed:

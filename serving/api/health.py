@@ -6,10 +6,10 @@ from flask import Blueprint, Response, current_app, json, request
 
 from .. import __version__
 from ..admission import shedding
-from ..auth.principal import Principal
 from ..auth.views import EXTENSION_KEY as AUTH_KEY
 from ..errors import MetricsDisabled
 from ..state import server_state
+from .status import readiness_report
 
 bp = Blueprint("health", __name__)
 
@@ -24,31 +24,16 @@ def healthz() -> Response:
 def readyz() -> Response:
     """Ready when a verified default model is loaded and this worker is not shedding load.
 
-    Anyone (the kubelet) gets only ``{"ready": …}``; callers with valid credentials (and
-    everyone when authentication is off) also get what is served and what failed to load —
-    model names, versions and failure classes are reconnaissance for anyone else.
+    A probe never looks at credentials: it is open and exempt from rate limits, so a probe that
+    told valid keys from invalid ones would be an unthrottled key oracle. With authentication on
+    it answers only ``{"ready": …}``; the served and failed models are on ``GET /status``, which
+    needs a key. With authentication off (anyone may call ``/status``) it answers the same report.
     """
-    snapshot = server_state().registry.snapshot
-    overloaded = shedding()
-    ready = snapshot.ready and not overloaded
-    status = 200 if ready else 503
-    if not _authenticated():
-        return _json({"ready": ready}, status)
-    body = {
-        "ready": ready,
-        "overloaded": overloaded,
-        "default_model": snapshot.default_name,
-        "models": [
-            {"name": model.name, "version": model.version, "status": "loaded"}
-            for versions in snapshot.models.values()
-            for model in versions.values()
-        ],
-        "failures": [
-            {"name": f.name, "version": f.version, "status": "failed", "reason": f.reason}
-            for f in snapshot.failures
-        ],
-    }
-    return _json(body, status)
+    report = readiness_report()
+    status = 200 if report["ready"] else 503
+    if AUTH_KEY in current_app.extensions:
+        return _json({"ready": report["ready"]}, status)
+    return _json(report, status)
 
 
 @bp.get("/v2")
@@ -79,17 +64,6 @@ def metrics() -> Response:
         # directly (the chart's NetworkPolicy admits only the monitoring namespace for that).
         raise MetricsDisabled("/metrics is not served through the proxy; scrape the pod")
     return state.metrics.exposition()
-
-
-def _authenticated() -> bool:
-    """Whether the request carries a valid Bearer credential (always true with auth off)."""
-    guard = current_app.extensions.get(AUTH_KEY)
-    if guard is None:
-        return True  # SERVING_AUTH_ENABLED=false: anyone may predict, nothing left to hide
-    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credential.strip():
-        return False
-    return isinstance(guard.authenticator.bearer(credential.strip()), Principal)
 
 
 def _json(body: dict, status: int = 200) -> Response:

@@ -74,9 +74,11 @@
 
   async function loadModels() {
     try {
-      // the model list is only shown to callers with a key or token
+      // the model list needs a key or token (GET /status); without one, /readyz (which never
+      // looks at credentials) lists the models only when the server has authentication off
       const headers = { Accept: "application/json", ...authHeaders() };
-      const response = await fetch("readyz", { headers });
+      const response = await fetch(headers.Authorization ? "status" : "readyz", { headers });
+      if (response.status === 401 || response.status === 403) return; // a wrong key: no list
       const body = await response.json();
       const chosen = modelSelect.value; // a refreshed list keeps the user's choice
       while (modelSelect.options.length > 1) modelSelect.remove(1); // keep "server default"

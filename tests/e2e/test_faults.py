@@ -87,7 +87,7 @@ def fresh_get(base: str, path: str, headers: dict[str, str] | None = None) -> tu
 
 
 def bearer(api_key: str) -> dict[str, str]:
-    """/readyz lists models and failures only to authenticated callers."""
+    """GET /status lists models and failures only to authenticated callers."""
     return {"Authorization": f"Bearer {api_key}"}
 
 
@@ -214,7 +214,7 @@ def test_unreadable_store_keeps_serving_loaded_models(
         assert result["changed"] is False
         assert result["refused"], "the unreadable store must be reported"
         for _ in range(8):  # fresh connections: every worker
-            status, readiness = fresh_get(server.base, "/readyz", bearer(credentials.api_key))
+            status, readiness = fresh_get(server.base, "/status", bearer(credentials.api_key))
             assert status == 200, readiness
             assert {m["version"] for m in readiness["models"] if m["name"] == "mnist"} == {
                 "1",
@@ -282,7 +282,7 @@ def test_tampered_artifact_in_hot_reload_is_refused(
 
         def all_workers_refused() -> bool:
             replies = [
-                fresh_get(server.base, "/readyz", bearer(credentials.api_key))[1] for _ in range(6)
+                fresh_get(server.base, "/status", bearer(credentials.api_key))[1] for _ in range(6)
             ]
             return all(
                 any(f["version"] == "3" for f in reply.get("failures", [])) for reply in replies

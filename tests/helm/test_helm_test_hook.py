@@ -166,7 +166,7 @@ def test_hook_passes_against_a_served_recommender(
          "cold_start is True for a user the model knows ('nobody')"),
         ({"tests.request.kind": "recommend", "tests.request.model": "nope"}, True,
          "/v2/models/nope answered 404"),
-        # no API key: /readyz does not name the default model to an anonymous caller
+        # no API key: GET /status names the default model only to a valid API key
         ({}, False, "no model to check"),
     ],
 )  # fmt: skip

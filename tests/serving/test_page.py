@@ -67,7 +67,7 @@ def page(browser, site):
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: console_errors.append(str(exc)))
     page.goto(base + "/")
-    page.fill("#api-key", creds.api_key)  # /readyz lists the models to authenticated callers
+    page.fill("#api-key", creds.api_key)  # /status lists the models to authenticated callers
     page.dispatch_event("#api-key", "change")
     page.wait_for_selector("#model option >> nth=1", state="attached")  # models listed
     yield page, creds, console_errors

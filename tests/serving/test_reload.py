@@ -61,8 +61,8 @@ def served_version(client, digit) -> str:
 
 
 def readyz(client) -> dict:
-    """With the details only authenticated callers get (test_probe_exposure.py)."""
-    return client.get("/readyz", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).get_json()
+    """The readiness report with the details only authenticated callers get (GET /status)."""
+    return client.get("/status", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).get_json()
 
 
 def test_new_version_is_swapped_in(reloading, digit):

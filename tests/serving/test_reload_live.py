@@ -121,8 +121,8 @@ def test_swap_and_refusal_under_load(live_server, digit, tmp_path):
     assert len(results) > 100
     assert set(versions) == {"2", "3"}, versions
     assert {v for _, _, v in load.since(swapped_at)} == {"3"}  # v4 refused, v3 kept serving
-    auth = {"Authorization": f"Bearer {creds.api_key}"}  # /readyz details need credentials
-    ready = requests.get(base + "/readyz", headers=auth, timeout=10).json()
+    auth = {"Authorization": f"Bearer {creds.api_key}"}  # the details need credentials
+    ready = requests.get(base + "/status", headers=auth, timeout=10).json()
     assert ready["ready"] is True
     assert {
         "name": "mnist",

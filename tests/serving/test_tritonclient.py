@@ -91,3 +91,11 @@ def test_errors_reach_the_client(triton, session_store):
         triton.infer("mnist", [tensor])
     with pytest.raises(InferenceServerException, match="no model named"):
         triton.infer("nope", [tensor])
+
+
+@pytest.mark.parametrize("binary_in", [False, True])
+def test_empty_batch_is_a_client_error(triton, binary_in):
+    """tritonclient sends shape [0, 784] as it is; the answer is a 400 it reports, not a 500."""
+    with pytest.raises(InferenceServerException, match="the batch is empty") as caught:
+        _infer(triton, np.zeros((0, 784)), binary_in=binary_in, binary_out=False)
+    assert caught.value.status() == "400"

@@ -3,7 +3,7 @@
 Env (rendered from the chart's `tests` values):
   TARGET_URL      http://<service>:<port>
   TEST_KIND       auto | digit | recommend | metadata
-                  auto: ask the server what it serves (GET /readyz with the API key names the
+                  auto: ask the server what it serves (GET /status with the API key names the
                   default model, GET /v2/models/<model> its kind) and run the check below that
                   fits: recommend for a recommender, digit for a 28x28 image model, metadata
                   for anything else (tabular or vector models).
@@ -65,20 +65,24 @@ def call(path: str, body: bytes | None = None, content_type: str = "") -> tuple[
         raise Failed(f"{path}: {exc}") from None
 
 
-def probes() -> dict:
+def probes() -> None:
     for path in ("/healthz", "/readyz"):
-        status, reply = call(path)
+        status, _ = call(path)
         if status != 200:
             raise Failed(f"{path} answered {status}")
-    return reply  # /readyz: names the default model when the key is valid (or auth is off)
 
 
-def model_name(readyz: dict) -> str:
-    name = os.environ.get("TEST_MODEL", "") or readyz.get("default_model") or ""
+def model_name() -> str:
+    name, why = os.environ.get("TEST_MODEL", ""), "no default model"
+    if not name:
+        try:  # needs a valid API key (or authentication off)
+            name = call("/status")[1].get("default_model") or ""
+        except Failed as exc:
+            why = str(exc)
     if not name:
         raise Failed(
-            "no model to check: /readyz names the default model only to a valid API key "
-            "(auth.apiKeys); or set tests.request.model"
+            "no model to check: GET /status names the default model only to a valid API key "
+            f"(auth.apiKeys); or set tests.request.model ({why})"
         )
     return urllib.parse.quote(name, safe="")
 
@@ -149,10 +153,10 @@ def main() -> str:
     kind = os.environ.get("TEST_KIND", "auto")
     if kind not in KINDS:
         raise Failed(f"unknown TEST_KIND {kind!r} ({', '.join(KINDS)})")
-    readyz = probes()
+    probes()
     if kind == "digit":
         return check_digit()
-    model = model_name(readyz)
+    model = model_name()
     if kind == "metadata":
         return check_metadata(model)
     meta = metadata(model)
