@@ -14,6 +14,7 @@ import select
 import socket
 import threading
 import time
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -250,6 +251,7 @@ def test_stalled_large_uploads_stay_within_the_budget(session_store, creds, tmp_
         )
         for sock in socks:
             sock.close()
+    print(f"200 stalled 8 MiB uploads: worker grew {grown_kb} kB, {refused} refused from the head")
     assert response.status_code == 200, response.text
     assert refused >= 190, f"only {refused} of 200 stalled uploads were refused"
     margin_kb = 48 * 1024  # Python objects, socket buffers, one response
@@ -314,6 +316,8 @@ def test_anonymous_bursts_leave_the_pod_ready_and_real_overload_does_not(
             time.sleep(4)
         probing.clear()
         prober.join(timeout=30)
+        answers = Counter(anonymous_statuses)
+        print(f"anonymous bursts: /readyz {dict(Counter(ready))}, answers {dict(answers)}")
         assert set(anonymous_statuses) <= {401, 503}, anonymous_statuses
         assert 503 in anonymous_statuses  # the bursts were refused: they did overload it
         assert set(ready) == {200}, ready
