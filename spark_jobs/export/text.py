@@ -10,9 +10,16 @@ where it is served:
 * Tokenizer lowercases and splits on Java's ``\\s`` (ASCII whitespace only, unlike
   Python's ``\\s``) with ``String.split`` semantics: consecutive separators give empty
   tokens, a leading separator a leading empty token, trailing empty tokens are dropped and
-  the empty document is one empty token.  ``TOKENIZER_PATTERN`` reproduces that with
-  ``re.findall`` (its one capturing group makes the empty tokens), so an empty token in the
-  vocabulary or inside an n-gram counts exactly as in Spark.
+  the empty document is one empty token.  Two linear regular expressions reproduce that,
+  both stock sklearn parameters (the artifact still unpickles with nothing but sklearn and
+  the standard library): ``strip_accents`` — sklearn's hook for normalising after
+  lowercasing — is ``functools.partial(re.sub, TRAILING_SPACE, r"\1")``, which drops
+  trailing whitespace (the trailing empty tokens) and turns a blank document into one
+  separator; ``TOKENIZER_PATTERN`` then finds each token at the start or after a separator
+  with ``re.findall`` (its one capturing group makes the empty tokens).  Neither scans a run
+  of whitespace more than once, so tokenising is linear in the document; an earlier pattern
+  looked ahead for the next word at every separator, which was quadratic (60k spaces took
+  about 20 s).
 * RegexTokenizer exports when its pattern is one character class (``\\s``, ``\\W``,
   ``[^a-z]``, … optionally followed by ``+``) with ``minTokenLength >= 1``: its tokens are
   then the runs of characters outside (``gaps``) or inside the class, at least
@@ -40,6 +47,8 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -62,9 +71,15 @@ TEXT_STAGE_TYPES = (*TOKENIZER_TYPES, StopWordsRemover, NGram, CountVectorizerMo
 
 JAVA_SPACE = " \t\n\x0b\f\r"  # java.util.regex \s without UNICODE_CHARACTER_CLASS
 _WS = re.escape(JAVA_SPACE)
-# A token starts the text or follows a separator: a run of other characters, or an empty
-# token when more text follows (trailing empties are dropped), or the empty document.
-TOKENIZER_PATTERN = rf"(?:\A|(?<=[{_WS}]))([^{_WS}]+|(?=[{_WS}]*[^{_WS}])|\A\Z)"
+# Trailing whitespace, deleted (Java drops trailing empty tokens); a blank document becomes
+# its first character, which the pattern below reads as no token at all.  Each alternative
+# starts only at the text's start or a run's start, so every run is scanned once.
+TRAILING_SPACE = rf"\A([{_WS}])[{_WS}]*\Z|(?<![{_WS}])[{_WS}]+\Z"
+# A token starts the text or follows a separator: the run of other characters there, empty
+# between two separators.  After TRAILING_SPACE the only text ending in a separator is the
+# blank document's one separator, which yields nothing (Java's "  ".split is empty) while
+# the empty document yields one empty token.
+TOKENIZER_PATTERN = rf"(?:\A(?![{_WS}]\Z)|(?<=[{_WS}])(?!\Z))([^{_WS}]*)"
 
 _CLASS_ESCAPES = {
     "s": frozenset(JAVA_SPACE),
@@ -139,6 +154,7 @@ def text_pipeline(stages: list[Any]) -> Pipeline:
     vectorizer = CountVectorizer(
         lowercase=lowercase,
         token_pattern=pattern,
+        strip_accents=normalizer(tokenizer),
         stop_words=stop_words(remover) if remover is not None else None,
         ngram_range=(n, n),
         vocabulary=list(counts.vocabulary),
@@ -175,6 +191,14 @@ def stop_words(remover: Any) -> list[str]:
 
 def _first(stages: list[Any], kind: type) -> Any:
     return next((s for s in stages if isinstance(s, kind)), None)
+
+
+def normalizer(tokenizer: Any) -> Callable[[str], str] | None:
+    """The CountVectorizer ``strip_accents`` step the tokenizer needs after lowercasing: for
+    Tokenizer, TRAILING_SPACE deleted (a pickled ``partial`` of ``re.sub``); else none."""
+    if isinstance(tokenizer, Tokenizer):
+        return partial(re.sub, TRAILING_SPACE, r"\1")
+    return None
 
 
 def token_pattern(tokenizer: Any) -> str:
