@@ -80,6 +80,8 @@ TRAILING_SPACE = rf"\A([{_WS}])[{_WS}]*\Z|(?<![{_WS}])[{_WS}]+\Z"
 # blank document's one separator, which yields nothing (Java's "  ".split is empty) while
 # the empty document yields one empty token.
 TOKENIZER_PATTERN = rf"(?:\A(?![{_WS}]\Z)|(?<=[{_WS}])(?!\Z))([^{_WS}]*)"
+#: CountVectorizer's ``strip_accents`` for a Tokenizer: stdlib only, so it pickles by reference.
+TOKENIZER_NORMALISER = partial(re.sub, TRAILING_SPACE, r"\1")
 
 _CLASS_ESCAPES = {
     "s": frozenset(JAVA_SPACE),
@@ -197,7 +199,7 @@ def normalizer(tokenizer: Any) -> Callable[[str], str] | None:
     """The CountVectorizer ``strip_accents`` step the tokenizer needs after lowercasing: for
     Tokenizer, TRAILING_SPACE deleted (a pickled ``partial`` of ``re.sub``); else none."""
     if isinstance(tokenizer, Tokenizer):
-        return partial(re.sub, TRAILING_SPACE, r"\1")
+        return TOKENIZER_NORMALISER
     return None
 
 
@@ -213,21 +215,27 @@ def token_pattern(tokenizer: Any) -> str:
 
 def _regex_token_pattern(stage: Any) -> str:
     """The CountVectorizer token_pattern equal to the stage's tokens, or UnsupportedStage."""
-    pattern = stage.getPattern()
+    return regex_token_pattern(
+        stage.getPattern(), stage.getGaps(), int(stage.getMinTokenLength()), describe(stage)
+    )
+
+
+def regex_token_pattern(pattern: str, gaps: bool, min_length: int, stage: str) -> str:
+    """The token_pattern for a RegexTokenizer's settings (``stage`` names it in errors)."""
     parsed = _one_class(pattern)
     if parsed is None:
         raise UnsupportedStage(
-            f"{describe(stage)}: pattern {pattern!r} is not a single character class such as "
+            f"{stage}: pattern {pattern!r} is not a single character class such as "
             r"'\s+', '\W+' or '[^a-z]+'; Java and Python regular expressions cannot be "
             "proven equal for it"
         )
     members, negated, repeated = parsed
-    length = max(1, int(stage.getMinTokenLength()))
-    if stage.getGaps():  # tokens: runs of the characters the class does not match
+    length = max(1, min_length)
+    if gaps:  # tokens: runs of the characters the class does not match
         negated = not negated
     elif not repeated and length > 1:
         raise UnsupportedStage(
-            f"{describe(stage)}: pattern {pattern!r} matches single characters, so "
+            f"{stage}: pattern {pattern!r} matches single characters, so "
             f"minTokenLength={length} leaves no tokens"
         )
     elif not repeated:
