@@ -14,7 +14,7 @@ Structure that Pillow walks in Python, or that makes libjpeg redo the whole imag
 before ``Image.open``: a JPEG may hold at most 24 scans (a 4096x4096 progressive JPEG repeating
 one 33-byte scan up to the upload cap ran for over 10 minutes), a PNG at most 8192 chunks, a GIF
 at most 8192 extension sub-blocks before its first image (8 MiB of empty chunks or one-byte
-sub-blocks took 1-1.7 s), a TIFF's first directory at most 1024 tags and 65536 strips or tiles
+sub-blocks took 1-1.7 s), a TIFF's first directory at most 1024 tags and 16384 strips or tiles
 (a million one-row strips took 2.2 s).
 """
 
@@ -48,7 +48,7 @@ MAX_JPEG_SCANS = 24
 MAX_PNG_CHUNKS = 8192
 MAX_GIF_SUB_BLOCKS = 8192
 MAX_TIFF_TAGS = 1024
-MAX_TIFF_STRIPS = 65536  # a 4096x4096 image in 16x16 tiles; strips of one row need 8192
+MAX_TIFF_STRIPS = 16384  # strips of one row need 8192; 4096x4096 in 32x32 tiles 16384
 _TIFF_OFFSETS = frozenset({273, 279, 324, 325})  # Strip/Tile Offsets and ByteCounts
 
 

@@ -6,9 +6,10 @@ separators, of token characters, and alternations of both) through the same scik
 analyzer the served model runs, and must finish within a generous CPU bound. A quadratic
 pattern takes seconds here (the Tokenizer pattern before issue 27: ~19 s on 60k spaces).
 
-The other regular expressions in ``serving/`` and ``artifacts/`` are listed with why they never
-see a client's bytes (or, for the worker's, who checks them), so that a new one has to be
-classified here. No Spark session: the patterns are plain strings.
+The event loop's request-line pattern (``serving.framing``) gets the same treatment; the other
+regular expressions in ``serving/`` and ``artifacts/`` are listed with why they never see a
+client's bytes, so that a new one has to be classified here. No Spark session: the patterns are
+plain strings.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 
+from serving.framing import parse_head
 from spark_jobs.export.text import (
     TOKENIZER_NORMALISER,
     TOKENIZER_PATTERN,
@@ -81,9 +83,32 @@ def test_exported_tokenizers_are_linear(analyzer, text):
     assert time.process_time() - started < BOUND_SECONDS
 
 
+REQUEST_LINES = {
+    "long-path": b"GET /" + b"a" * N + b" HTTP/1.1",
+    "long-path-no-version": b"GET /" + b"a" * N,
+    "long-query": b"GET /?" + b"a" * N + b" HTTP/1.1",
+    "long-query-no-version": b"GET /?" + b"?#" * (N // 2),
+    "spaces": b"GET " + b" " * N + b"HTTP/1.1",
+}
+
+
+@pytest.mark.parametrize("line", REQUEST_LINES)
+def test_request_line_is_linear(line):
+    """The event loop matches each request line (up to 64 KiB of head) before any thread runs."""
+    started = time.process_time()
+    parse_head(REQUEST_LINES[line] + b"\r\nHost: x\r\n\r\n")
+    assert time.process_time() - started < BOUND_SECONDS
+
+
+def test_request_line_still_splits_path_and_query():
+    head = parse_head(b"POST /v2/models/m/infer?x=1#f HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert head is not None
+    assert head.path == "/v2/models/m/infer"
+
+
 #: Modules of serving/ and artifacts/ that use ``re``, and why each is safe or who tests it.
 REGEX_MODULES = {
-    "serving/worker.py": "request heads (client input): the lead's worker rewrite checks these",
+    "serving/framing.py": "request lines (client input): test_request_line_is_linear",
     "serving/auth/users.py": "user names from the users file and the admin CLI, bounded {0,63}",
     "serving/reload.py": "version directory names in the model store",
     "artifacts/store.py": "version directory names in the model store",
