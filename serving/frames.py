@@ -82,11 +82,16 @@ def positional(instances: Any) -> bool:
     return isinstance(instances, list) and not (instances and isinstance(instances[0], dict))
 
 
-def model_input(table: Table, model: ServedModel, max_batch: int, field: str) -> Any:
-    """The validated frame (tabular models) or float array (image and vector models)."""
+def model_input(
+    table: Table, model: ServedModel, max_batch: int, field: str, *, max_text: int
+) -> Any:
+    """The validated frame (tabular models) or float array (image and vector models).
+
+    ``max_text`` caps each value of a text column (SERVING_MAX_TEXT_CHARS)."""
     check_batch(table.n_rows, max_batch)
     if model.is_tabular:  # validated columns; the model builds a DataFrame only if it needs one
-        return _checked(_frame, table, model.inputs, False, lazy=True)
+        batch = _checked(_frame, table, model.inputs, False, lazy=True)
+        return _checked(_text_within, batch, model.inputs, max_text)
     named = model.inputs is not None and bool(model.inputs.names)
     if table.shape == ROWS or (table.shape == SPLIT and not named):
         return rows_from_json(table.data, model, max_batch, field)
@@ -94,7 +99,7 @@ def model_input(table: Table, model: ServedModel, max_batch: int, field: str) ->
     return validate_rows(frame.to_numpy(dtype=np.float64), model, field)
 
 
-def csv_input(body: str, model: ServedModel, max_batch: int) -> Any:
+def csv_input(body: str, model: ServedModel, max_batch: int, *, max_text: int) -> Any:
     """A CSV body with a header row → model input; an empty cell is a missing value."""
     schema = model.inputs if model.is_tabular else None
     if schema is None:
@@ -103,7 +108,7 @@ def csv_input(body: str, model: ServedModel, max_batch: int) -> Any:
     frame = _checked(tabular.from_csv, body, schema, lazy=model.is_tabular)
     check_batch(len(frame), max_batch)
     if model.is_tabular:
-        return frame
+        return _checked(_text_within, frame, schema, max_text)
     return validate_rows(frame.to_numpy(dtype=np.float64), model, "body")
 
 
@@ -134,6 +139,28 @@ def _frame(table: Table, schema: InputSchema, text: bool, lazy: bool = False) ->
     if table.shape == COLUMNS:
         return tabular.from_columns(table.data, schema, text=text, lazy=lazy)
     return tabular.from_rows(table.data, schema, text=text, lazy=lazy)
+
+
+def _text_within(frame: tabular.Frame, schema: InputSchema, max_text: int) -> tabular.Frame:
+    """``frame`` if no text column holds a value longer than ``max_text`` characters.
+
+    The exported tokenizers are linear, but the cost of one request must not grow with a
+    single value beyond what real documents need (issue 27)."""
+    problems = [
+        tabular.Problem(
+            col.name,
+            row,
+            f"{len(value)} characters of text; a value may hold at most {max_text} "
+            "(SERVING_MAX_TEXT_CHARS)",
+        )
+        for col in schema.columns
+        if col.text
+        for row, value in enumerate(frame[col.name])
+        if isinstance(value, str) and len(value) > max_text
+    ]
+    if problems:
+        raise tabular.SchemaMismatch(problems[: tabular.MAX_PROBLEMS], len(problems))
+    return frame
 
 
 def _checked(build: Any, *args: Any, **options: Any) -> tabular.Frame:

@@ -229,6 +229,14 @@ class Settings:
         default=1024,
         metadata=_meta(_positive_int, "Most rows one request may ask to predict."),
     )
+    max_text_chars: int = field(
+        default=100_000,
+        metadata=_meta(
+            _positive_int,
+            "Longest value of a text column (characters) a request may send, on every protocol; "
+            "longer → 400 naming the column. Tokenising costs time in proportion to it.",
+        ),
+    )
     max_recommend_k: int = field(
         default=1000,
         metadata=_meta(

@@ -57,17 +57,17 @@ def invocations() -> Response:
     tracing.tag_model(model)
     refuse_recommender(model, "/invocations (MLflow)")
     mimetype = _content_type()
-    max_batch = state.settings.max_batch
+    max_batch, max_text = state.settings.max_batch, state.settings.max_text_chars
     if mimetype == "text/csv":
         with tracing.step("decode"):
             text = _text()
         with tracing.step("preprocess"):  # parses the CSV against the schema
-            inputs = csv_input(text, model, max_batch)
+            inputs = csv_input(text, model, max_batch, max_text=max_text)
     else:
         with tracing.step("decode"):
             name, table = _json_table(_json_doc())
         with tracing.step("preprocess"):
-            inputs = model_input(table, model, max_batch, name)
+            inputs = model_input(table, model, max_batch, name, max_text=max_text)
     prediction = predict(model, inputs, state.metrics)
     with tracing.step("encode"):
         body = orjson.dumps({"predictions": model.answers(prediction)})

@@ -131,7 +131,9 @@ def _instances(instances: Any, model: ServedModel, settings: Settings) -> Any:
     through the typed schema."""
     if model.is_tabular or not positional(instances):
         table = Table.of(instances, "instances")
-        return model_input(table, model, settings.max_batch, "instances")
+        return model_input(
+            table, model, settings.max_batch, "instances", max_text=settings.max_text_chars
+        )
     return rows_from_json(instances, model, settings.max_batch, "instances", settings.max_values)
 
 

@@ -57,7 +57,7 @@ def infer(name: str, version: str | None = None) -> Response:
             )
         with tracing.step("preprocess"):
             check_values(parsed.size, state.settings.max_values)  # before converting to float64
-            inputs = _model_input(parsed, model, state.settings.max_batch)
+            inputs = _model_input(parsed, model, state.settings)
         prediction = predict(model, inputs, state.metrics)
         with tracing.step("encode"):
             body, header_length = oip.encode_response(parsed, model, prediction)
@@ -83,19 +83,22 @@ def _recommend(model: ServedModel, settings: Settings) -> tuple[bytes, int | Non
         return oip_recommend.encode(parsed, model, answers, k)
 
 
-def _model_input(parsed: oip.InferRequest, model: ServedModel, max_batch: int) -> Any:
+def _model_input(parsed: oip.InferRequest, model: ServedModel, settings: Settings) -> Any:
     """One tensor for image and vector models; per column (or one all-numeric matrix) for
     tabular models."""
+    max_batch, max_text = settings.max_batch, settings.max_text_chars
     if model.is_tabular:
         if oip.per_column(parsed, model):
-            return model_input(Table(COLUMNS, oip.columns_of(parsed)), model, max_batch, "inputs")
+            table = Table(COLUMNS, oip.columns_of(parsed))
+            return model_input(table, model, max_batch, "inputs", max_text=max_text)
         if any(column.categorical for column in model.inputs.columns):
             raise InvalidShape(
                 f"model {model.name!r} has categorical columns: send one input per column, "
                 "named after it (see the model metadata)"
             )
         rows = oip.rows_of(parsed.tensor, model, parsed.name)
-        return model_input(Table(ROWS, rows.tolist()), model, max_batch, f"input {parsed.name}")
+        table = Table(ROWS, rows.tolist())
+        return model_input(table, model, max_batch, f"input {parsed.name}", max_text=max_text)
     if len(parsed.tensors) > 1:
         raise InvalidShape(f"model {model.name!r} takes exactly one input ({oip.INPUT_NAME!r})")
     rows = oip.rows_of(parsed.tensor, model, parsed.name)

@@ -391,8 +391,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(
         sf.Tokenizer,
         COLUMN,
-        "CountVectorizer(token_pattern)",
-        notes="Java's split on ASCII whitespace, empty tokens included",
+        "CountVectorizer(token_pattern, strip_accents=re.sub)",
+        notes="Java's split on ASCII whitespace, empty tokens included; linear time",
     ),
     Entry(
         sf.RegexTokenizer,

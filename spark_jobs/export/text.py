@@ -10,9 +10,16 @@ where it is served:
 * Tokenizer lowercases and splits on Java's ``\\s`` (ASCII whitespace only, unlike
   Python's ``\\s``) with ``String.split`` semantics: consecutive separators give empty
   tokens, a leading separator a leading empty token, trailing empty tokens are dropped and
-  the empty document is one empty token.  ``TOKENIZER_PATTERN`` reproduces that with
-  ``re.findall`` (its one capturing group makes the empty tokens), so an empty token in the
-  vocabulary or inside an n-gram counts exactly as in Spark.
+  the empty document is one empty token.  Two linear regular expressions reproduce that,
+  both stock sklearn parameters (the artifact still unpickles with nothing but sklearn and
+  the standard library): ``strip_accents`` — sklearn's hook for normalising after
+  lowercasing — is ``functools.partial(re.sub, TRAILING_SPACE, r"\1")``, which drops
+  trailing whitespace (the trailing empty tokens) and turns a blank document into one
+  separator; ``TOKENIZER_PATTERN`` then finds each token at the start or after a separator
+  with ``re.findall`` (its one capturing group makes the empty tokens).  Neither scans a run
+  of whitespace more than once, so tokenising is linear in the document; an earlier pattern
+  looked ahead for the next word at every separator, which was quadratic (60k spaces took
+  about 20 s).
 * RegexTokenizer exports when its pattern is one character class (``\\s``, ``\\W``,
   ``[^a-z]``, … optionally followed by ``+``) with ``minTokenLength >= 1``: its tokens are
   then the runs of characters outside (``gaps``) or inside the class, at least
@@ -40,6 +47,8 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -62,9 +71,17 @@ TEXT_STAGE_TYPES = (*TOKENIZER_TYPES, StopWordsRemover, NGram, CountVectorizerMo
 
 JAVA_SPACE = " \t\n\x0b\f\r"  # java.util.regex \s without UNICODE_CHARACTER_CLASS
 _WS = re.escape(JAVA_SPACE)
-# A token starts the text or follows a separator: a run of other characters, or an empty
-# token when more text follows (trailing empties are dropped), or the empty document.
-TOKENIZER_PATTERN = rf"(?:\A|(?<=[{_WS}]))([^{_WS}]+|(?=[{_WS}]*[^{_WS}])|\A\Z)"
+# Trailing whitespace, deleted (Java drops trailing empty tokens); a blank document becomes
+# its first character, which the pattern below reads as no token at all.  Each alternative
+# starts only at the text's start or a run's start, so every run is scanned once.
+TRAILING_SPACE = rf"\A([{_WS}])[{_WS}]*\Z|(?<![{_WS}])[{_WS}]+\Z"
+# A token starts the text or follows a separator: the run of other characters there, empty
+# between two separators.  After TRAILING_SPACE the only text ending in a separator is the
+# blank document's one separator, which yields nothing (Java's "  ".split is empty) while
+# the empty document yields one empty token.
+TOKENIZER_PATTERN = rf"(?:\A(?![{_WS}]\Z)|(?<=[{_WS}])(?!\Z))([^{_WS}]*)"
+#: CountVectorizer's ``strip_accents`` for a Tokenizer: stdlib only, so it pickles by reference.
+TOKENIZER_NORMALISER = partial(re.sub, TRAILING_SPACE, r"\1")
 
 _CLASS_ESCAPES = {
     "s": frozenset(JAVA_SPACE),
@@ -139,6 +156,7 @@ def text_pipeline(stages: list[Any]) -> Pipeline:
     vectorizer = CountVectorizer(
         lowercase=lowercase,
         token_pattern=pattern,
+        strip_accents=normalizer(tokenizer),
         stop_words=stop_words(remover) if remover is not None else None,
         ngram_range=(n, n),
         vocabulary=list(counts.vocabulary),
@@ -177,6 +195,14 @@ def _first(stages: list[Any], kind: type) -> Any:
     return next((s for s in stages if isinstance(s, kind)), None)
 
 
+def normalizer(tokenizer: Any) -> Callable[[str], str] | None:
+    """The CountVectorizer ``strip_accents`` step the tokenizer needs after lowercasing: for
+    Tokenizer, TRAILING_SPACE deleted (a pickled ``partial`` of ``re.sub``); else none."""
+    if isinstance(tokenizer, Tokenizer):
+        return TOKENIZER_NORMALISER
+    return None
+
+
 def token_pattern(tokenizer: Any) -> str:
     """The CountVectorizer ``token_pattern`` giving the tokenizer's tokens (lowercasing aside)."""
     if isinstance(tokenizer, Tokenizer):
@@ -189,21 +215,27 @@ def token_pattern(tokenizer: Any) -> str:
 
 def _regex_token_pattern(stage: Any) -> str:
     """The CountVectorizer token_pattern equal to the stage's tokens, or UnsupportedStage."""
-    pattern = stage.getPattern()
+    return regex_token_pattern(
+        stage.getPattern(), stage.getGaps(), int(stage.getMinTokenLength()), describe(stage)
+    )
+
+
+def regex_token_pattern(pattern: str, gaps: bool, min_length: int, stage: str) -> str:
+    """The token_pattern for a RegexTokenizer's settings (``stage`` names it in errors)."""
     parsed = _one_class(pattern)
     if parsed is None:
         raise UnsupportedStage(
-            f"{describe(stage)}: pattern {pattern!r} is not a single character class such as "
+            f"{stage}: pattern {pattern!r} is not a single character class such as "
             r"'\s+', '\W+' or '[^a-z]+'; Java and Python regular expressions cannot be "
             "proven equal for it"
         )
     members, negated, repeated = parsed
-    length = max(1, int(stage.getMinTokenLength()))
-    if stage.getGaps():  # tokens: runs of the characters the class does not match
+    length = max(1, min_length)
+    if gaps:  # tokens: runs of the characters the class does not match
         negated = not negated
     elif not repeated and length > 1:
         raise UnsupportedStage(
-            f"{describe(stage)}: pattern {pattern!r} matches single characters, so "
+            f"{stage}: pattern {pattern!r} matches single characters, so "
             f"minTokenLength={length} leaves no tokens"
         )
     elif not repeated:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ from sklearn.feature_extraction.text import CountVectorizer as SkCountVectorizer
 import artifacts
 from serving import create_app
 from spark_jobs.export import UnsupportedStage, export_model
-from spark_jobs.export.text import TOKENIZER_PATTERN, token_pattern
+from spark_jobs.export.text import TOKENIZER_PATTERN, normalizer, token_pattern
 
 WORDS = ["Spark", "model", "the", "a", "serve", "REST", "fast", "slow", "über", "naïve", "é"]
 # whitespace Java's \s does (tab, CR, LF, FF, VT) and does not (NBSP, EM SPACE) split on
@@ -87,12 +88,15 @@ def _tokens(spark, tokenizer, texts: list[str]) -> list[list[str]]:
 def _analyzer(tokenizer) -> object:
     lowercase = isinstance(tokenizer, Tokenizer) or tokenizer.getToLowercase()
     return SkCountVectorizer(
-        token_pattern=token_pattern(tokenizer), lowercase=lowercase
+        token_pattern=token_pattern(tokenizer),
+        strip_accents=normalizer(tokenizer),
+        lowercase=lowercase,
     ).build_analyzer()
 
 
 def test_tokenizer_pattern_reproduces_java_split(spark):
-    texts = [*MESSY, "x  ", "  ", "\t\ta", "a\u2028b", "a \u0085 b"]
+    long_run = "a" + " " * 20_000 + "B\t\t" + "\n" * 20_000  # quadratic before issue 27
+    texts = [*MESSY, "x  ", "  ", "\t\ta", "a\u2028b", "a \u0085 b", long_run, " " * 20_000]
     expected = _tokens(spark, Tokenizer(), texts)
     assert token_pattern(Tokenizer()) == TOKENIZER_PATTERN
     analyze = _analyzer(Tokenizer())
@@ -174,6 +178,32 @@ def test_tfidf_with_stop_words_next_to_other_columns(docs, tfidf):
     idf = model.stages[3].idf.toArray()
     assert (idf == 0).any()  # minDocFreq zeroes rare terms, and the export copies that
     _assembled_matches_spark(result, model, test)
+
+
+class _Modules(pickle.Unpickler):
+    """Unpickles while recording the module of every global the pickle names."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(io.BytesIO(data))
+        self.modules: set[str] = set()
+
+    def find_class(self, module: str, name: str) -> object:
+        self.modules.add(module.split(".")[0])
+        return super().find_class(module, name)
+
+
+def test_text_export_pickles_nothing_but_sklearn_and_the_standard_library(tfidf):
+    """The Tokenizer's normaliser is a partial of re.sub: no project code in the artifact."""
+    _, result = tfidf
+    reader = _Modules(pickle.dumps(result.estimator))
+    loaded = reader.load()
+    assert reader.modules <= {"sklearn", "numpy", "scipy", "functools", "re", "builtins",
+                              "copyreg", "_codecs"}, reader.modules  # fmt: skip
+    assert {"functools", "re"} <= reader.modules
+    frame = pd.DataFrame({"text": ["A  b  ", "   ", ""], "x": [0.0] * 3, "colour": ["r"] * 3})
+    np.testing.assert_array_equal(
+        loaded.predict_proba(frame), result.estimator.predict_proba(frame)
+    )
 
 
 def test_ngrams_feed_naive_bayes_without_an_assembler(docs):
