@@ -42,6 +42,8 @@ BUFFER_BUDGET = "buffer_budget"  # refused before its body was read: the worker 
 #: Readiness says no only after refusals went on this long, each within this much of the last:
 #: a burst (however large) is not an overload.
 SUSTAINED_SECONDS = 1.0
+#: How long after the line last overflowed it keeps only the newest waiter per thread.
+OVERFLOW_MEMORY_SECONDS = 1.0
 
 
 class Decision(Enum):
@@ -68,13 +70,14 @@ class Gate:
         self.clock = clock
         self.running = 0
         self.waiting: deque[tuple[float, Any]] = deque()  # (give up at, item), oldest first
-        # The line overflowed since a thread was last idle: demand is above capacity, not a
-        # burst or a fixed number of clients waiting their turn (their line never overflows).
-        # Until a thread falls idle again the line holds one waiter per thread, the newest: a
-        # newcomer takes the place of the oldest waiter, which is refused, so the thread that
-        # frees up next serves the most recent request and an admitted request's latency
-        # stays near its service time instead of growing with the line.
-        self.overflowed = False
+        # When the line last overflowed: demand above capacity, not a burst or a fixed number
+        # of clients waiting their turn (their line never overflows). For a second after that
+        # the line holds one waiter per thread, the newest: a newcomer takes the place of the
+        # oldest waiter, which is refused (and that counts as an overflow too), so the thread
+        # that frees up next serves the most recent request and an admitted request's latency
+        # stays near its service time instead of growing with the line. A thread that falls
+        # idle for a moment does not end it: the line would fill up behind it again.
+        self.overflowed_at = -math.inf
         self._dropped: list[Any] = []  # waiters whose place a newcomer took, to be refused
         self.last_rejected = -math.inf  # the last refusal that counts toward readiness
         self.refusing_since = math.inf  # when the current run of such refusals began
@@ -94,25 +97,30 @@ class Gate:
         if self.running < self.running_limit and not self.waiting:
             self.running += 1
             return Decision.RUN
-        if self.wait > 0 and self.overflowed:
+        if self.wait > 0 and self.overflowed(now):
             # overload: the newest request takes the place of the oldest, which is refused
             while len(self.waiting) >= self.running_limit:
                 self._dropped.append(self.waiting.popleft()[1])
+                self.overflowed_at = now
             self.waiting.append((now + self.wait, item))
             return Decision.WAIT
         if self.wait > 0 and self.held < self.limit:
             self.waiting.append((now + self.wait, item))
             return Decision.WAIT
-        self.overflowed = self.wait > 0
+        self.overflowed_at = now
         self.reject(OVERLOADED, counted())
         return Decision.REJECT
+
+    def overflowed(self, now: float | None = None) -> bool:
+        """Whether the line overflowed (or a waiter was displaced) in the last second."""
+        now = self.clock() if now is None else now
+        return now - self.overflowed_at < OVERFLOW_MEMORY_SECONDS
 
     def release(self) -> Any | None:
         """A running request finished: the oldest waiting item, which now holds its thread."""
         if self.waiting:
             return self.waiting.popleft()[1]
         self.running -= 1
-        self.overflowed = False  # a thread fell idle: whatever overload there was is over
         return None
 
     def expire(self, counted: Callable[[Any], bool] = lambda item: True) -> list[Any]:

@@ -352,8 +352,9 @@ class Settings:
             "Requests one buffered worker holds at once: running on its `threads` threads plus "
             "waiting for one. One more is answered 503 with Retry-After at once. 0 = twice "
             "`threads`, at least 8. Once the line overflows (demand above capacity, not a "
-            "burst) it holds one waiter per thread, the newest (the oldest is refused), until a "
-            "thread falls idle, so admitted requests stay near their service time. Probes "
+            "burst) it holds one waiter per thread, the newest (the oldest is refused), until it "
+            "has not overflowed for a second, so admitted requests stay near their service "
+            "time. Probes "
             "(/healthz, /readyz, /metrics, /v2/health/*) are never counted.",
         ),
     )

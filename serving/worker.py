@@ -80,6 +80,8 @@ MAX_HEADER_BYTES = 64 * 1024
 #: Requests up to this size may use the whole buffer budget; larger ones only three quarters.
 SMALL_REQUEST_BYTES = 64 * 1024
 _RECV_BYTES = 256 * 1024
+#: How long a half-closed connection is drained for its client's FIN (as gthread's linger).
+LINGER_SECONDS = 2.0
 _TIMED_OUT = (
     b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
     b"Content-Type: text/plain\r\nContent-Length: 36\r\n\r\n"
@@ -180,6 +182,7 @@ class BufferingWorker(ThreadWorker):
         self.budget = settings.buffer_budget_for(self.cfg.workers)
         self.held_bytes = 0  # bytes of requests being buffered, across all connections
         self.buffering: dict[object, float] = {}  # connection → deadline, in arrival order
+        self.lingering: dict[socket.socket, float] = {}  # half-closed socket → when to give up
         self.gate = Gate(  # Gunicorn's threads: a --threads flag may override the setting
             settings.in_flight_limit_for(self.cfg.threads),
             self.cfg.threads,
@@ -411,14 +414,54 @@ class BufferingWorker(ThreadWorker):
         )
 
     def finish_request(self, conn, fs) -> None:
-        """A thread is done: its slot goes to the oldest waiting request, if any."""
+        """A thread is done: its slot goes to the oldest waiting request, if any.
+
+        A connection that is not kept alive is closed gracefully (RFC 9112 §9.6: FIN, then
+        reading until the client closes, so unread bytes do not turn into a reset that
+        truncates the answer) without blocking this loop: gthread lingers up to 2 s per
+        connection right here, so clients that asked for ``Connection: close`` and then kept
+        their end open stalled every probe of the worker for seconds.
+        """
         if conn.admitted:
             conn.admitted = False
             waiting = self.gate.release()
             if waiting is not None:
                 waiting.admitted = True
                 self._to_thread(waiting)
+        if not fs.cancelled() and fs.exception() is None and fs.result() is False:
+            self.nr_conns -= 1
+            self._linger(conn.sock)
+            return
         super().finish_request(conn, fs)
+
+    def _linger(self, sock: socket.socket) -> None:
+        """Half-close ``sock`` and drain it from the event loop until EOF or a deadline."""
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            sock.setblocking(False)
+            self.poller.register(sock, selectors.EVENT_READ, partial(self._drain, sock))
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                sock.close()
+            return
+        self.lingering[sock] = time.monotonic() + LINGER_SECONDS
+
+    def _drain(self, sock: socket.socket, _fileobj=None) -> None:
+        try:
+            while data := sock.recv(_RECV_BYTES):
+                del data  # discarded: the answer has gone; only the client's FIN matters
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+            return
+        except OSError:
+            pass
+        self._unlinger(sock)
+
+    def _unlinger(self, sock: socket.socket) -> None:
+        self.lingering.pop(sock, None)
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self.poller.unregister(sock)
+        with contextlib.suppress(OSError):
+            sock.close()
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
         """Wake up in time to refuse requests whose admission wait is over."""
@@ -443,6 +486,10 @@ class BufferingWorker(ThreadWorker):
         """Also close, with a 408, connections whose request did not arrive in time."""
         super().murder_pending()
         now = time.monotonic()
+        for sock, deadline in list(self.lingering.items()):
+            if deadline > now:
+                break  # insertion order is deadline order
+            self._unlinger(sock)
         for conn, deadline in list(self.buffering.items()):
             if deadline > now:
                 break  # insertion order is deadline order

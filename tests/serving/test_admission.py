@@ -107,7 +107,7 @@ def test_clients_waiting_their_turn_are_all_served_in_order():
         assert gate.offer(n) is Decision.WAIT  # the client answered sends its next request
     assert served == list(range(1, 293))
     assert refused == []
-    assert not gate.overflowed
+    assert not gate.overflowed()
 
 
 def test_a_burst_waits_in_line_and_is_served_in_full():
@@ -136,7 +136,7 @@ def test_an_overflowed_line_shrinks_and_admits_only_the_recently_arrived():
         gate.offer(n)
         clock.now += service / 2
         if step > 20:  # after the first second
-            standing += gate.overflowed
+            standing += gate.overflowed()
             longest = max(longest, len(gate.waiting))
         if step % 2:
             gate.expire()
