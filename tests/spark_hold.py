@@ -33,7 +33,8 @@ HOLD_DIR, HOLD_AFTER = "SPARK_TEST_HOLD_DIR", "SPARK_TEST_HOLD_AFTER"
 HELD, RELEASE = "held", "release"
 #: A held worker whose test never released it (the test process died) gives up after this.
 MAX_HOLD_SECONDS = 900
-ROOT = Path(__file__).resolve().parent.parent  # on the executors' path: `tests` imports
+#: The directory that holds the top-level ``tests`` package, put on the executors' path.
+ROOT = Path(__file__).resolve().parents[__name__.count(".")]
 
 
 @dataclass
