@@ -82,7 +82,7 @@ def test_executor_killed_mid_job_leaves_no_output(tmp_path, hmac_key, store, sta
     with submitted(command, log_path) as job, hold:
         wait_until(lambda: job.poll() is not None or hold.held(), 300)
         assert hold.held(), f"no third scoring task was held\n{log_path.read_text()[-3000:]}"
-        assert hold.tasks() == 3, "two scoring tasks finished before the held one started"
+        assert hold.tasks() == 3, "the held task is the third: two scoring tasks ran before it"
         assert job.poll() is None, "a job with a held task cannot have ended"
         cluster.kill_executor(cluster.apps() - before)
         code = job.wait(timeout=600)
