@@ -283,6 +283,18 @@ def build_spec() -> dict[str, Any]:
         "responses": {**_ok({"type": "object"}), **_problems(404)},
     }
     paths: dict[str, Any] = {
+        "/": {
+            "get": {
+                "operationId": "page",
+                "summary": "The draw-a-digit page (HTML; it calls this API like any client)",
+                "responses": {
+                    "200": {
+                        "description": "The page",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/predict": {
             "post": {
                 "operationId": "predict",

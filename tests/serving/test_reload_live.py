@@ -20,7 +20,9 @@ CLIENT_THREADS = 4
 
 
 class Load:
-    """Client threads posting one digit in a loop; records every status and served version."""
+    """Client threads posting one digit in a loop; records every request's send time, status
+    and served version (the send time: a request sent after every worker swapped must be
+    answered by the new version, one sent before may still meet the old one)."""
 
     def __init__(self, url: str, pixels: list[float], api_key: str) -> None:
         self.url, self.pixels, self.api_key = url, pixels, api_key
@@ -45,10 +47,11 @@ class Load:
         session.headers["Authorization"] = f"Bearer {self.api_key}"
         session.headers["Connection"] = "close"  # new connections spread over all workers
         while not self._stop.is_set():
+            sent = time.monotonic()
             try:
                 response = session.post(self.url, json={"pixels": self.pixels}, timeout=30)
                 version = response.json().get("version", "") if response.ok else response.text
-                record = (time.monotonic(), response.status_code, version)
+                record = (sent, response.status_code, version)
             except requests.RequestException as exc:
                 with self._lock:
                     self.errors.append(repr(exc))
@@ -97,7 +100,7 @@ def test_swap_and_refusal_under_load(live_server, digit, tmp_path):
         load.wait_for("3", streak=40, timeout=30)
         # a worker that served none of that streak may swap a poll later: wait for its log line
         assert wait_until(lambda: len(pids_that_logged(log.read_text(), "'mnist/3'")) == 2, 30)
-        swapped_at = time.monotonic()  # from here on every worker must answer with v3
+        swapped_at = time.monotonic()  # requests sent from here on must all get v3
         # a bad artifact, tampered before it appears (one rename), so no poll can see it intact
         staged = save_version(store, "4", into=tmp_path / "staging")
         tamper(staged)

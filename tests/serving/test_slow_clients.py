@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import select
 import socket
 import time
 
@@ -12,7 +13,7 @@ import requests
 
 from serving.worker import MAX_HEADER_BYTES, request_complete
 
-from .live import live_server
+from .live import accepted_by, live_server, wait_until
 
 WORKERS, THREADS = 2, 2
 STALLED = WORKERS * THREADS
@@ -62,6 +63,11 @@ def _stall(port: int, sent: bytes) -> socket.socket:
     return sock
 
 
+def _taken(workers: list[int], sock: socket.socket) -> bool:
+    """A worker holds the connection, or already answered it (a 408 once READ_TIMEOUT passed)."""
+    return accepted_by(workers, sock.getsockname()[1]) or bool(select.select([sock], [], [], 0)[0])
+
+
 PARTIAL_HEADERS = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 PARTIAL_BODY = (
     b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -74,9 +80,12 @@ PARTIAL_BODY = (
 @pytest.mark.parametrize("sent", [PARTIAL_HEADERS, PARTIAL_BODY], ids=["headers", "body"])
 def test_stalled_clients_do_not_block_healthz(server, sent):
     with contextlib.ExitStack() as stack:
-        for _ in range(STALLED * 2):  # twice workers x threads, spread over both workers
-            stack.enter_context(_stall(server.port, sent))
-        time.sleep(0.5)  # every worker has accepted some of them
+        stalled = [  # twice workers x threads
+            stack.enter_context(_stall(server.port, sent)) for _ in range(STALLED * 2)
+        ]
+        workers = server.worker_pids()
+        held = wait_until(lambda: all(_taken(workers, sock) for sock in stalled), 30)
+        assert held, "every stalled connection is held by a worker, none left in the backlog"
         for _ in range(10):  # fresh connections, so both workers are asked
             started = time.monotonic()
             response = requests.get(

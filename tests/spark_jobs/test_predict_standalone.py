@@ -17,6 +17,7 @@ import artifacts
 from artifacts import tabular
 from tests.serving.live import wait_until
 from tests.spark_cluster import submitted
+from tests.spark_hold import TaskHold
 
 from . import test_predict
 from .test_cli import SCRIPT, output, submit
@@ -49,14 +50,17 @@ def test_standalone_cluster_scores_a_parquet_table(
     assert artifacts.verify(store / "species" / "1", artifacts.load_verifier(hmac_key))
 
 
-FILES, ROWS_PER_FILE = 8, 2000  # one task per file, seconds each at --batch-size 5
+FILES, ROWS_PER_FILE = 4, 250  # one scoring task per file
 
 
 def test_executor_killed_mid_job_leaves_no_output(tmp_path, hmac_key, store, standalone_cluster):
-    """SIGKILL the only executor once some scoring tasks have finished, with no task retries.
+    """SIGKILL the only executor while a scoring task runs, once some have finished, with no
+    task retries.
 
-    The job fails with a one-line error and leaves nothing: no output and no hidden incoming
-    directory beside it. (Retries on a replacement executor are proven by the training job's
+    The third scoring task is held on the executor until the kill (tests/spark_hold.py), so it
+    cannot finish first, and the two before it have written their part of the output. The job
+    fails with a one-line error and leaves nothing: no output and no hidden incoming directory
+    beside it. (Retries on a replacement executor are proven by the training job's
     executor-kill test in tests/e2e/test_spark_faults.py.)
     """
     data = tmp_path / "rows"
@@ -67,34 +71,19 @@ def test_executor_killed_mid_job_leaves_no_output(tmp_path, hmac_key, store, sta
     out = tmp_path / "predictions"
     cluster = standalone_cluster
     before = cluster.apps()
+    hold = TaskHold(tmp_path / "hold", after=2)
     command = [
-        SCRIPT, "predict", *cluster.submit_args,
+        SCRIPT, "predict", *cluster.submit_args, *hold.submit_args(),
         "--conf", "spark.task.maxFailures=1", "--conf", "spark.sql.files.maxPartitionBytes=1024",
         "--model", f"{store}/species", "--verify-key", str(hmac_key), "--data", str(data),
-        "--output", str(out), "--keep", "id", "--batch-size", "5",
+        "--output", str(out), "--keep", "id",
     ]  # fmt: skip
     log_path = tmp_path / "job.log"
-    with submitted(command, log_path) as job:
-        # kill while a scoring task runs: listing files is a job of its own, and an executor
-        # killed between tasks fails none (the job then succeeds on a replacement executor)
-        scoring = wait_until(
-            lambda: job.poll() is not None or "stage=score started" in log_path.read_text(), 300
-        )
-        assert scoring, "the scoring stage did not start within 300s"
-        done_before = cluster.finished_tasks(cluster.apps() - before)
-        busy = wait_until(
-            lambda: (
-                job.poll() is not None
-                or (
-                    cluster.finished_tasks(cluster.apps() - before) > done_before
-                    and cluster.running_tasks(cluster.apps() - before) > 0
-                )
-            ),
-            300,
-            interval=0.05,
-        )
-        assert busy, "no scoring task finished within 300s"
-        assert job.poll() is None, "the job ended before its executor could be killed"
+    with submitted(command, log_path) as job, hold:
+        wait_until(lambda: job.poll() is not None or hold.held(), 300)
+        assert hold.held(), f"no third scoring task was held\n{log_path.read_text()[-3000:]}"
+        assert hold.tasks() == 3, "the held task is the third: two scoring tasks ran before it"
+        assert job.poll() is None, "a job with a held task cannot have ended"
         cluster.kill_executor(cluster.apps() - before)
         code = job.wait(timeout=600)
     log_text = log_path.read_text(errors="replace")
