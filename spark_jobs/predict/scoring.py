@@ -11,10 +11,10 @@ Batches arrive and leave as Arrow record batches (``mapInArrow``): kept columns 
 untouched and the results are built as Arrow arrays in bulk (the probabilities as one list
 array over the flat matrix, labels by index into the label array, nulls by mask) — no pandas
 frame and no Python object per row on the way out. Rows are validated with
-:mod:`artifacts.tabular` — the rules serving applies to a request: Parquet/table batches as
+:mod:`artifacts.runtime.tabular` — the rules serving applies to a request: Parquet/table batches as
 typed columns (``from_arrays``: numpy checks per column, the per-value rules where a column
 has a problem), CSV batches as text (``from_csv``'s rules: every cell a string, an empty cell
-missing). Image rows go through :func:`artifacts.preprocess.to_mnist`, the function serving
+missing). Image rows go through :func:`artifacts.runtime.preprocess.to_mnist`, the function serving
 applies to uploads.
 """
 
@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from artifacts import skew, tabular
+from artifacts import skew
 from artifacts.errors import VersionSkew
+from artifacts.runtime import tabular
 from artifacts.schema import CLASSIFICATION, REGRESSION, InputSchema
 from spark_jobs.errors import DataError
 
@@ -124,11 +125,11 @@ class Plan:
 
 
 def exact_scorer(digest: str, model: Any, schema: InputSchema, task: str) -> Any:
-    """The tabular pipeline's exact compiled scorer (:func:`artifacts.compiled.compile_exact`:
-    the same output bit for bit, without scikit-learn's per-step overhead), built once per
-    worker; None if the pipeline has none."""
+    """The tabular pipeline's exact compiled scorer
+    (:func:`artifacts.runtime.compiled.compile_exact`: the same output bit for bit, without
+    scikit-learn's per-step overhead), built once per worker; None if the pipeline has none."""
     if digest not in _EXACT:
-        from artifacts.compiled import compile_exact
+        from artifacts.runtime.compiled import compile_exact
 
         _EXACT.clear()
         _EXACT[digest] = compile_exact(model, schema, task)
@@ -237,7 +238,7 @@ def _describe(problem: dict) -> str:
 
 def _images(batch: pa.RecordBatch):
     """Decode and normalise each image as serving does an upload; undecodable ones are bad."""
-    from artifacts.preprocess import to_mnist
+    from artifacts.runtime.preprocess import to_mnist
 
     pixels, problems = [], {}
     good = np.zeros(batch.num_rows, dtype=bool)

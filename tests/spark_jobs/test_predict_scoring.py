@@ -11,7 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from artifacts import InputSchema, tabular
+from artifacts import InputSchema
+from artifacts.runtime import tabular
 from spark_jobs.errors import DataError
 from spark_jobs.predict import scoring
 
