@@ -102,6 +102,8 @@ def validate_rows(array: np.ndarray, model: Model, field: str) -> np.ndarray:
             f"{model.n_features} features"
         )
     faults = model.vector_faults(array)
+    if faults is None:
+        return array
     if not faults.finite.all():
         raise NonFiniteValue(f"'{field}' contains NaN or infinity; send finite numbers only")
     if not faults.inside.all():

@@ -71,8 +71,8 @@ class Prediction:
 
 @dataclass(frozen=True)
 class VectorFaults:
-    """Per row of an (n, features) float array: which rows are finite, which lie inside the
-    trained range (all of them where the model declares none)."""
+    """Per row of an (n, features) float array with a fault: which rows are finite, which lie
+    inside the trained range (all of them where the model declares none)."""
 
     finite: np.ndarray
     inside: np.ndarray
@@ -236,8 +236,8 @@ class Model:
             return Prediction(output.argmax(axis=1), output)
         return Prediction(np.searchsorted(self._sorted, output), None)
 
-    def vector_faults(self, rows: np.ndarray) -> VectorFaults:
-        """Which rows of an (n, n_features) float array the model may score (see
+    def vector_faults(self, rows: np.ndarray) -> VectorFaults | None:
+        """Which rows of an (n, n_features) float array the model may not score, or None (see
         :func:`vector_faults`)."""
         return vector_faults(rows, self.value_range)
 
@@ -249,16 +249,23 @@ class Model:
         return prediction.values.tolist()
 
 
-def vector_faults(rows: np.ndarray, value_range: Any) -> VectorFaults:
+def vector_faults(rows: np.ndarray, value_range: Any) -> VectorFaults | None:
     """Per row of an (n, features) float array: finite values? inside the trained
-    ``value_range`` (``(low, high)`` or None)? Callers word the refusal (a 400, a bad record)."""
+    ``value_range`` (``(low, high)`` or None)? None when every row is fine — the common case,
+    found by whole-array checks without per-row work. Callers word the refusal (a 400, a bad
+    record)."""
+    if rows.size == 0 or (bool(np.isfinite(rows).all()) and _inside(rows, value_range)):
+        return None
     finite = np.isfinite(rows).all(axis=1)
     if value_range is None:
         return VectorFaults(finite, np.ones(len(rows), dtype=bool))
     low, high = value_range
-    with np.errstate(invalid="ignore"):
-        inside = (rows >= low).all(axis=1) & (rows <= high).all(axis=1)
+    inside = (rows >= low).all(axis=1) & (rows <= high).all(axis=1)  # NaN compares False
     return VectorFaults(finite, inside)
+
+
+def _inside(rows: np.ndarray, value_range: Any) -> bool:
+    return value_range is None or (rows.min() >= value_range[0] and rows.max() <= value_range[1])
 
 
 def _inputs(manifest: dict, estimator: Any) -> InputSchema:

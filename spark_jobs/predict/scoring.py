@@ -182,12 +182,12 @@ def _vectors(schema: InputSchema, cells: Any):
             rows[i] = values
             good[i] = True
     faults = vector_faults(rows, schema.range)
-    for i in np.flatnonzero(good & ~faults.finite):
-        problems[int(i)] = "the feature vector holds NaN, infinity or a null"
-    good &= faults.finite
-    if schema.range is not None:
-        low, high = schema.range
+    if faults is not None:
+        for i in np.flatnonzero(good & ~faults.finite):
+            problems[int(i)] = "the feature vector holds NaN, infinity or a null"
+        good &= faults.finite
         for i in np.flatnonzero(good & ~faults.inside):
+            low, high = schema.range
             problems[int(i)] = f"values outside the trained range [{low}, {high}]"
         good &= faults.inside
     return (rows[good] if good.any() else None), good, problems
