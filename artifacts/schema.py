@@ -8,7 +8,7 @@ Input schema kinds:
 
 - ``tabular`` — an ordered list of named, typed columns. The exported estimator is a scikit-learn
   ``Pipeline`` that takes a pandas DataFrame with exactly these columns, in this order, in the
-  *frame form* below (``artifacts.tabular.to_frame`` builds it from JSON records).
+  *frame form* below (``artifacts.runtime.tabular.to_frame`` builds it from JSON records).
 - ``image/mnist-28x28`` — 784 float pixels in [0, 1] (the demo's digits).
 - ``vector`` — n anonymous (or positionally named) floats: numeric models exported from a
   VectorAssembler over numbers, and artifacts written before tabular schemas existed.

@@ -76,7 +76,7 @@ def make_model(store: Path, key: Path) -> None:
     from sklearn.linear_model import LogisticRegression
 
     import artifacts
-    from artifacts import tabular
+    from artifacts.runtime import tabular
     from tests.spark_jobs.test_predict import SCHEMA, _pipeline, table
 
     raw = table(2000, seed=1)
@@ -90,7 +90,7 @@ def make_model(store: Path, key: Path) -> None:
 
 def floor(data: Path, store: Path, key: Path) -> dict:
     import artifacts
-    from artifacts import tabular
+    from artifacts.runtime import tabular
 
     loaded = artifacts.load(store / "species" / "1", verifier=artifacts.load_verifier(key))
     schema = artifacts.schema.input_schema(loaded.manifest)
@@ -197,7 +197,7 @@ def export_for_mlflow(store: Path, key: Path, work: Path) -> tuple[Path, Path, l
     import joblib
 
     import artifacts
-    from artifacts import tabular
+    from artifacts.runtime import tabular
     from tests.spark_jobs.test_predict import table
 
     loaded = artifacts.load(store / "species" / "1", verifier=artifacts.load_verifier(key))

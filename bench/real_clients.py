@@ -6,7 +6,7 @@ ink on white, transparent-canvas strokes, a large page with the digit off centre
 plus the seed article's three cases (28x28 RGB, 28x28 grayscale, a matplotlib screenshot of
 the digit in a dark plot square) and matplotlib figure variants (frame, caption, inverted
 panel, other sizes). Each picture goes through what ``POST /predict`` does: serving's
-``decode_upload``, ``artifacts.preprocess.to_mnist``, the model's ``predict``.
+``decode_upload``, ``artifacts.runtime.preprocess.to_mnist``, the model's ``predict``.
 
 The model is the one ``make demo`` wrote (newest ``model-store/mnist`` artifact, verified with
 ``.keys/verify-key.pem``); without it (or with ``--stand-in``) a scikit-learn
@@ -35,7 +35,7 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 sys.path.insert(0, str(ROOT))
 
-from artifacts.preprocess import to_mnist  # noqa: E402
+from artifacts.runtime.preprocess import to_mnist  # noqa: E402
 from serving.uploads import decode_upload  # noqa: E402
 from tests.artifacts import client_images  # noqa: E402
 

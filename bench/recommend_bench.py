@@ -3,7 +3,7 @@
 Generated ALS factors (no Spark): a catalogue of --items items × --rank factors, --users users
 with --seen training items each, signed and loaded as a real recommender artifact. Measures:
 
-- in process (``serving.recommend.Recommender``, one BLAS thread as in a server worker):
+- in process (``artifacts.runtime.FactorScorer``, one BLAS thread as in a server worker):
   single-user latency at k=10 with exclude_seen (p50/p99 over --requests random users) and
   users/s for batches of --batch users;
 - over HTTP (``model-server``, one Gunicorn worker, loopback, one keep-alive connection):
@@ -40,7 +40,7 @@ import requests  # noqa: E402
 
 import artifacts  # noqa: E402
 from artifacts.recommender import Factors  # noqa: E402
-from serving.recommend import Recommender  # noqa: E402
+from artifacts.runtime import FactorScorer  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -73,7 +73,7 @@ def percentiles(samples_s: list[float]) -> dict[str, float]:
     }
 
 
-def in_process(scorer: Recommender, users: list[str], batch: int) -> dict:
+def in_process(scorer: FactorScorer, users: list[str], batch: int) -> dict:
     for user in users[:20]:  # warm caches and BLAS threads
         scorer.recommend([user], K)
     samples = []
@@ -165,7 +165,7 @@ def main() -> int:
         loaded, manifest = artifacts.load_recommender(
             root / "store" / "recs" / "1", artifacts.load_verifier(key)
         )
-        scorer = Recommender(loaded, manifest)
+        scorer = FactorScorer(loaded, manifest)
         load_s = time.perf_counter() - started
         result = {
             "catalogue": {"items": args.items, "rank": args.rank, "users": args.users},

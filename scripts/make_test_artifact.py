@@ -2,7 +2,7 @@
 
 Used by scripts/docker-test.sh and tests/helm to give a real server something real to load,
 without Spark: a LogisticRegression fitted on scikit-learn's bundled 8x8 digits, each upscaled
-and passed through `artifacts.preprocess.to_mnist` exactly as uploads are at serving time.
+and passed through `artifacts.runtime.preprocess.to_mnist` exactly as uploads are at serving time.
 
     python scripts/make_test_artifact.py STORE KEY_DIR PNG [--scheme openssf|hmac-sha256]
 
@@ -23,7 +23,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
 import artifacts
-from artifacts.preprocess import to_mnist
+from artifacts.runtime.preprocess import to_mnist
 
 log = logging.getLogger("make_test_artifact")
 SAMPLE_DIGIT = 7

@@ -12,8 +12,9 @@ from typing import Any
 
 import orjson
 
+from artifacts.runtime import Model
+
 from .errors import InvalidJSON
-from .model import ServedModel
 
 
 def _plain_object_hint(doc: Any) -> str:
@@ -41,6 +42,6 @@ def json_object(
     return doc
 
 
-def model_status(model: ServedModel) -> dict[str, Any]:
+def model_status(model: Model) -> dict[str, Any]:
     """The readiness reply of KServe V1 ``GET /v1/models/<name>`` and V2 ``.../ready``."""
     return {"name": model.name, "version": model.version, "ready": True}

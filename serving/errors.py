@@ -100,6 +100,18 @@ class DecompressionBomb(ImageError):
     status, title, slug = 413, "Image too large", "image-too-large"
 
 
+class InputMismatch(BadRequest):
+    """The rows do not fit the model's typed input schema; ``problems`` lists every reason."""
+
+    status, title, slug = 400, "Input does not match the model's schema", "schema-mismatch"
+
+
+class ModelRefused(BadRequest):
+    """The estimator itself refused rows that passed validation (MLflow answers 400 too)."""
+
+    status, title, slug = 400, "The model could not score these rows", "model-refused"
+
+
 class WrongModelKind(BadRequest):
     """The endpoint does not apply to this kind of model (a recommender asked for a digit, a
     classifier asked for recommendations)."""

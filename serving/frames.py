@@ -1,49 +1,30 @@
 """Rows by column name — records, column-split, columns, positional rows, CSV — → model input.
 
-Tabular models get their schema's frame form, built and validated by :mod:`artifacts.tabular`
-(every problem of a request reported at once, as one 400) and handed over as a lazy
-:class:`~artifacts.tabular.Batch`: the model's compiled path reads its arrays, the scikit-learn
-pipeline gets the DataFrame. Image and
-vector models keep their float arrays and the checks of :mod:`serving.inputs`; named formats
-reach them through a *view* of the model's feature names (or, for models whose features have no
-names, the names the client sent, in the client's order — as MLflow hands such a frame to
-scikit-learn positionally).
+Tabular models get their schema's frame form, built and validated by
+:mod:`artifacts.runtime.tabular` (every problem of a request reported at once, as one 400) and
+handed over as a lazy :class:`~artifacts.runtime.tabular.Batch`: the model's compiled path reads
+its arrays, the scikit-learn pipeline gets the DataFrame. Image and vector models keep their
+float arrays and the checks of :mod:`serving.inputs`; named formats reach them through a *view*
+of the model's feature names (or, for models whose features have no names, the names the
+client sent, in the client's order — as MLflow hands such a frame to scikit-learn
+positionally).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from artifacts import tabular
+from artifacts.runtime import Model, tabular
 from artifacts.schema import DOUBLE, Column, InputSchema
 
-from . import deadline, tracing
-from .errors import BadRequest, InvalidShape
+from .errors import InputMismatch, InvalidShape
 from .inputs import check_batch, rows_from_json, validate_rows
-from .metrics import Metrics
-from .model import Prediction, ServedModel
-
-log = logging.getLogger(__name__)
 
 RECORDS, SPLIT, COLUMNS, ROWS = "records", "split", "columns", "rows"
-
-
-class InputMismatch(BadRequest):
-    """The rows do not fit the model's typed input schema; ``problems`` lists every reason."""
-
-    status, title, slug = 400, "Input does not match the model's schema", "schema-mismatch"
-
-
-class ModelRefused(BadRequest):
-    """The estimator itself refused rows that passed validation (MLflow answers 400 too)."""
-
-    status, title, slug = 400, "The model could not score these rows", "model-refused"
 
 
 @dataclass(frozen=True)
@@ -82,9 +63,7 @@ def positional(instances: Any) -> bool:
     return isinstance(instances, list) and not (instances and isinstance(instances[0], dict))
 
 
-def model_input(
-    table: Table, model: ServedModel, max_batch: int, field: str, *, max_text: int
-) -> Any:
+def model_input(table: Table, model: Model, max_batch: int, field: str, *, max_text: int) -> Any:
     """The validated frame (tabular models) or float array (image and vector models).
 
     ``max_text`` caps each value of a text column (SERVING_MAX_TEXT_CHARS)."""
@@ -99,7 +78,7 @@ def model_input(
     return validate_rows(frame.to_numpy(dtype=np.float64), model, field)
 
 
-def csv_input(body: str, model: ServedModel, max_batch: int, *, max_text: int) -> Any:
+def csv_input(body: str, model: Model, max_batch: int, *, max_text: int) -> Any:
     """A CSV body with a header row → model input; an empty cell is a missing value."""
     schema = model.inputs if model.is_tabular else None
     if schema is None:
@@ -110,25 +89,6 @@ def csv_input(body: str, model: ServedModel, max_batch: int, *, max_text: int) -
     if model.is_tabular:
         return _checked(_text_within, frame, schema, max_text)
     return validate_rows(frame.to_numpy(dtype=np.float64), model, "body")
-
-
-def predict(model: ServedModel, inputs: Any, metrics: Metrics | None) -> Prediction:
-    """Run the model; an estimator's refusal of a validated frame is the client's 400.
-
-    Not at all if the request's deadline passed while its body was read and parsed (504).
-    """
-    deadline.check()
-    try:
-        with tracing.step("predict"):
-            prediction = model.predict(inputs)
-    except (ValueError, TypeError) as exc:
-        if not isinstance(inputs, pd.DataFrame | tabular.Batch):
-            raise
-        log.warning("model %s/%s refused a frame: %s", model.name, model.version, exc)
-        raise ModelRefused(f"the model could not score these rows: {exc}") from None
-    if metrics is not None:
-        metrics.record_predictions(model, prediction)
-    return prediction
 
 
 def _frame(table: Table, schema: InputSchema, text: bool, lazy: bool = False) -> tabular.Frame:
@@ -179,7 +139,7 @@ def _given_names(table: Table) -> list[str] | None:
     return [str(name) for name in first] if isinstance(first, dict) else None
 
 
-def _view(model: ServedModel, given: list[str] | None) -> InputSchema:
+def _view(model: Model, given: list[str] | None) -> InputSchema:
     """Image/vector features as a schema of required double columns, for named formats."""
     names = model.inputs.names if model.inputs is not None else None
     if names:

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from artifacts.runtime import Model
+
 from .errors import (
     BatchTooLarge,
     InvalidDatatype,
@@ -19,11 +21,10 @@ from .errors import (
     OutOfRange,
     TooManyValues,
 )
-from .model import ServedModel
 
 
 def rows_from_json(
-    instances: Any, model: ServedModel, max_batch: int, field: str, max_values: int | None = None
+    instances: Any, model: Model, max_batch: int, field: str, max_values: int | None = None
 ) -> np.ndarray:
     """A JSON list of rows (each a flat list, or 28x28 nested for images) → (n, features)."""
     if not isinstance(instances, list) or not instances:
@@ -40,7 +41,7 @@ def rows_from_json(
 
 
 def row_from_json(
-    pixels: Any, model: ServedModel, field: str, max_values: int | None = None
+    pixels: Any, model: Model, field: str, max_values: int | None = None
 ) -> np.ndarray:
     """One JSON row (flat list, or 28x28 nested) → (1, features)."""
     if not isinstance(pixels, list) or not pixels:
@@ -92,7 +93,7 @@ def _numeric(values: Any, field: str) -> np.ndarray:
     return array
 
 
-def validate_rows(array: np.ndarray, model: ServedModel, field: str) -> np.ndarray:
+def validate_rows(array: np.ndarray, model: Model, field: str) -> np.ndarray:
     """Check width, finiteness and range of an (n, features) array; returns it unchanged."""
     if array.ndim != 2 or array.shape[1] != model.n_features:
         got = "x".join(str(d) for d in array.shape)
@@ -100,13 +101,15 @@ def validate_rows(array: np.ndarray, model: ServedModel, field: str) -> np.ndarr
             f"'{field}' has shape {got}; model {model.name!r} takes rows of "
             f"{model.n_features} features"
         )
-    if not np.isfinite(array).all():
+    faults = model.vector_faults(array)
+    if faults is None:
+        return array
+    if not faults.finite.all():
         raise NonFiniteValue(f"'{field}' contains NaN or infinity; send finite numbers only")
-    if model.value_range is not None:
+    if not faults.inside.all():
         low, high = model.value_range
-        if array.min() < low or array.max() > high:
-            raise OutOfRange(
-                f"'{field}' values must lie in [{low}, {high}] for model {model.name!r}"
-                + ("; scale 0-255 pixels by 1/255" if high == 1 else "")
-            )
+        raise OutOfRange(
+            f"'{field}' values must lie in [{low}, {high}] for model {model.name!r}"
+            + ("; scale 0-255 pixels by 1/255" if high == 1 else "")
+        )
     return array

@@ -25,7 +25,8 @@ from prometheus_client import (
     multiprocess,
 )
 
-from .model import Prediction, ServedModel
+from artifacts.runtime import Model, Prediction
+
 from .registry import Snapshot
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -114,7 +115,7 @@ class Metrics:
             self._child(self.latency, route, method).observe(time.perf_counter() - started)
         return response
 
-    def record_predictions(self, model: ServedModel, prediction: Prediction) -> None:
+    def record_predictions(self, model: Model, prediction: Prediction) -> None:
         if prediction.indices is None:  # regression/clustering: no classes to count
             return
         if len(prediction.indices) == 1:  # the usual request: one row, no counting needed
@@ -126,7 +127,7 @@ class Metrics:
             label = str(model.labels[index])
             self._child(self.predictions, model.name, model.version, label).inc(int(counts[index]))
 
-    def record_recommendations(self, model: ServedModel, users: int, cold: int) -> None:
+    def record_recommendations(self, model: Model, users: int, cold: int) -> None:
         if users > cold:
             self.recommendations.labels(model.name, model.version, "false").inc(users - cold)
         if cold:

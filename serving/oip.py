@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import orjson
 
+from artifacts.runtime import Model, Prediction
+
 from .errors import BadRequest, InvalidDatatype, InvalidJSON, InvalidShape
-from .model import Prediction, ServedModel
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
 INPUT_NAME = "input"
@@ -255,7 +256,7 @@ def _requested_outputs(doc: dict, names: tuple[str, ...]) -> dict[str, bool]:
     return wanted
 
 
-def rows_of(tensor: np.ndarray, model: ServedModel, name: str) -> np.ndarray:
+def rows_of(tensor: np.ndarray, model: Model, name: str) -> np.ndarray:
     """Accept [n, features], [n, 28, 28]-style or a single [features] row → (n, features)."""
     shape = tensor.shape
     if tensor.dtype.kind not in "iuf":
@@ -275,7 +276,7 @@ def rows_of(tensor: np.ndarray, model: ServedModel, name: str) -> np.ndarray:
     return rows if rows.dtype == np.float64 else rows.astype(np.float64)
 
 
-def per_column(request: InferRequest, model: ServedModel) -> bool:
+def per_column(request: InferRequest, model: Model) -> bool:
     """Whether a tabular model's request sends one input per column (else one matrix)."""
     if len(request.tensors) != 1:
         return True
@@ -294,13 +295,13 @@ def columns_of(request: InferRequest) -> dict[str, list]:
     return columns
 
 
-def output_names(model: ServedModel) -> tuple[str, ...]:
+def output_names(model: Model) -> tuple[str, ...]:
     if not model.is_classifier:
         return (PREDICTIONS,)
     return (LABEL, PROBABILITIES) if model.has_probabilities else (LABEL,)
 
 
-def label_datatype(model: ServedModel) -> str:
+def label_datatype(model: Model) -> str:
     kind = model.classes.dtype.kind
     if kind in "iu":
         return "INT64"
@@ -311,7 +312,7 @@ def label_datatype(model: ServedModel) -> str:
     return "BYTES"
 
 
-def metadata(model: ServedModel, versions: list[str]) -> dict[str, Any]:
+def metadata(model: Model, versions: list[str]) -> dict[str, Any]:
     """Model metadata as the protocol defines it (inputs/outputs with datatype and shape).
 
     Tabular models list one input per column, as MLServer's pandas codec (``content_type``
@@ -359,7 +360,7 @@ def _column_metadata(column: Any) -> dict[str, Any]:
 
 
 def encode_response(
-    request: InferRequest, model: ServedModel, prediction: Prediction
+    request: InferRequest, model: Model, prediction: Prediction
 ) -> tuple[bytes, int | None]:
     """Response body and, when any output is binary, the JSON header length."""
     tensors: dict[str, tuple[str, np.ndarray]] = {}

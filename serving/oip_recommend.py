@@ -16,18 +16,19 @@ from typing import Any
 import numpy as np
 import orjson
 
+from artifacts.runtime import FactorScorer, Model
+
 from . import oip
 from .errors import BatchTooLarge, InvalidDatatype, InvalidShape
-from .model import ServedModel
-from .recommend import InvalidId, Recommendation, Recommender, check_k
+from .recommend import InvalidId, Recommendation, check_id, check_k
 
 USER, ITEM, SCORE, COLD_START = "user", "item", "score", "cold_start"
 OUTPUTS = (ITEM, SCORE, COLD_START)
 DEFAULT_K = 10
 
 
-def metadata(model: ServedModel, versions: list[str], max_k: int) -> dict[str, Any]:
-    scorer: Recommender = model.recommender
+def metadata(model: Model, versions: list[str], max_k: int) -> dict[str, Any]:
+    scorer: FactorScorer = model.recommender
     user_type = "INT64" if scorer.user_ids_are_ints else "BYTES"
     item_type = "INT64" if scorer.item_ids_are_ints else "BYTES"
     return {
@@ -62,7 +63,7 @@ def request_options(parsed: oip.InferRequest, max_k: int) -> tuple[int, bool]:
     return k, exclude_seen
 
 
-def users_of(parsed: oip.InferRequest, scorer: Recommender, max_users: int) -> list[Any]:
+def users_of(parsed: oip.InferRequest, scorer: FactorScorer, max_users: int) -> list[Any]:
     if len(parsed.tensors) != 1 or parsed.name != USER:
         raise InvalidShape(f"a recommender takes exactly one input, {USER!r}")
     tensor = parsed.tensor
@@ -83,7 +84,7 @@ def users_of(parsed: oip.InferRequest, scorer: Recommender, max_users: int) -> l
     else:
         wanted = "INT64 (or BYTES)" if scorer.user_ids_are_ints else "BYTES"
         raise InvalidDatatype(f"input {USER!r}: this model's user ids are {wanted}")
-    return [scorer.check_id(v, "user", f"{USER}[{i}]") for i, v in enumerate(values)]
+    return [check_id(scorer, v, "user", f"{USER}[{i}]") for i, v in enumerate(values)]
 
 
 def _int_id(value: Any, index: int) -> int:
@@ -94,10 +95,10 @@ def _int_id(value: Any, index: int) -> int:
 
 
 def encode(
-    parsed: oip.InferRequest, model: ServedModel, answers: list[Recommendation], k: int
+    parsed: oip.InferRequest, model: Model, answers: list[Recommendation], k: int
 ) -> tuple[bytes, int | None]:
     """The response tensors, padded to ``[n, k]`` (see the module docstring)."""
-    scorer: Recommender = model.recommender
+    scorer: FactorScorer = model.recommender
     width = min(k, scorer.n_items)
     n = len(answers)
     scores = np.full((n, width), np.nan, dtype=np.float32)

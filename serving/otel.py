@@ -38,7 +38,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from . import __version__
 
 if TYPE_CHECKING:
-    from .model import ServedModel
+    from artifacts.runtime import Model
 
 DEFAULT_SERVICE_NAME = "model-server"
 INSTRUMENTATION = "serving"
@@ -107,7 +107,7 @@ class RequestTracer:
         attributes = g.get("otel_model") if name == "predict" else None
         return _Step(self.tracer.start_span(name, attributes=attributes))
 
-    def tag_model(self, model: ServedModel) -> None:
+    def tag_model(self, model: Model) -> None:
         server = _server_span()
         if server is not None:
             g.otel_model = {"model.name": model.name, "model.version": model.version}

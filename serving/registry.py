@@ -5,9 +5,9 @@ publishes it with a single reference assignment. Request handlers read ``registr
 once and use that object throughout, so a reload (hot reload, issue 6) can never expose a
 half-loaded store, and a snapshot that is refused simply never gets published.
 
-Every artifact goes through :func:`artifacts.load`, which verifies the signature and digests
-before unpickling — or, for a recommender artifact (pickle-free ALS factors),
-:func:`artifacts.load_recommender`, which verifies the same way before parsing its arrays.
+Every artifact is opened by :func:`artifacts.runtime.open`, which picks the loader by the
+manifest's kind and verifies the signature and digests before unpickling an estimator or
+parsing a recommender's (pickle-free) arrays.
 An artifact that fails is not served; the failure is kept in the snapshot (for ``GET /status``),
 logged, and reported to the ``on_load`` listeners (metrics).
 """
@@ -22,15 +22,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import artifacts
-from artifacts import layout
-from artifacts import manifest as manifest_mod
-from artifacts.layout import KIND_RECOMMENDER
-from artifacts.recommender import load_recommender
+from artifacts import runtime
+from artifacts.runtime import Model
 from artifacts.store import natural_version_key
 
 from .errors import ModelNotFound, NoModelLoaded, VersionNotFound
-from .model import ServedModel
-from .recommend import Recommender
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,7 +49,7 @@ class LoadFailure:
 class Snapshot:
     """An immutable view of the served models: name → version → model (oldest first)."""
 
-    models: dict[str, dict[str, ServedModel]] = field(default_factory=dict)
+    models: dict[str, dict[str, Model]] = field(default_factory=dict)
     failures: tuple[LoadFailure, ...] = ()
     default_name: str | None = None
     loaded_at: float = 0.0
@@ -65,7 +61,7 @@ class Snapshot:
     def ready(self) -> bool:
         return self.default_name is not None
 
-    def latest(self, name: str) -> ServedModel:
+    def latest(self, name: str) -> Model:
         versions = self.models.get(name)
         if not versions:
             raise ModelNotFound(_unknown_model(name, self.models))
@@ -80,7 +76,7 @@ class Snapshot:
             )
         return versions[version]
 
-    def get(self, name: str | None = None, version: str | None = None) -> ServedModel:
+    def get(self, name: str | None = None, version: str | None = None) -> Model:
         """The model to use for a request; unknown name or version → 404, none loaded → 503."""
         if not name:
             if self.default_name is None:
@@ -102,7 +98,7 @@ class Snapshot:
             ) from None
 
 
-def order_key(model: ServedModel) -> tuple:
+def order_key(model: Model) -> tuple:
     """(signed creation time, natural version order) of a served version."""
     return (str(model.manifest.get("created", "")), natural_version_key(model.version))
 
@@ -110,17 +106,6 @@ def order_key(model: ServedModel) -> tuple:
 def _older(key: tuple, high: tuple) -> bool:
     """Older by either measure: an earlier signed creation time or a lower version."""
     return key[0] < high[0] or key[1] < high[1]
-
-
-def _kind_claimed(path: Any) -> str:
-    """The kind the (not yet verified) manifest claims, to pick the loader. Safe to trust this
-    far: each loader verifies the signature itself and refuses an artifact of another kind.
-    Read as every file before verification is: bounded, and never through a symlink."""
-    try:
-        raw = layout.read_bounded(path / layout.MANIFEST_FILE, layout.MAX_MANIFEST_BYTES)
-        return manifest_mod.kind(manifest_mod.parse(raw))
-    except (OSError, artifacts.ArtifactError):
-        return layout.KIND_ESTIMATOR  # the estimator loader reports what is wrong
 
 
 def _unknown_model(name: str, models: dict[str, Any]) -> str:
@@ -200,7 +185,7 @@ class ModelRegistry:
         return artifacts.load_verifier(settings.verify_key_file, scheme=settings.signature_scheme)
 
     def _load_refs(self, refs: list, verifier: Any) -> Snapshot:
-        models: dict[str, dict[str, ServedModel]] = {}
+        models: dict[str, dict[str, Model]] = {}
         failures: list[LoadFailure] = []
         for ref in refs:  # sorted by name, then version oldest → newest
             try:
@@ -256,24 +241,14 @@ class ModelRegistry:
             latest[name] = newest.version
         return latest
 
-    def _load_one(self, ref: Any, verifier: Any) -> ServedModel:
+    def _load_one(self, ref: Any, verifier: Any) -> Model:
         settings = self._settings
-        if _kind_claimed(ref.path) == KIND_RECOMMENDER:
-            factors, manifest = load_recommender(
-                ref.path,
-                verifier,
-                insecure_skip_verify=verifier is None and settings.insecure_skip_verify,
-            )
-            return ServedModel.from_recommender(
-                ref.name, ref.version, Recommender(factors, manifest), manifest
-            )
-        loaded = artifacts.load(
-            ref.path,
-            verifier=verifier,
+        return runtime.open(
+            ref,
+            verifier,
             skew_policy=settings.version_skew,
             insecure_skip_verify=verifier is None and settings.insecure_skip_verify,
         )
-        return ServedModel.from_artifact(ref.name, ref.version, loaded.estimator, loaded.manifest)
 
     def _default_name(
         self, models: dict, created: dict[str, str], failures: list[LoadFailure]

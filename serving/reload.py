@@ -25,8 +25,9 @@ from pathlib import Path
 from flask import Flask
 from prometheus_client import Counter
 
+from artifacts.runtime import Model
+
 from .metrics import Metrics
-from .model import ServedModel
 from .polling import Poller
 from .registry import LoadFailure, ModelRegistry, Snapshot
 
@@ -193,7 +194,7 @@ def install(
     return reloader
 
 
-def _ordered(versions: dict[str, ServedModel]) -> dict[str, ServedModel]:
+def _ordered(versions: dict[str, Model]) -> dict[str, Model]:
     return dict(sorted(versions.items(), key=lambda item: _natural_key(item[0])))
 
 

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
-    from .model import ServedModel
+    from artifacts.runtime import Model
+
     from .settings import Settings
 
 EXTENSION_KEY = "model_server_tracing"
@@ -74,7 +75,7 @@ def step(name: str) -> AbstractContextManager[Any]:
     return tracer.step(name)
 
 
-def tag_model(model: ServedModel) -> None:
+def tag_model(model: Model) -> None:
     """Record the model name and version on the request's span (no-op when not traced)."""
     tracer = current_app.extensions.get(EXTENSION_KEY)
     if tracer is not None:

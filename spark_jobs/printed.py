@@ -4,7 +4,8 @@ MNIST is handwriting; clients also send typed digits — a 1 with a flag and a f
 upright 4, 6 or 9 — which no amount of jitter of the handwritten ones supplies. ``frame``
 renders ``per_class`` glyphs of each digit from the faces in ``FACES`` (STIX and Computer
 Modern, shipped with matplotlib, and Pillow's own default face), each with a random stroke
-weight, slant and rotation, and passes every picture through ``artifacts.preprocess.to_mnist``
+weight, slant and rotation, and passes every picture through
+``artifacts.runtime.preprocess.to_mnist``
 — the function serving applies to uploads — so training sees them as serving will.
 
 DejaVu is deliberately absent: the real-client benchmark (``bench/real_clients.py``) draws its
@@ -100,7 +101,7 @@ def render(digit: int, face: str, rng: np.random.Generator, style: Style = Style
 
 def glyph(seed: int, digit: int, index: int) -> np.ndarray:
     """Row ``index`` of ``digit``: a (784,) float32 MNIST-form vector (see ``to_mnist``)."""
-    from artifacts.preprocess import to_mnist
+    from artifacts.runtime.preprocess import to_mnist
 
     face = FACES[index % len(FACES)]  # every face equally often in every class
     return to_mnist(render(digit, face, glyph_rng(seed, digit, index)))

@@ -58,7 +58,7 @@ import processes  # noqa: E402
 import serving_bench as sb  # noqa: E402
 
 import artifacts  # noqa: E402
-from artifacts import tabular  # noqa: E402
+from artifacts.runtime import tabular  # noqa: E402
 
 log = logging.getLogger("bench.mlflow")
 RESULTS = BENCH / "results" / "mlflow.json"

@@ -28,9 +28,10 @@ from flask import Blueprint, Response, request
 from .. import __version__, tracing
 from ..bodies import json_object
 from ..errors import PROBLEM_JSON, BadRequest, UnsupportedMediaType
-from ..frames import SPLIT, Table, csv_input, model_input, predict
+from ..frames import SPLIT, Table, csv_input, model_input
+from ..recommend import refuse_recommender
+from ..scoring import predict
 from ..state import server_state
-from .recommend import refuse_recommender
 
 bp = Blueprint("mlflow", __name__)
 probes = Blueprint("mlflow_probes", __name__)

@@ -15,20 +15,20 @@ import numpy as np
 import orjson
 from flask import Blueprint, Response, request
 
-from artifacts.preprocess import to_mnist
+from artifacts.runtime import Model, Prediction
+from artifacts.runtime.preprocess import to_mnist
 
 from .. import tracing
 from ..bodies import json_object, model_status
 from ..errors import BadRequest, MissingField, UnsupportedMediaType
 from ..frames import Table, model_input, positional
-from ..frames import predict as run_model
 from ..inputs import row_from_json, rows_from_json
-from ..model import Prediction, ServedModel
 from ..multipart import field_bytes
+from ..recommend import refuse_recommender, score_pairs
+from ..scoring import predict as run_model
 from ..settings import Settings
 from ..state import server_state
 from ..uploads import decode_upload
-from .recommend import refuse_recommender, score_pairs
 
 bp = Blueprint("predict", __name__)
 
@@ -79,7 +79,7 @@ def v1_predict(name: str, version: str | None = None) -> Response:
         return _json({"predictions": model.answers(prediction)})
 
 
-def _predict_body(model: ServedModel, prediction: Prediction, single: bool) -> dict[str, Any]:
+def _predict_body(model: Model, prediction: Prediction, single: bool) -> dict[str, Any]:
     probabilities = prediction.probabilities
     if single:
         body: dict[str, Any] = {
@@ -92,7 +92,7 @@ def _predict_body(model: ServedModel, prediction: Prediction, single: bool) -> d
     return body
 
 
-def _uploaded_rows(model: ServedModel, settings: Settings) -> np.ndarray:
+def _uploaded_rows(model: Model, settings: Settings) -> np.ndarray:
     with tracing.step("decode"):
         upload = field_bytes(
             request.get_data(cache=False), request.mimetype_params.get("boundary"), "file"
@@ -109,7 +109,7 @@ def _uploaded_rows(model: ServedModel, settings: Settings) -> np.ndarray:
         return to_mnist(image).reshape(1, -1)
 
 
-def _json_rows(model: ServedModel, settings: Settings) -> tuple[np.ndarray, bool]:
+def _json_rows(model: Model, settings: Settings) -> tuple[np.ndarray, bool]:
     with tracing.step("decode"):
         doc, limit = _json_body(), settings.max_values
     if "pixels" in doc:
@@ -126,7 +126,7 @@ def _json_rows(model: ServedModel, settings: Settings) -> tuple[np.ndarray, bool
     raise MissingField('send {"pixels": [...]} for one image or {"instances": [[...], ...]}')
 
 
-def _instances(instances: Any, model: ServedModel, settings: Settings) -> Any:
+def _instances(instances: Any, model: Model, settings: Settings) -> Any:
     """Positional number rows keep the array fast path; row objects and tabular models go
     through the typed schema."""
     if model.is_tabular or not positional(instances):
@@ -143,16 +143,16 @@ def _json_body() -> dict[str, Any]:
     return json_object(request.get_data())
 
 
-def _run(model: ServedModel, rows: Any) -> Prediction:
+def _run(model: Model, rows: Any) -> Prediction:
     return run_model(model, rows, server_state().metrics)
 
 
-def _answer_key(model: ServedModel) -> str:
+def _answer_key(model: Model) -> str:
     """Classifiers answer ``digit`` (the seed contract's name); other models ``prediction``."""
     return "digit" if model.is_classifier else "prediction"
 
 
-def _per_row(model: ServedModel, prediction: Prediction) -> list[dict[str, Any]]:
+def _per_row(model: Model, prediction: Prediction) -> list[dict[str, Any]]:
     key, answers = _answer_key(model), model.answers(prediction)
     if prediction.probabilities is None:
         return [{key: answer, "probabilities": None} for answer in answers]

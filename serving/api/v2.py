@@ -10,15 +10,17 @@ from typing import Any
 
 from flask import Blueprint, Response, json, request
 
+from artifacts.runtime import Model
+
 from .. import oip, oip_recommend, tracing
 from ..bodies import model_status
 from ..errors import InvalidShape
-from ..frames import COLUMNS, ROWS, Table, model_input, predict
+from ..frames import COLUMNS, ROWS, Table, model_input
 from ..inputs import check_batch, check_values, validate_rows
-from ..model import ServedModel
+from ..recommend import recommend
+from ..scoring import predict
 from ..settings import Settings
 from ..state import server_state
-from .recommend import recommend
 
 bp = Blueprint("v2", __name__, url_prefix="/v2/models/<name>")
 
@@ -68,7 +70,7 @@ def infer(name: str, version: str | None = None) -> Response:
     return response
 
 
-def _recommend(model: ServedModel, settings: Settings) -> tuple[bytes, int | None]:
+def _recommend(model: Model, settings: Settings) -> tuple[bytes, int | None]:
     """Top-K for a ``user`` tensor; ``k``/``exclude_seen`` are request parameters."""
     with tracing.step("decode"):
         parsed = oip.parse_infer_request(
@@ -83,7 +85,7 @@ def _recommend(model: ServedModel, settings: Settings) -> tuple[bytes, int | Non
         return oip_recommend.encode(parsed, model, answers, k)
 
 
-def _model_input(parsed: oip.InferRequest, model: ServedModel, settings: Settings) -> Any:
+def _model_input(parsed: oip.InferRequest, model: Model, settings: Settings) -> Any:
     """One tensor for image and vector models; per column (or one all-numeric matrix) for
     tabular models."""
     max_batch, max_text = settings.max_batch, settings.max_text_chars

@@ -1,7 +1,7 @@
 """Spark rows → the *frame form* a tabular export takes (see :mod:`artifacts.schema`).
 
 This is the only place the exporter turns Spark data into what the exported Pipeline
-receives; ``artifacts.tabular`` does the same for JSON requests at serving time.  Spark
+receives; ``artifacts.runtime.tabular`` does the same for JSON requests at serving time.  Spark
 itself casts categorical columns to string (``cast("string")`` is what StringIndexer
 applies to non-string input, so booleans become ``"true"``/``"false"`` and doubles
 Spark's own rendering such as ``"1.0E10"``); numeric columns are cast to double.  Python

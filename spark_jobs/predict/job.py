@@ -1,9 +1,11 @@
 """The predict job's driver: verify → read → check columns → score → write → rename.
 
 Everything that can be refused is refused before Spark does any work: the artifact is
-verified and loaded through :mod:`artifacts` exactly as serving loads it (signature over the
-stored bytes, every digest, ``<name>/<version>`` identity, library versions) before a session
-even starts; the output is checked next, then the input's columns against the model's schema.
+verified and opened by :func:`artifacts.runtime.open` exactly as serving opens it (signature
+over the stored bytes, every digest, ``<name>/<version>`` identity, library versions) before a
+session even starts; the output is checked next, then the input's columns against the model's
+schema. Executors score with the same runtime :class:`~artifacts.runtime.Model`
+(:mod:`spark_jobs.predict.scoring`).
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from pyspark.accumulators import AccumulatorParam
 
 import artifacts
-from artifacts.schema import CLASSIFICATION, REGRESSION, VECTOR, InputSchema, OutputSchema
+from artifacts import runtime
+from artifacts.runtime import Model
+from artifacts.schema import CLASSIFICATION, REGRESSION, VECTOR, InputSchema
 from spark_jobs import sources
 from spark_jobs.errors import DataError, UsageError
 from spark_jobs.predict import scoring, topk
@@ -37,33 +40,8 @@ _EXECUTOR_ERROR = re.compile(r"(DataError|VersionSkew): (.+)")
 _MAX_EXAMPLES = 10
 
 
-@dataclass(frozen=True)
-class Model:
-    """The verified artifact and what scoring needs to know about it."""
-
-    name: str
-    version: str
-    estimator: Any
-    manifest: dict
-    inputs: InputSchema
-    outputs: OutputSchema
-    labels: tuple
-    classes: tuple
-    has_proba: bool
-
-
-@dataclass(frozen=True)
-class Recommender:
-    """A verified recommender artifact: its parsed factors (no pickle anywhere)."""
-
-    name: str
-    version: str
-    factors: Any
-    manifest: dict
-
-
-def verify(settings: PredictSettings) -> Model | Recommender:
-    """Resolve and load the artifact as serving does, or refuse: nothing else has run yet."""
+def verify(settings: PredictSettings) -> Model:
+    """Resolve and open the artifact as serving does, or refuse: nothing else has run yet."""
     store, name, version = settings.model_ref()
     try:
         verifier = artifacts.load_verifier(settings.verify_key, scheme=settings.signature_scheme)
@@ -73,35 +51,10 @@ def verify(settings: PredictSettings) -> Model | Recommender:
         ref = artifacts.resolve(store, name, version or artifacts.LATEST)
     except (artifacts.ArtifactError, ValueError) as exc:
         raise UsageError(f"--model {settings.model}: {exc}") from exc
-    try:
-        loaded = artifacts.load(ref.path, verifier=verifier, skew_policy=settings.version_skew)
-    except artifacts.WrongKind:
-        try:
-            factors, manifest = artifacts.load_recommender(ref.path, verifier)
-        except artifacts.ArtifactError as exc:
-            raise ModelRefused(f"refusing {ref.path}: {type(exc).__name__}: {exc}") from exc
-        return Recommender(ref.name, ref.version, factors, manifest)
-    except artifacts.ArtifactError as exc:
+    try:  # the driver never scores: the executors compile their own (exact) paths
+        return runtime.open(ref, verifier, skew_policy=settings.version_skew, compiled=False)
+    except (artifacts.ArtifactError, ValueError) as exc:
         raise ModelRefused(f"refusing {ref.path}: {type(exc).__name__}: {exc}") from exc
-    try:
-        inputs = artifacts.schema.input_schema(loaded.manifest)
-        outputs = artifacts.schema.output_schema(loaded.manifest)
-    except artifacts.ArtifactError as exc:
-        raise ModelRefused(f"refusing {ref.path}: {type(exc).__name__}: {exc}") from exc
-    estimator = loaded.estimator
-    labels, classes = (), ()
-    if outputs.task == CLASSIFICATION:
-        own = getattr(estimator, "classes_", None)
-        if own is None:
-            raise ModelRefused(f"{ref.path}: a classifier without classes_ cannot be scored")
-        classes = tuple(np.asarray(own).tolist())
-        named = tuple(outputs.classes or ())
-        labels = named if len(named) == len(classes) else classes
-    has_proba = outputs.task == CLASSIFICATION and hasattr(estimator, "predict_proba")
-    return Model(
-        ref.name, ref.version, estimator, loaded.manifest, inputs, outputs, labels, classes,
-        has_proba,
-    )  # fmt: skip
 
 
 # --- reading and checking the input --------------------------------------------------------
@@ -333,10 +286,11 @@ def plan(spark, settings: PredictSettings, model: Model, data: Input) -> tuple[s
     labels = model.labels
     if isinstance(label_type, st.StringType):
         labels = tuple(str(v) for v in labels)
-    array = model.has_proba and settings.format == "parquet"
+    has_proba = model.has_probabilities
+    array = has_proba and settings.format == "parquet"
     per_class = (
         _probability_names(model)
-        if model.has_proba and (settings.probability_columns or settings.format == "csv")
+        if has_proba and (settings.probability_columns or settings.format == "csv")
         else ()
     )
     kept = {f.name: f for f in data.frame.schema.fields}
@@ -356,14 +310,12 @@ def plan(spark, settings: PredictSettings, model: Model, data: Input) -> tuple[s
         framework=dict(model.manifest.get("framework") or {}),
         skew_policy=settings.version_skew,
         kind=data.kind,
-        input_schema=model.inputs.to_dict(),
+        manifest=model.manifest,
         features=data.features,
         keep=data.keep,
         text=data.text,
-        task=model.outputs.task,
-        labels=labels,
-        classes=model.classes,
-        has_proba=model.has_proba,
+        task=model.task,
+        labels=tuple(labels),
         probability_array=array,
         probability_columns=per_class,
         on_error=settings.on_error,
@@ -410,9 +362,8 @@ def run(settings: PredictSettings, spark=None) -> dict:
     timings: dict[str, float] = {}
     with stage("verify", timings) as st:
         model = verify(settings)
-        task = "recommendation" if isinstance(model, Recommender) else model.outputs.task
-        st.facts = {"model": f"{model.name}/{model.version}", "task": task}
-    if isinstance(model, Recommender):
+        st.facts = {"model": f"{model.name}/{model.version}", "task": model.task}
+    if model.is_recommender:
         return _run_top_k(settings, model, spark, timings)
     spark = spark or get_session(f"predict-{model.name}")
     target = Target(spark, settings.output)
@@ -444,7 +395,7 @@ def run(settings: PredictSettings, spark=None) -> dict:
     return summary
 
 
-def _run_top_k(settings: PredictSettings, model: Recommender, spark, timings: dict) -> dict:
+def _run_top_k(settings: PredictSettings, model: Model, spark, timings: dict) -> dict:
     """Top ``--k`` items per user of the users table, written like any prediction."""
     if settings.format != "parquet":
         raise UsageError("recommendations are arrays per user: use --format parquet")
@@ -455,8 +406,9 @@ def _run_top_k(settings: PredictSettings, model: Recommender, spark, timings: di
         frame = topk.read_users(spark, settings)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.batch_size))
     the_plan, schema = topk.plan(
-        spark, settings, model.name, model.version, model.factors, model.manifest, frame
-    )
+        spark, settings, model.name, model.version, model.recommender.factors(), model.manifest,
+        frame,
+    )  # fmt: skip
     columns = list(dict.fromkeys([*settings.keep, settings.user_col]))
 
     def write(uri: str) -> None:
@@ -505,7 +457,7 @@ def _score_and_commit(
 def _summary(settings, model: Model, the_plan, target: Target, seconds: float) -> dict:
     rows, bad = the_plan.rows.value, the_plan.bad_rows.value
     return {
-        "model": {"name": model.name, "version": model.version, "task": model.outputs.task},
+        "model": {"name": model.name, "version": model.version, "task": model.task},
         "data": settings.data,
         "output": target.uri,
         "format": settings.format,

@@ -1,21 +1,23 @@
-"""Executor side of batch scoring: verified model bytes in, one vectorised predict per batch.
+"""Executor side of batch scoring: Arrow in, one vectorised predict per batch, Arrow out.
 
 Nothing here imports pyspark at module level, so every function is testable on plain Arrow
 record batches. The :class:`Plan` is what the driver pickles into the ``mapInArrow`` closure:
-small facts about the model and a handle on the broadcast model bytes (never a path).
-:func:`model_for` unpickles those bytes at most once per Python worker — a module-level cache
-keyed by the sha256 the driver computed over the bytes it produced from the *verified*
-estimator.
+small facts about the model, its manifest and a handle on the broadcast model bytes (never a
+path). :func:`model_for` unpickles those bytes at most once per Python worker — a module-level
+cache keyed by the sha256 the driver computed over the bytes it produced from the *verified*
+estimator — and :func:`opened` makes them the runtime :class:`artifacts.runtime.Model` serving
+scores with, in its ``exact`` form (the pipeline's output bit for bit): predictions, labels
+and probabilities come from there, and only the Arrow conversion lives here.
 
 Batches arrive and leave as Arrow record batches (``mapInArrow``): kept columns pass through
 untouched and the results are built as Arrow arrays in bulk (the probabilities as one list
 array over the flat matrix, labels by index into the label array, nulls by mask) — no pandas
 frame and no Python object per row on the way out. Rows are validated with
-:mod:`artifacts.tabular` — the rules serving applies to a request: Parquet/table batches as
+:mod:`artifacts.runtime.tabular` — the rules serving applies to a request: Parquet/table batches as
 typed columns (``from_arrays``: numpy checks per column, the per-value rules where a column
 has a problem), CSV batches as text (``from_csv``'s rules: every cell a string, an empty cell
-missing). Image rows go through :func:`artifacts.preprocess.to_mnist`, the function serving
-applies to uploads.
+missing). Image rows go through :func:`artifacts.runtime.preprocess.to_mnist`, the function
+serving applies to uploads.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from artifacts import skew, tabular
+from artifacts import skew
 from artifacts.errors import VersionSkew
-from artifacts.schema import CLASSIFICATION, REGRESSION, InputSchema
+from artifacts.runtime import Model, tabular, vector_faults
+from artifacts.schema import CLASSIFICATION, InputSchema
 from spark_jobs.errors import DataError
 
 TABULAR, IMAGE, PIXELS, VECTOR = "tabular", "image", "pixels", "vector"
@@ -43,7 +46,7 @@ IMAGE_FIELDS = ("height", "width", "nChannels", "data")
 _PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 _MODELS: dict[str, Any] = {}  # digest → estimator; one model per worker at a time
-_EXACT: dict[str, Any] = {}  # digest → the tabular model's exact compiled scorer, or None
+_OPENED: dict[str, Model] = {}  # digest → the runtime model (exact) over that estimator
 LOADS = {"count": 0}  # unpickles in this process, for tests and the bench
 
 
@@ -94,14 +97,12 @@ class Plan:
     framework: dict
     skew_policy: str
     kind: str
-    input_schema: dict
+    manifest: dict  # the verified manifest: the runtime model's schemas
     features: tuple[str, ...]  # tabular: the model's columns present in the data
     keep: tuple[str, ...]
     text: bool  # tabular values are text (CSV): parse them as serving parses a CSV body
     task: str
-    labels: tuple  # classification: output labels in predict_proba's column order
-    classes: tuple  # classification: the estimator's own sorted classes_
-    has_proba: bool
+    labels: tuple  # classification: output labels (as written) in predict_proba's column order
     probability_array: bool
     probability_columns: tuple[str, ...]
     on_error: str
@@ -114,44 +115,35 @@ class Plan:
 
     def score(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """The ``mapInArrow`` function."""
-        model = model_for(self.digest, self.payload, self.framework, self.skew_policy)
-        schema = InputSchema.from_dict(self.input_schema)
-        fast = exact_scorer(self.digest, model, schema, self.task) if self.kind == TABULAR else None
+        model = opened(self)
         offset = 0
         for batch in batches:
-            yield score_batch(self, model, schema, batch, offset, fast)
+            yield score_batch(self, model, batch, offset)
             offset += batch.num_rows
 
 
-def exact_scorer(digest: str, model: Any, schema: InputSchema, task: str) -> Any:
-    """The tabular pipeline's exact compiled scorer (:func:`artifacts.compiled.compile_exact`:
-    the same output bit for bit, without scikit-learn's per-step overhead), built once per
-    worker; None if the pipeline has none."""
-    if digest not in _EXACT:
-        from artifacts.compiled import compile_exact
+def opened(plan: Plan) -> Model:
+    """The runtime model for ``plan``, built once per worker: the estimator from the broadcast
+    bytes, opened ``exact`` (compiled transforms only where they give the pipeline's bits)."""
+    model = _OPENED.get(plan.digest)
+    if model is None:
+        estimator = model_for(plan.digest, plan.payload, plan.framework, plan.skew_policy)
+        model = Model.from_artifact(
+            plan.model_name, plan.model_version, estimator, plan.manifest, exact=True
+        )
+        _OPENED.clear()
+        _OPENED[plan.digest] = model
+    return model
 
-        _EXACT.clear()
-        _EXACT[digest] = compile_exact(model, schema, task)
-    return _EXACT[digest]
 
-
-def score_batch(
-    plan: Plan,
-    model: Any,
-    schema: InputSchema,
-    batch: pa.RecordBatch,
-    offset: int = 0,
-    fast: Any = None,
-) -> pa.RecordBatch:
-    """One Arrow batch → kept columns, prediction, probabilities, model name and version.
-
-    ``fast``: the model's exact compiled scorer (:func:`exact_scorer`), tried first."""
-    rows, good, problems = _inputs(plan, schema, batch)
+def score_batch(plan: Plan, model: Model, batch: pa.RecordBatch, offset: int = 0) -> pa.RecordBatch:
+    """One Arrow batch → kept columns, prediction, probabilities, model name and version."""
+    rows, good, problems = _inputs(plan, model.inputs, batch)
     if problems and plan.on_error == "fail":
         row, message = min(problems.items())
         raise DataError(f"{_where(plan, batch, row, offset)}: {message}")
     _count(plan, batch, offset, problems)
-    values, proba = _predict(plan, model, rows, fast) if good.any() else (None, None)
+    values, proba = _predict(model, rows) if good.any() else (None, None)
     return _output(plan, batch, good, values, proba)
 
 
@@ -189,16 +181,15 @@ def _vectors(schema: InputSchema, cells: Any):
             values = np.asarray(cell, dtype=np.float64)  # a null element becomes NaN
             rows[i] = values
             good[i] = True
-    finite = np.isfinite(rows).all(axis=1)
-    for i in np.flatnonzero(good & ~finite):
-        problems[int(i)] = "the feature vector holds NaN, infinity or a null"
-    good &= finite
-    if schema.range is not None:
-        low, high = schema.range
-        inside = (rows >= low).all(axis=1) & (rows <= high).all(axis=1)
-        for i in np.flatnonzero(good & ~inside):
+    faults = vector_faults(rows, schema.range)
+    if faults is not None:
+        for i in np.flatnonzero(good & ~faults.finite):
+            problems[int(i)] = "the feature vector holds NaN, infinity or a null"
+        good &= faults.finite
+        for i in np.flatnonzero(good & ~faults.inside):
+            low, high = schema.range
             problems[int(i)] = f"values outside the trained range [{low}, {high}]"
-        good &= inside
+        good &= faults.inside
     return (rows[good] if good.any() else None), good, problems
 
 
@@ -237,7 +228,7 @@ def _describe(problem: dict) -> str:
 
 def _images(batch: pa.RecordBatch):
     """Decode and normalise each image as serving does an upload; undecodable ones are bad."""
-    from artifacts.preprocess import to_mnist
+    from artifacts.runtime.preprocess import to_mnist  # PIL and scipy: image models only
 
     pixels, problems = [], {}
     good = np.zeros(batch.num_rows, dtype=bool)
@@ -267,31 +258,13 @@ def _decode(height: int, width: int, channels: int, data: bytes):
     return Image.fromarray(np.ascontiguousarray(array), mode=_PIL_MODES[channels])
 
 
-def _predict(
-    plan: Plan, model: Any, rows: Any, fast: Any = None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """One vectorised call: (indices into ``plan.labels`` or values, probabilities or None)
-    — as serving answers. ``rows`` of a tabular model are a :class:`tabular.Batch`."""
-    import sklearn
-
-    output = fast(rows) if fast is not None else None  # None: the model itself decides
-    if output is None and isinstance(rows, tabular.Batch):
-        rows = rows.to_frame()
-    with sklearn.config_context(assume_finite=plan.kind != TABULAR):
-        if plan.task != CLASSIFICATION:
-            values = np.asarray(model.predict(rows) if output is None else output)
-            if plan.task == REGRESSION:
-                values = values.astype(np.float64, copy=False)
-            return values, None
-        if plan.has_proba:
-            proba = model.predict_proba(rows) if output is None else output
-            proba = np.asarray(proba, dtype=np.float64)
-            indices = proba.argmax(axis=1)
-        else:
-            proba = None
-            labels = model.predict(rows) if output is None else output
-            indices = np.searchsorted(np.asarray(plan.classes), labels)
-    return indices, proba
+def _predict(model: Model, rows: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """One vectorised call of the runtime model: (indices into ``plan.labels``, or values;
+    probabilities or None) — as serving answers. Tabular ``rows`` are a ``tabular.Batch``."""
+    prediction = model.predict(rows)
+    if prediction.indices is None:
+        return prediction.values, None
+    return prediction.indices, prediction.probabilities
 
 
 def _output(plan: Plan, batch: pa.RecordBatch, good: np.ndarray, values, proba) -> pa.RecordBatch:

@@ -3,7 +3,7 @@
 
 The driver verifies the pickle-free artifact with :func:`artifacts.load_recommender`
 (signature and digests before any array is parsed, ``allow_pickle=False``); executors get the
-parsed arrays as a broadcast and build one :class:`artifacts.topk.FactorScorer` per Python
+parsed arrays as a broadcast and build one :class:`artifacts.runtime.topk.FactorScorer` per Python
 worker, keyed by the digest of the verified manifest. Output columns: the kept columns, the
 user, ``recommendations`` (``array<struct<item, score>>``, best first), ``cold_start`` (an
 unknown user gets the most popular items), ``model_name`` and ``model_version``.
@@ -51,7 +51,7 @@ class TopKPlan:
 
 def scorer_for(digest: str, payload: Any) -> Any:
     """The scorer for ``digest``, built from the broadcast only on this worker's first call."""
-    from artifacts.topk import FactorScorer
+    from artifacts.runtime.topk import FactorScorer
 
     scorer = _SCORERS.get(digest)
     if scorer is None:

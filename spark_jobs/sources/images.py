@@ -1,7 +1,8 @@
 """Image folders ``<dir>/<label>/*.png``: Spark's image source, normalised like serving does.
 
-Every image goes through ``artifacts.preprocess.to_mnist`` — the same function serving applies
-to uploads — so a model trained on folders of photos sees inputs the way it will in production.
+Every image goes through ``artifacts.runtime.preprocess.to_mnist`` — the same function serving
+applies to uploads — so a model trained on folders of photos sees inputs the way it will in
+production.
 Decoding and normalising run on the executors in ``mapInPandas``.
 """
 
@@ -34,7 +35,7 @@ def decode(height: int, width: int, channels: int, data: bytes):
 
 
 def _normalise(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    from artifacts.preprocess import to_mnist
+    from artifacts.runtime.preprocess import to_mnist
 
     for batch in batches:
         feats, invalid = [], []

@@ -1,6 +1,6 @@
 """Digit pictures as real clients send them, built offline from sources other than MNIST.
 
-Shared by the panel tests (tests/artifacts/test_preprocess_panels.py) and the real-client
+Shared by the panel tests (tests/artifacts/runtime/test_preprocess_panels.py) and the real-client
 benchmark (bench/real_clients.py). Every function is deterministic for a given seed, so a test
 failure or a benchmark figure can be reproduced exactly.
 

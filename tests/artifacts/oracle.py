@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from artifacts.preprocess import to_mnist
+from artifacts.runtime.preprocess import to_mnist
 from tests.artifacts import preprocess_reference
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from artifacts import tabular
 from artifacts.errors import ManifestInvalid
+from artifacts.runtime import tabular
 from artifacts.schema import Column, InputSchema
 
 SCHEMA = InputSchema.tabular(

@@ -139,7 +139,7 @@ PENGUIN_ROW = {
 
 def penguin_frame(n: int, seed: int = 0):
     """A frame-form training table with gaps, and a string label and a continuous target."""
-    from artifacts import tabular
+    from artifacts.runtime import tabular
 
     rng = np.random.default_rng(seed)
     islands = np.array(["Biscoe", "Dream", "Torgersen", "Ærø"], dtype=object)
@@ -197,7 +197,7 @@ def tabular_store(tmp_path_factory) -> SignedStore:
     from sklearn.linear_model import LinearRegression
     from sklearn.pipeline import make_pipeline
 
-    from artifacts import tabular
+    from artifacts.runtime import tabular
 
     root = tmp_path_factory.mktemp("tabular-store")
     key = artifacts.generate_keys("hmac-sha256", root / "keys")["secret"]

@@ -329,16 +329,16 @@ def app(session_store):
 @pytest.fixture
 def calls(app, monkeypatch):
     """Counts model calls, to show that refused requests did no work."""
-    from serving.model import ServedModel
+    from artifacts.runtime import Model
 
     counted = []
-    original = ServedModel.predict
+    original = Model.predict
 
     def counting(self, inputs):
         counted.append(self.name)
         return original(self, inputs)
 
-    monkeypatch.setattr(ServedModel, "predict", counting)
+    monkeypatch.setattr(Model, "predict", counting)
     return counted
 
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.cluster import KMeans
 
 import artifacts
-from artifacts import tabular
+from artifacts.runtime import tabular
 from serving import create_app
 from tests.serving.conftest import PENGUIN_ROW, PENGUIN_SCHEMA, penguin_frame, penguin_pipeline
 

@@ -48,7 +48,7 @@ CSV = (
 def clients(tabular_store):
     compiled = create_app(tabular_store.config(default_model="penguins"))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("serving.model.compile_tabular", lambda *args: None)
+        patch.setattr("artifacts.runtime.model.compile_tabular", lambda *args: None)
         plain = create_app(tabular_store.config(default_model="penguins"))
     return compiled.test_client(), plain.test_client()
 

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 import artifacts
-from artifacts import tabular
+from artifacts.runtime import tabular
 from serving import create_app
 from serving.settings import Settings
 

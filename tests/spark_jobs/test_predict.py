@@ -16,9 +16,8 @@ import pandas as pd
 import pytest
 
 import artifacts
-from artifacts import tabular
+from artifacts.runtime import Model, tabular
 from serving import create_app
-from serving.model import ServedModel
 from spark_jobs.errors import DataError, UsageError
 from spark_jobs.predict.errors import ModelRefused
 from spark_jobs.predict.job import run
@@ -110,9 +109,9 @@ def parquet(tmp_path_factory) -> Path:
     return path
 
 
-def served(store: Path, name: str, key: Path) -> ServedModel:
+def served(store: Path, name: str, key: Path) -> Model:
     loaded = artifacts.load(store / name / "1", verifier=artifacts.load_verifier(key))
-    return ServedModel.from_artifact(name, "1", loaded.estimator, loaded.manifest)
+    return Model.from_artifact(name, "1", loaded.estimator, loaded.manifest)
 
 
 def settings(store, name, key, data, out, **overrides) -> PredictSettings:
@@ -318,7 +317,7 @@ def digit_store(tmp_path_factory, hmac_key) -> Path:
 def test_image_folder_predictions_equal_served_uploads(spark, digit_store, hmac_key, tmp_path):
     from PIL import Image
 
-    from artifacts.preprocess import to_mnist
+    from artifacts.runtime.preprocess import to_mnist
 
     images, labels = digits(12, seed=3)
     folder = tmp_path / "images"

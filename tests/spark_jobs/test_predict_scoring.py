@@ -11,7 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from artifacts import InputSchema, tabular
+from artifacts import OutputSchema
+from artifacts.runtime import Model, tabular
 from spark_jobs.errors import DataError
 from spark_jobs.predict import scoring
 
@@ -63,12 +64,14 @@ def plan(task: str, classes: tuple, on_error: str, probability_columns: tuple = 
     result_types = {"prediction": pa.string() if classification else pa.float64()}
     result_types |= {"probability": LIST, **dict.fromkeys(probability_columns, pa.float64())}
     result_types |= {"model_name": pa.string(), "model_version": pa.string()}
+    outputs = OutputSchema(task, classes=classes if classification else None)
+    manifest = {"input_schema": schema, "output_schema": outputs.to_dict()}
     return scoring.Plan(
         digest="d", payload=None, framework={}, skew_policy="warn", kind=scoring.TABULAR,
-        input_schema=schema, features=("bill", "visits", "island", "member"), keep=("id",),
-        text=False, task=task, labels=classes, classes=classes, has_proba=classification,
-        probability_array=classification, probability_columns=probability_columns,
-        on_error=on_error, model_name="m", model_version="3", result_types=result_types,
+        manifest=manifest, features=("bill", "visits", "island", "member"), keep=("id",),
+        text=False, task=task, labels=classes, probability_array=classification,
+        probability_columns=probability_columns, on_error=on_error, model_name="m",
+        model_version="3", result_types=result_types,
     )  # fmt: skip
 
 
@@ -81,11 +84,13 @@ def expected(model, task: str, rows: pa.RecordBatch) -> np.ndarray:
 
 
 def score(the_plan, model, rows, fast: bool):
-    schema = InputSchema.from_dict(the_plan.input_schema)
-    scorer = scoring.exact_scorer(the_plan.task, model, schema, the_plan.task) if fast else None
+    opened = Model.from_artifact(
+        the_plan.model_name, the_plan.model_version, model, the_plan.manifest, exact=True,
+        compiled=fast,
+    )  # fmt: skip
     if fast:
-        assert scorer is not None
-    return scoring.score_batch(the_plan, model, schema, rows, 0, scorer)
+        assert opened.fast_path
+    return scoring.score_batch(the_plan, opened, rows, 0)
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["exact-compiled", "pipeline"])

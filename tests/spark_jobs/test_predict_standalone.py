@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import artifacts
-from artifacts import tabular
+from artifacts.runtime import tabular
 from tests.serving.live import wait_until
 from tests.spark_cluster import submitted
 from tests.spark_hold import TaskHold

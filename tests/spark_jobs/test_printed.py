@@ -59,7 +59,7 @@ def test_glyphs_are_fitted_to_the_mnist_box_in_every_face():
 def test_each_glyph_reads_as_its_own_digit():
     """Leave-one-face-out nearest centroid: a glyph is closest to its own digit's mean. With the
     stroke weight held fixed (it varies more than the digits do), so the label is what counts."""
-    from artifacts.preprocess import to_mnist
+    from artifacts.runtime.preprocess import to_mnist
 
     plain, faces = printed.Style(strokes=(0,)), printed.FACES
 

@@ -118,7 +118,7 @@ def test_libsvm(spark, tmp_path):
 
 
 def test_image_folders_use_the_shared_normalisation(spark, tmp_path):
-    from artifacts.preprocess import to_mnist
+    from artifacts.runtime.preprocess import to_mnist
 
     images, labels = digits(3)
     for i, (pixels, label) in enumerate(zip(images, labels, strict=True)):

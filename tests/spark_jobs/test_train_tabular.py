@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import artifacts
-from artifacts import tabular as frames
+from artifacts.runtime import tabular as frames
 from artifacts.schema import input_schema, output_schema
 from spark_jobs.cli import main
 

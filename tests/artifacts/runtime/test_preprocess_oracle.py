@@ -24,9 +24,9 @@ from PIL import Image, ImageDraw, ImageOps
 from serving.uploads import decode_upload
 from tests.artifacts import client_images
 from tests.artifacts.oracle import same_as_reference
-from tests.artifacts.test_preprocess_panels import _panel_picture
+from tests.artifacts.runtime.test_preprocess_panels import _panel_picture
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
 
 import real_clients
 import serving_bench

@@ -1,4 +1,4 @@
-"""ServedModel: the compiled fast path matches scikit-learn exactly, or is not used."""
+"""Model: the compiled fast path matches scikit-learn exactly, or is not used."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.svm import LinearSVC
 
-from serving.model import ServedModel
+from artifacts.runtime import Model
 
 RNG = np.random.default_rng(0)
 X = RNG.random((120, 6))
@@ -20,8 +20,8 @@ Y2 = np.where(X[:, 1] > 0.5, "yes", "no")
 SCHEMA = {"input_schema": {"type": "tabular", "features": 6}}
 
 
-def serve(estimator) -> ServedModel:
-    return ServedModel.from_artifact("m", "1", estimator, SCHEMA)
+def serve(estimator) -> Model:
+    return Model.from_artifact("m", "1", estimator, SCHEMA)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_original_labels_come_from_the_output_schema():
         **SCHEMA,
         "output_schema": {"task": "classification", "classes": ["setosa", "versicolor", "x"]},
     }
-    model = ServedModel.from_artifact("m", "1", estimator, manifest)
+    model = Model.from_artifact("m", "1", estimator, manifest)
     answers = model.answers(model.predict(X[:10]))
     expected = np.array(["setosa", "versicolor", "x"])[estimator.predict(X[:10])]
     assert answers == expected.tolist()
@@ -93,8 +93,8 @@ def test_original_labels_come_from_the_output_schema():
 
 def test_feature_count_comes_from_the_manifest_or_estimator():
     estimator = LogisticRegression().fit(X, Y3)
-    assert ServedModel.from_artifact("m", "1", estimator, {}).n_features == 6
+    assert Model.from_artifact("m", "1", estimator, {}).n_features == 6
     image = {"input_schema": {"type": "image/mnist-28x28", "features": 6, "range": [0, 1]}}
-    model = ServedModel.from_artifact("m", "1", estimator, image)
+    model = Model.from_artifact("m", "1", estimator, image)
     assert model.accepts_images
     assert model.value_range == (0, 1)

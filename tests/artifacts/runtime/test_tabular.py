@@ -1,4 +1,5 @@
-"""artifacts.tabular: every request shape → the frame form, and every problem reported at once."""
+"""artifacts.runtime.tabular: every request shape → the frame form, and every problem reported
+at once."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artifacts import ArtifactError, Column, InputSchema, tabular
-from artifacts.tabular import SchemaMismatch
+from artifacts import ArtifactError, Column, InputSchema
+from artifacts.runtime import tabular
+from artifacts.runtime.tabular import SchemaMismatch
 
 SCHEMA = InputSchema.tabular(
     [

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from artifacts.preprocess import _PANEL_SPAN, to_mnist
+from artifacts.runtime.preprocess import _PANEL_SPAN, to_mnist
 from tests.artifacts import client_images
 
 pytest.importorskip("matplotlib")

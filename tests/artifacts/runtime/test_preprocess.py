@@ -1,4 +1,5 @@
-"""artifacts.preprocess.to_mnist: fixed cases for each step, hypothesis properties for the rest."""
+"""artifacts.runtime.preprocess.to_mnist: fixed cases for each step, hypothesis properties for
+the rest."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from artifacts.preprocess import to_mnist
+from artifacts.runtime.preprocess import to_mnist
 
 # Every to_mnist call below is also checked bit for bit against the frozen reference.
 pytestmark = pytest.mark.usefixtures("to_mnist_checked")

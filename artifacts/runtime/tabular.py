@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ArtifactError
-from .schema import BOOLEAN, LONG, STRING, Column, InputSchema
+from ..errors import ArtifactError
+from ..schema import BOOLEAN, LONG, STRING, Column, InputSchema
 
 MAX_PROBLEMS = 100  # enough to fix a request; a bigger list only makes the reply huge
 _SHOWN_CATEGORIES = 20

@@ -1,21 +1,28 @@
-"""One loaded model version, ready to predict with the least per-request work.
+"""One opened model version, ready to score with the least per-call work: the one runtime that
+serving's requests and batch scoring's executors both use.
 
 A scikit-learn estimator validates its input on every call (``check_array``, feature-name
-checks, dtype conversion). The request parsers here already guarantee a finite 2-D float
-array of the right width, so that work is redundant. For the estimators our exporter emits
-most (linear models, optionally behind scalers) the probability function is compiled once
-into a few numpy operations; anything else calls ``predict_proba`` with sklearn's finiteness
-check switched off. A compiled path is only used after it reproduced the estimator's own
-``predict_proba`` and ``predict`` on probe rows at load time, so it can never change answers.
+checks, dtype conversion). The callers here already hand over a finite 2-D float array of the
+right width (:meth:`Model.vector_faults` says which rows are not), so that work is redundant.
+For the estimators our exporter emits most (linear models, optionally behind scalers) the
+probability function is compiled once into a few numpy operations
+(:func:`artifacts.runtime.compiled.compile_vector`); anything else calls ``predict_proba`` with
+sklearn's finiteness check switched off. A compiled path is only used after it reproduced the
+estimator's own ``predict_proba`` and ``predict`` on probe rows at load time, so it can never
+change answers.
 
 What a model takes and returns comes from the manifest's typed schemas (:mod:`artifacts.schema`):
 image and vector models take that validated float array; tabular models take the schema's frame
-form (:mod:`artifacts.tabular`) — a DataFrame or a lazy ``Batch`` of validated columns. Tabular
-pipelines are compiled too (:mod:`artifacts.compiled`, verified the same way on probe frames from
-the input schema); requests it cannot score as the pipeline would, and models it does not
-recognise, go to the pipeline with the DataFrame. Classifiers answer with class indices into
-``labels`` — the original labels, strings staying strings — and probabilities; regressors (and
-clustering models) answer with one value per row.
+form (:mod:`artifacts.runtime.tabular`) — a DataFrame or a lazy ``Batch`` of validated columns.
+Tabular pipelines are compiled too (:mod:`artifacts.runtime.compiled`, verified the same way on
+probe frames from the input schema); requests it cannot score as the pipeline would, and models
+it does not recognise, go to the pipeline with the DataFrame. Classifiers answer with class
+indices into ``labels`` — the original labels, strings staying strings — and probabilities;
+regressors (and clustering models) answer with one value per row.
+
+``exact=True`` (batch scoring, which writes what the pipeline computes bit for bit) replaces the
+compiled paths by :func:`~artifacts.runtime.compiled.compile_exact`: the compiled transforms
+feeding the final estimator's own method, or the estimator itself.
 """
 
 from __future__ import annotations
@@ -26,14 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import sklearn
-from scipy.special import expit
 from sklearn.base import is_regressor
 
-from artifacts import tabular
-from artifacts.compiled import PROBA, CompiledTabular, compile_tabular
-from artifacts.errors import ManifestInvalid
-from artifacts.schema import (
+from ..errors import ManifestInvalid
+from ..schema import (
     CLASSIFICATION,
     IMAGE_MNIST,
     RECOMMENDATION,
@@ -43,12 +48,15 @@ from artifacts.schema import (
     input_schema,
     output_schema,
 )
+from . import tabular
+from .compiled import PROBA, CompiledTabular, ExactTabular, compile_exact, compile_tabular
+from .compiled import compile_vector as _compile_vector
+from .errors import Refused
+from .topk import FactorScorer
 
 log = logging.getLogger(__name__)
 
 ProbaFn = Callable[[np.ndarray], np.ndarray]
-_PROBE_ROWS = 64
-_PROBE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -62,8 +70,17 @@ class Prediction:
 
 
 @dataclass(frozen=True)
-class ServedModel:
-    """A verified artifact plus what is precomputed for serving it."""
+class VectorFaults:
+    """Per row of an (n, features) float array with a fault: which rows are finite, which lie
+    inside the trained range (all of them where the model declares none)."""
+
+    finite: np.ndarray
+    inside: np.ndarray
+
+
+@dataclass(frozen=True)
+class Model:
+    """A verified artifact plus what is precomputed for scoring it."""
 
     name: str
     version: str
@@ -79,13 +96,25 @@ class ServedModel:
     outputs: OutputSchema | None = None
     _proba: ProbaFn | None = field(default=None, repr=False)
     _sorted: np.ndarray | None = field(default=None, repr=False)  # estimator.classes_
-    _compiled: CompiledTabular | None = field(default=None, repr=False)  # tabular only
-    #: recommender artifacts only: the top-K / pair scorer (serving.recommend.Recommender)
-    recommender: Any = field(default=None, repr=False)
+    _compiled: CompiledTabular | ExactTabular | None = field(default=None, repr=False)
+    #: recommender artifacts only: the top-K / pair scorer
+    recommender: FactorScorer | None = field(default=None, repr=False)
 
     @classmethod
-    def from_artifact(cls, name: str, version: str, estimator: Any, manifest: dict) -> ServedModel:
-        """Build from a loaded artifact; raises ValueError when it cannot be served."""
+    def from_artifact(
+        cls,
+        name: str,
+        version: str,
+        estimator: Any,
+        manifest: dict,
+        *,
+        exact: bool = False,
+        compiled: bool = True,
+    ) -> Model:
+        """Build from a loaded artifact; raises ValueError when it cannot be scored.
+
+        ``exact``: answers are the estimator's own bit for bit (batch scoring);
+        ``compiled=False``: no compiled path at all, the estimator answers every call."""
         inputs = _inputs(manifest, estimator)
         outputs = _outputs(manifest, estimator)
         n_features = len(inputs.columns) if inputs.is_tabular else inputs.features
@@ -94,10 +123,17 @@ class ServedModel:
         proba, fast = None, False
         if outputs.task == CLASSIFICATION:
             proba, fast = _probability_function(
-                estimator, n_features, value_range, tabular=inputs.is_tabular
+                estimator,
+                n_features,
+                value_range,
+                tabular=inputs.is_tabular,
+                compiled=compiled and not exact,
             )
-        compiled = compile_tabular(estimator, inputs, outputs.task) if inputs.is_tabular else None
-        fast = fast or compiled is not None
+        scorer = None
+        if inputs.is_tabular and compiled:
+            compile_ = compile_exact if exact else compile_tabular
+            scorer = compile_(estimator, inputs, outputs.task)
+        fast = fast or scorer is not None
         return cls(
             name=name,
             version=version,
@@ -113,13 +149,13 @@ class ServedModel:
             outputs=outputs,
             _proba=proba,
             _sorted=sorted_classes,
-            _compiled=compiled,
+            _compiled=scorer,
         )
 
     @classmethod
     def from_recommender(
-        cls, name: str, version: str, recommender: Any, manifest: dict
-    ) -> ServedModel:
+        cls, name: str, version: str, recommender: FactorScorer, manifest: dict
+    ) -> Model:
         """A recommender artifact: no estimator, no feature rows; it answers ``:recommend``."""
         return cls(
             name=name,
@@ -158,20 +194,31 @@ class ServedModel:
 
     def predict(self, rows: Any) -> Prediction:
         """Predict a validated (n, n_features) finite float array, or a tabular model's frame
-        (a DataFrame or a lazy :class:`artifacts.tabular.Batch`)."""
+        (a DataFrame or a lazy :class:`artifacts.runtime.tabular.Batch`).
+
+        Raises :class:`~artifacts.runtime.errors.Refused` when the estimator refuses a frame."""
         if self._compiled is not None:
             output = self._compiled(rows)
             if output is not None:
                 return self._compiled_prediction(output)
         if isinstance(rows, tabular.Batch):
             rows = rows.to_frame()
+        if not isinstance(rows, pd.DataFrame):
+            return self._estimator_prediction(rows)
+        try:
+            return self._estimator_prediction(rows)
+        except (ValueError, TypeError) as exc:
+            raise Refused(str(exc)) from exc
+
+    def _estimator_prediction(self, rows: Any) -> Prediction:
         if not self.is_classifier:
-            values = np.asarray(self.estimator.predict(rows))
+            with sklearn.config_context(assume_finite=not self.is_tabular):
+                values = np.asarray(self.estimator.predict(rows))
             if self.task == REGRESSION:
                 values = values.astype(np.float64, copy=False)
             return Prediction(None, None, values)
         if self._proba is not None:
-            probabilities = self._proba(rows)
+            probabilities = np.asarray(self._proba(rows), dtype=np.float64)
             return Prediction(probabilities.argmax(axis=1), probabilities)
         with sklearn.config_context(assume_finite=not self.is_tabular):
             labels = self.estimator.predict(rows)
@@ -185,8 +232,14 @@ class ServedModel:
                 values = values.astype(np.float64, copy=False)
             return Prediction(None, None, values)
         if self._compiled.output == PROBA:
+            output = np.asarray(output, dtype=np.float64)
             return Prediction(output.argmax(axis=1), output)
         return Prediction(np.searchsorted(self._sorted, output), None)
+
+    def vector_faults(self, rows: np.ndarray) -> VectorFaults | None:
+        """Which rows of an (n, n_features) float array the model may not score, or None (see
+        :func:`vector_faults`)."""
+        return vector_faults(rows, self.value_range)
 
     def answers(self, prediction: Prediction) -> list[Any]:
         """One JSON-ready answer per row: the label, or the predicted value."""
@@ -194,6 +247,25 @@ class ServedModel:
             labels = self.labels
             return [labels[i] for i in prediction.indices.tolist()]
         return prediction.values.tolist()
+
+
+def vector_faults(rows: np.ndarray, value_range: Any) -> VectorFaults | None:
+    """Per row of an (n, features) float array: finite values? inside the trained
+    ``value_range`` (``(low, high)`` or None)? None when every row is fine — the common case,
+    found by whole-array checks without per-row work. Callers word the refusal (a 400, a bad
+    record)."""
+    if rows.size == 0 or (bool(np.isfinite(rows).all()) and _inside(rows, value_range)):
+        return None
+    finite = np.isfinite(rows).all(axis=1)
+    if value_range is None:
+        return VectorFaults(finite, np.ones(len(rows), dtype=bool))
+    low, high = value_range
+    inside = (rows >= low).all(axis=1) & (rows <= high).all(axis=1)  # NaN compares False
+    return VectorFaults(finite, inside)
+
+
+def _inside(rows: np.ndarray, value_range: Any) -> bool:
+    return value_range is None or (rows.min() >= value_range[0] and rows.max() <= value_range[1])
 
 
 def _inputs(manifest: dict, estimator: Any) -> InputSchema:
@@ -237,12 +309,13 @@ def _labels(outputs: OutputSchema, estimator: Any) -> tuple[list[Any], np.ndarra
 
 
 def _probability_function(
-    estimator: Any, n_features: int, value_range: Any, tabular: bool = False
+    estimator: Any, n_features: int, value_range: Any, tabular: bool = False, compiled: bool = True
 ) -> tuple[ProbaFn | None, bool]:
     """The cheapest correct probability function for ``estimator`` and whether it is compiled.
 
     Tabular frames carry NaN for missing values, so sklearn keeps its own checks for them and
-    nothing is compiled (the pipeline's imputer and encoder do real work there)."""
+    nothing is compiled here (the pipeline's imputer and encoder do real work there; tabular
+    pipelines have their own compiled form)."""
     if not hasattr(estimator, "predict_proba"):
         return None, False
 
@@ -250,80 +323,5 @@ def _probability_function(
         with sklearn.config_context(assume_finite=not tabular):
             return estimator.predict_proba(rows)
 
-    compiled = None if tabular else _compile(estimator)
-    if compiled is None:
-        return generic, False
-    probe = _probe_rows(n_features, value_range)
-    try:
-        with np.errstate(all="ignore"):
-            expected = estimator.predict_proba(probe)
-            labels = estimator.predict(probe)
-            got = compiled(probe)
-    except (ValueError, TypeError, AttributeError) as exc:
-        log.info("compiled path for %s unusable (%s); using predict_proba", type(estimator), exc)
-        return generic, False
-    classes = np.asarray(estimator.classes_)
-    if (
-        got.shape != expected.shape
-        or not np.allclose(got, expected, rtol=0, atol=_PROBE_TOLERANCE)
-        or not np.array_equal(classes[got.argmax(axis=1)], labels)
-    ):
-        log.info("compiled path for %s disagrees with sklearn; using predict_proba", estimator)
-        return generic, False
-    return compiled, True
-
-
-def _probe_rows(n_features: int, value_range: list | None) -> np.ndarray:
-    low, high = value_range if value_range else (-3.0, 3.0)
-    rng = np.random.default_rng(0)
-    return rng.uniform(low, high, size=(_PROBE_ROWS, n_features))
-
-
-def _compile(estimator: Any) -> ProbaFn | None:
-    """numpy closures for Pipeline(scalers…, LogisticRegression) and LogisticRegression."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import MinMaxScaler, StandardScaler
-
-    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
-    *transforms, final = steps
-    if type(final) is not LogisticRegression:
-        return None
-    scale = np.ones(final.coef_.shape[1])
-    shift = np.zeros(final.coef_.shape[1])
-    for step in transforms:  # fold affine scalers: x -> x * scale + shift
-        if type(step) is StandardScaler:
-            step_scale = 1.0 / step.scale_ if step.with_std else 1.0
-            step_shift = -step.mean_ * step_scale if step.with_mean else 0.0
-        elif type(step) is MinMaxScaler and not step.clip:
-            step_scale, step_shift = step.scale_, step.min_
-        else:
-            return None
-        scale, shift = scale * step_scale, shift * step_scale + step_shift
-    weights = (final.coef_ * scale).T.copy()  # (features, k)
-    bias = final.intercept_ + final.coef_ @ shift
-    if weights.shape[1] == 1:
-        return _binary_logistic(weights, bias)
-    return _softmax_logistic(weights, bias)
-
-
-def _softmax_logistic(weights: np.ndarray, bias: np.ndarray) -> ProbaFn:
-    def proba(rows: np.ndarray) -> np.ndarray:
-        scores = rows @ weights
-        scores += bias
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores
-
-    return proba
-
-
-def _binary_logistic(weights: np.ndarray, bias: np.ndarray) -> ProbaFn:
-    def proba(rows: np.ndarray) -> np.ndarray:
-        scores = rows @ weights
-        scores += bias
-        positive = expit(scores)
-        return np.hstack([1.0 - positive, positive])
-
-    return proba
+    fast = None if tabular or not compiled else _compile_vector(estimator, n_features, value_range)
+    return (generic, False) if fast is None else (fast, True)

@@ -1,4 +1,5 @@
-"""artifacts.compiled, as serving uses it: compiled tabular pipelines reproduce the pipeline."""
+"""artifacts.runtime.compiled, as serving uses it: compiled tabular pipelines reproduce the
+pipeline."""
 
 from __future__ import annotations
 
@@ -30,9 +31,8 @@ from sklearn.preprocessing import (
 )
 from sklearn.tree import DecisionTreeClassifier
 
-from artifacts import tabular
-from artifacts.compiled import PROBA, compile_exact, compile_tabular, probe_frame
-from serving.model import ServedModel
+from artifacts.runtime import Model, tabular
+from artifacts.runtime.compiled import PROBA, compile_exact, compile_tabular, probe_frame
 from tests.serving.conftest import (
     PENGUIN_COLUMNS,
     PENGUIN_ROW,
@@ -277,7 +277,7 @@ def test_exact_scorer_needs_a_dense_matrix(caplog):
         ]
     ).fit(FRAME, SPECIES)
     assert compile_tabular(sparse, PENGUIN_SCHEMA, "classification") is not None
-    with caplog.at_level("INFO", logger="artifacts.compiled"):
+    with caplog.at_level("INFO", logger="artifacts.runtime.compiled"):
         assert compile_exact(sparse, PENGUIN_SCHEMA, "classification") is None
     assert "sparse" in caplog.text
 
@@ -285,7 +285,7 @@ def test_exact_scorer_needs_a_dense_matrix(caplog):
 def test_served_model_uses_it_with_batches_and_frames(fitted):
     manifest = {"input_schema": PENGUIN_SCHEMA.to_dict()}
     pipeline = fitted["spark-logistic"]
-    model = ServedModel.from_artifact("m", "1", pipeline, manifest)
+    model = Model.from_artifact("m", "1", pipeline, manifest)
     assert model.fast_path
     records = [
         {"bill_length": None, "visits": 2, "island": "Mars", "member": True, "plan": "pro"}
@@ -319,9 +319,7 @@ def unsupported(final):
 def test_an_unrecognised_step_falls_back_to_the_pipeline(pipeline, caplog):
     estimator = pipeline().fit(FRAME, SPECIES)
     assert compile_tabular(estimator, PENGUIN_SCHEMA, "classification") is None
-    model = ServedModel.from_artifact(
-        "m", "1", estimator, {"input_schema": PENGUIN_SCHEMA.to_dict()}
-    )
+    model = Model.from_artifact("m", "1", estimator, {"input_schema": PENGUIN_SCHEMA.to_dict()})
     assert not model.fast_path
     batch = tabular.from_records([PENGUIN_ROW], PENGUIN_SCHEMA, lazy=True)
     expected = estimator.predict_proba(batch.to_frame())
@@ -332,7 +330,7 @@ def test_a_tampered_encoder_fails_verification_and_falls_back(caplog):
     estimator = spark_style(LogisticRegression(max_iter=5000)).fit(FRAME, SPECIES)
     one_hot = estimator.named_steps["columns"].named_transformers_["f2"].steps[1][1]
     one_hot.drop_idx_ = np.array([1])  # what the compiler reads, not what sklearn applies
-    with caplog.at_level("WARNING", logger="artifacts.compiled"):
+    with caplog.at_level("WARNING", logger="artifacts.runtime.compiled"):
         assert compile_tabular(estimator, PENGUIN_SCHEMA, "classification") is None
     assert "feature matrix differs" in caplog.text
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .recommender import Factors, recommender_info
+from ..recommender import Factors, recommender_info
 
 #: Users scored per matrix product in a batch: bounds the (users × items) float32 buffer.
 CHUNK_USERS = 32
@@ -62,6 +62,7 @@ class FactorScorer:
         self.n_users, self.n_items = len(factors.user_ids), len(factors.item_ids)
         self._users = {uid: row for row, uid in enumerate(factors.user_ids)}
         self._items = {iid: row for row, iid in enumerate(factors.item_ids)}
+        self._user_ids = list(factors.user_ids)
         self._item_ids = list(factors.item_ids)
         self._user_factors = np.ascontiguousarray(factors.user_factors, dtype=np.float32)
         # (rank, items), contiguous: a user row times this is one pass over memory in BLAS
@@ -71,6 +72,35 @@ class FactorScorer:
         popularity = factors.popularity.astype(np.float32)
         self._popular = np.lexsort((np.arange(self.n_items), -popularity))  # ties: row order
         self._popularity = popularity
+
+    def factors(self) -> Factors:
+        """The factors this scorer was built from (its own arrays, nothing copied): what batch
+        scoring broadcasts to its executors."""
+        return Factors(
+            user_ids=self._user_ids,
+            item_ids=self._item_ids,
+            user_factors=self._user_factors,
+            item_factors=self._item_factors_t.T,
+            seen_indptr=self._seen_indptr,
+            seen_items=self._seen_items,
+            popularity=self._popularity,
+        )
+
+    def id_problem(self, value: Any, which: str) -> str | None:
+        """Why ``value`` cannot be a ``which`` ("user" or "item") id of this model, or None:
+        ids are strings, or integers (never bools), as in training."""
+        ints = self.user_ids_are_ints if which == "user" else self.item_ids_are_ints
+        ok = (
+            (isinstance(value, int) and not isinstance(value, bool))
+            if ints
+            else isinstance(value, str)
+        )
+        if ok:
+            return None
+        text = repr(value)
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        wanted = "integers" if ints else "strings"
+        return f"{which} ids of this model are {wanted}, got {type(value).__name__} {shown}"
 
     # --- top-K --------------------------------------------------------------------------------
     def recommend(

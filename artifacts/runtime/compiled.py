@@ -1,11 +1,15 @@
-"""Tabular pipelines compiled to numpy: frame-form columns → feature matrix → scores.
+"""Models compiled to numpy: the one compiler, with one set of probe rows and one tolerance.
+
+Vector and image models (a ``LogisticRegression``, optionally behind affine scalers) get their
+probability function as a few numpy operations (:func:`compile_vector`). Tabular pipelines are
+compiled column by column: frame-form columns → feature matrix → scores.
 
 An exported tabular model is a scikit-learn ``Pipeline``: a ``ColumnTransformer`` (imputers,
 ordinal and one-hot encoders, passthrough numbers), optional scalers, then the estimator.
 sklearn re-validates and converts the frame at every step of every call, which for one row
 costs far more than the arithmetic. Here the fitted steps are read once and replayed as the
 same numpy operations, in the same order, on the validated column arrays of
-:class:`artifacts.tabular.Batch` (or a DataFrame's columns): no pandas, no per-step checks.
+:class:`artifacts.runtime.tabular.Batch` (or a DataFrame's columns): no pandas, no per-step checks.
 Linear final estimators (logistic, linear, GLMs with identity or log link) are computed
 directly; any other estimator gets the matrix through its own ``predict``/``predict_proba``
 with sklearn's finiteness check off (trees on float32, which they convert to anyway).
@@ -39,7 +43,7 @@ import pandas as pd
 import sklearn
 from scipy.special import expit
 
-from .schema import BOOLEAN, CLASSIFICATION, Column, InputSchema
+from ..schema import BOOLEAN, CLASSIFICATION, Column, InputSchema
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +54,7 @@ _UNSEEN = "\x00unseen category\x00"
 _UNKNOWN = object()  # a lookup miss
 
 Op = Callable[[np.ndarray], np.ndarray]
-Columns = Any  # artifacts.tabular.Batch or a pandas DataFrame in frame form
+Columns = Any  # artifacts.runtime.tabular.Batch or a pandas DataFrame in frame form
 
 
 class Unsupported(Exception):
@@ -213,6 +217,73 @@ def _inexact(exact: ExactTabular, estimator: Any, frame: pd.DataFrame) -> str | 
         return f"it outputs {got.dtype}{got.shape}, the pipeline {want.dtype}{want.shape}"
     same = got.tobytes() == want.tobytes() if got.dtype.kind == "f" else np.array_equal(got, want)
     return None if same else "its output is not the pipeline's bit for bit"
+
+
+# --- vector and image models ---------------------------------------------------------------------
+
+ProbaFn = Callable[[np.ndarray], np.ndarray]
+
+
+def compile_vector(estimator: Any, n_features: int, value_range: Any) -> ProbaFn | None:
+    """``predict_proba`` of a vector model as numpy operations, or None (reason logged).
+
+    Only ``LogisticRegression``, alone or behind affine scalers (folded into its weights), and
+    only after it reproduced the estimator's probabilities (within :data:`TOLERANCE`) and
+    labels on the probe rows (:func:`probe_rows`, across the trained range)."""
+    try:
+        proba = _folded_logistic(estimator)
+    except Unsupported as exc:
+        log.debug("vector model served by scikit-learn: %s", exc)
+        return None
+    problem = _probe(_vector_disagreement, proba, estimator, probe_rows(n_features, value_range))
+    if problem:
+        log.info("compiled path for %s not used: %s", type(estimator).__name__, problem)
+        return None
+    return proba
+
+
+def _folded_logistic(estimator: Any) -> ProbaFn:
+    """Pipeline(StandardScaler | MinMaxScaler(clip=False)…, LogisticRegression) as one
+    logistic model: each scaler is x → x * scale + shift, folded into the coefficients."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    *transforms, final = steps
+    if type(final) is not LogisticRegression:
+        raise Unsupported(f"final estimator {type(final).__name__}")
+    scale = np.ones(final.coef_.shape[1])
+    shift = np.zeros(final.coef_.shape[1])
+    for step in transforms:
+        if type(step) is StandardScaler:
+            step_scale = 1.0 / step.scale_ if step.with_std else 1.0
+            step_shift = -step.mean_ * step_scale if step.with_mean else 0.0
+        elif type(step) is MinMaxScaler and not step.clip:
+            step_scale, step_shift = step.scale_, step.min_
+        else:
+            raise Unsupported(f"step {type(step).__name__}")
+        scale, shift = scale * step_scale, shift * step_scale + step_shift
+    coef = final.coef_ * scale
+    return _logistic_of(coef, final.intercept_ + final.coef_ @ shift, final.classes_, PROBA)
+
+
+def probe_rows(n_features: int, value_range: Any, rows: int = _PROBE_ROWS) -> np.ndarray:
+    """Vector probe rows: uniform across the trained range (±3 where none is declared)."""
+    low, high = value_range if value_range else (-3.0, 3.0)
+    return np.random.default_rng(0).uniform(low, high, size=(rows, n_features))
+
+
+def _vector_disagreement(proba: ProbaFn, estimator: Any, probe: np.ndarray) -> str | None:
+    with np.errstate(all="ignore"):
+        expected = estimator.predict_proba(probe)
+        labels = estimator.predict(probe)
+        got = proba(probe)
+    problem = _compare(got, expected, PROBA, CLASSIFICATION, None)
+    if problem:
+        return problem
+    classes = np.asarray(estimator.classes_)
+    return None if np.array_equal(classes[got.argmax(axis=1)], labels) else "labels differ"
 
 
 # --- compiling the pipeline ---------------------------------------------------------------------
@@ -528,7 +599,13 @@ def _final(estimator: Any, output: str, fitted_on_frame: bool) -> Callable[[np.n
 
 def _logistic(estimator: Any, output: str) -> Callable[[np.ndarray], np.ndarray]:
     """sklearn's own arithmetic: binary via expit, multinomial via a stable softmax."""
-    coef, intercept, classes = estimator.coef_, estimator.intercept_, estimator.classes_
+    return _logistic_of(estimator.coef_, estimator.intercept_, estimator.classes_, output)
+
+
+def _logistic_of(
+    coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray, output: str
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A logistic model's ``output`` from its coefficients (``coef`` is (k, features))."""
 
     def decision(matrix: np.ndarray) -> np.ndarray:
         scores = matrix @ coef.T + intercept

@@ -1,4 +1,4 @@
-"""artifacts.tabular.from_arrays: typed columns give exactly what the per-value path gives.
+"""artifacts.runtime.tabular.from_arrays: typed columns give exactly what the per-value path gives.
 
 The reference is ``from_columns({name: array.tolist()})`` — the path batch scoring used before
 the typed one — on random typed columns as Parquet/Arrow batches hold them (float64 with gaps,
@@ -17,8 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from artifacts import Column, InputSchema, tabular
-from artifacts.tabular import SchemaMismatch
+from artifacts import Column, InputSchema
+from artifacts.runtime import tabular
+from artifacts.runtime.tabular import SchemaMismatch
 
 CATEGORIES = ("Biscoe", "Dream", "Ærø", "")
 STRINGS = (*CATEGORIES, "Torgersen", "dream")
