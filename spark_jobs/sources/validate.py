@@ -12,8 +12,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
 from spark_jobs.errors import DataError
+from spark_jobs.formats import IMAGE_FORMATS
 from spark_jobs.settings import JobSettings
-from spark_jobs.sources import IMAGE_FORMATS, MNIST_FEATURES, Dataset
+from spark_jobs.sources import MNIST_FEATURES, Dataset
 from spark_jobs.sources.tabular import CORRUPT
 
 MAX_CLASSES = 1000
