@@ -12,7 +12,6 @@ the path).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -20,28 +19,19 @@ from pyspark.sql import DataFrame, SparkSession
 from spark_jobs.errors import DataError, UsageError
 from spark_jobs.formats import detect
 from spark_jobs.settings import JobSettings
+from spark_jobs.sources import columns, idx, images, labels, tabular, validate
 from spark_jobs.sources.columns import TabularDataset
+from spark_jobs.sources.validate import MNIST_FEATURES, Dataset
 
-__all__ = ["Dataset", "TabularDataset", "detect", "is_tabular", "read", "resolve_source"]
-
-MNIST_FEATURES = 784
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Validated rows plus what the rest of the job needs to know about them."""
-
-    frame: DataFrame
-    """``label`` double, ``features`` vector, ``_key`` long (a content hash, for seeding)."""
-    source: str
-    format: str
-    image: bool
-    """Rows are 28×28 MNIST images in [0, 1] (the artifact's input schema says so)."""
-    classes: list[float]
-    num_features: int
-    min_value: float
-    feature_names: list[str] | None
-    rows: int
+__all__ = [
+    "MNIST_FEATURES",
+    "Dataset",
+    "TabularDataset",
+    "detect",
+    "is_tabular",
+    "read",
+    "resolve_source",
+]
 
 
 def mnist_sample_path() -> str:
@@ -68,8 +58,6 @@ def is_tabular(spark: SparkSession, fmt: str, path: str, settings: JobSettings) 
         except AnalysisException:
             return True  # the tabular reader reports it
         return "features" not in names or settings.label_col == "features"
-    from spark_jobs.sources import tabular
-
     try:
         return tabular.has_header(spark, path)
     except DataError:
@@ -78,11 +66,9 @@ def is_tabular(spark: SparkSession, fmt: str, path: str, settings: JobSettings) 
 
 def read(spark: SparkSession, settings: JobSettings) -> Dataset | TabularDataset:
     """Read, subset (``--limit``) and validate the configured source."""
-    from spark_jobs.sources import columns, validate
-
     fmt, path = resolve_source(settings)
     if is_tabular(spark, fmt, path, settings):
-        return columns.read(spark, settings, fmt, path)
+        return labels.finish(columns.read(spark, settings, fmt, path), settings)
     if settings.task == "regression":
         raise UsageError(f"--task regression needs a table with named columns; {path} is not one")
     raw, feature_names = _read_raw(spark, fmt, path, settings)
@@ -102,8 +88,6 @@ def resolve_source(settings: JobSettings) -> tuple[str, str]:
 def _read_raw(
     spark: SparkSession, fmt: str, path: str, settings: JobSettings
 ) -> tuple[DataFrame, list[str] | None]:
-    from spark_jobs.sources import idx, images, tabular
-
     if fmt == "idx":
         return idx.read_idx(spark, path, settings.labels), None
     if fmt == "images":

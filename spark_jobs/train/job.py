@@ -31,7 +31,7 @@ def _preflight(settings: JobSettings):
     """Signer loaded, version free, exporter importable — or a UsageError/ExportError now."""
     signer = signer_for(settings.signing_key, settings.signature_scheme, settings.artifact_dir)
     try:
-        from spark_jobs.export import export_model  # heavy (scikit-learn): only once needed
+        from spark_jobs.export import export_model  # a missing dependency is exit 4, not 1
     except ImportError as exc:
         raise ExportError(f"the scikit-learn exporter is unavailable: {exc}") from exc
     return signer, export_model

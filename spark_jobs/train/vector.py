@@ -177,5 +177,5 @@ def lineage_data(data: Dataset) -> dict:
     return {"rows": data.rows, "features": data.num_features}
 
 
-def summary(trained: VectorTrained) -> str:
+def summary(trained: VectorTrained, data: Dataset) -> str:
     return f"test accuracy {trained.metrics['test']['accuracy']:.4f}"
