@@ -1,11 +1,16 @@
 """The training job: check → read → fit and evaluate → export → sign and save.
 
-``run(settings)`` is the whole job and dispatches to one module per path, each with the same
-shape (``prepare``, ``fit`` with held-out evaluation, ``export``, ``lineage_data``):
+``run(settings)`` is the whole job and dispatches to one module per path, each shaped alike —
+``fit`` (held-out evaluation included), ``export`` with a parity check, ``lineage_data``:
 
-- ``--task recommendation`` → :mod:`spark_jobs.train.recommend` (ratings, ALS, factor arrays);
+- ``--task recommendation`` → :mod:`spark_jobs.train.recommend` (ratings, ALS, factor arrays),
+  which runs its own stages: it reads ratings, checkpoints ALS, evaluates with the exported
+  factors and writes a recommender artifact;
 - a table (named, typed columns) → :mod:`spark_jobs.train.tabular`;
 - label + feature vectors (images, IDX, LIBSVM, the MNIST sample) → :mod:`spark_jobs.train.vector`.
+
+The last two share this module's read and save; their ``prepare`` resolves and checks the
+settings for the data before anything is fitted.
 
 Everything that can be checked before Spark starts (signing key, target version, exporter)
 is checked first, so a mistake costs seconds, not a training run.
