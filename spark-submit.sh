@@ -89,7 +89,7 @@ main() {
     case "$1" in
         train) job=train; entry=spark_jobs/main.py; shift ;;
         predict) job=predict; entry=spark_jobs/predict/main.py; shift ;;
-        export) job="export"; entry=spark_jobs/export_main.py; shift ;;
+        export) job="export"; entry=spark_jobs/export/main.py; shift ;;
         -h | --help) usage; exit 0 ;;
         *) die "unknown job '$1' (known: train, predict, export)" ;;
     esac

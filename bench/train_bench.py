@@ -1,6 +1,6 @@
 """Training benchmark: the Spark job at 1×, 4× and 16× rows vs scikit-learn's SGDClassifier.
 
-Each size runs in a fresh process — the real job (``spark_jobs.job.run``, model ``lr``, on
+Each size runs in a fresh process — the real job (``spark_jobs.train.job.run``, model ``lr``, on
 ``local[2]``, bundled MNIST sample grown with ``--augment N``) and, side by side, the seed
 project's trainer (``SGDClassifier``) on the same number of rows, augmented with the same
 function. Reported: wall time and driver peak RSS (Python driver + its Spark JVM), as ratios
@@ -40,9 +40,9 @@ def _vm_hwm_mb(pid: int | str) -> float:
 def spark_child(factor: int, max_iter: int, workdir: str) -> dict:
     """Run the real job once; report wall time, rows and the driver's peak RSS."""
     import artifacts
-    from spark_jobs.job import run
     from spark_jobs.session import get_session
     from spark_jobs.settings import JobSettings
+    from spark_jobs.train.job import run
 
     key = artifacts.generate_keys("hmac-sha256", Path(workdir) / "keys")["secret"]
     os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -83,7 +83,7 @@ def sklearn_child(factor: int, max_iter: int) -> dict:
     from sklearn.linear_model import SGDClassifier
     from sklearn.model_selection import train_test_split
 
-    from spark_jobs.augment import expand_batch
+    from spark_jobs.train.augment import expand_batch
 
     x, y = mnist_data()
     x_train, x_test, y_train, y_test = train_test_split(

@@ -6,7 +6,9 @@ in its document and is rebuilt from one source, so the docs cannot drift from th
 * ``settings`` in docs/configuration.md ← ``serving.settings.Settings.describe()``;
 * ``values`` in helm/model-server/README.md ← the ``# --`` comments of the chart's values.yaml
   (the helm-docs convention: a comment starting ``# --`` documents the key below it);
-* ``coverage`` in docs/export.md ← ``spark_jobs.export.registry.coverage_table()``.
+* ``coverage`` in docs/export.md ← ``spark_jobs.export.registry.coverage_table()``;
+* ``train-options`` and ``export-options`` in spark_jobs/README.md ← the option declarations
+  of ``spark_jobs.settings.JobSettings`` and ``spark_jobs.export.command.ExportSettings``.
 
 ``python scripts/gen_docs.py`` rewrites them (``make docs``); ``--check`` exits 1 naming every
 stale table, which is what the test suite runs.
@@ -113,10 +115,34 @@ def coverage_table() -> str:
     return registry.coverage_table()
 
 
+def _options_table(cls: type) -> str:
+    from spark_jobs.options import describe
+
+    rows = ["| option | default | meaning |", "| --- | --- | --- |"]
+    for flags, default, doc in describe(cls):
+        shown = f"`{_cell(default)}`" if default != "—" else default
+        rows.append(f"| `{flags}` | {shown} | {_cell(doc)} |")
+    return "\n".join(rows)
+
+
+def train_options_table() -> str:
+    from spark_jobs.settings import JobSettings
+
+    return _options_table(JobSettings)
+
+
+def export_options_table() -> str:
+    from spark_jobs.export.command import ExportSettings
+
+    return _options_table(ExportSettings)
+
+
 TABLES = (
     Table(ROOT / "docs" / "configuration.md", "settings", settings_table),
     Table(ROOT / "helm" / "model-server" / "README.md", "values", values_table),
     Table(ROOT / "docs" / "export.md", "coverage", coverage_table),
+    Table(ROOT / "spark_jobs" / "README.md", "train-options", train_options_table),
+    Table(ROOT / "spark_jobs" / "README.md", "export-options", export_options_table),
 )
 
 

@@ -16,8 +16,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one training job; returns the process exit code."""
 
     def train() -> None:
-        from spark_jobs.job import run
         from spark_jobs.settings import from_args
+        from spark_jobs.train.job import run
 
         run(from_args(argv))
 

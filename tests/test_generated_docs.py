@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -48,3 +49,15 @@ def test_every_setting_and_documented_value_is_listed(gen_docs):
     keys = [key for key, _ in gen_docs.documented_values(values)]
     assert len(keys) == values.count("# --")  # every `# --` comment documents one key
     assert all(f"| `{key}` |" in chart for key in keys)
+
+
+def test_every_job_option_is_listed():
+    from spark_jobs.export.command import ExportSettings
+    from spark_jobs.options import describe
+    from spark_jobs.settings import JobSettings
+
+    readme = (ROOT / "spark_jobs" / "README.md").read_text(encoding="utf-8")
+    for settings in (JobSettings, ExportSettings):
+        rows = describe(settings)
+        assert len(rows) == len(dataclasses.fields(settings))
+        assert all(f"| `{flags}` |" in readme for flags, _, _ in rows)

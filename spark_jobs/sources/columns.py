@@ -42,6 +42,22 @@ CLASSIFICATION, REGRESSION = "classification", "regression"
 
 
 @dataclass(frozen=True)
+class TypedColumns:
+    """A table's feature and label columns, converted to their types; not yet labelled."""
+
+    frame: DataFrame
+    source: str
+    format: str
+    label: str
+    features: list[str]
+    types: dict[str, str]
+    """Type of every feature column and of the label."""
+    categorical: list[str]
+    rows: int
+    """Rows read, before unlabelled ones are dropped."""
+
+
+@dataclass(frozen=True)
 class TabularDataset:
     """Rows with named, typed columns and everything the job needs to know about them."""
 
@@ -282,8 +298,9 @@ def _convert(name: str, source: st.DataType, target: str, categorical: bool) -> 
     return col.alias(name)
 
 
-def read(spark: SparkSession, settings: JobSettings, fmt: str, path: str) -> TabularDataset:
-    """Read, type, check and describe one tabular source (CSV with header, Parquet, table)."""
+def read(spark: SparkSession, settings: JobSettings, fmt: str, path: str) -> TypedColumns:
+    """Read, type and check one tabular source (CSV with header, Parquet, table); the label
+    decides the rest (``spark_jobs.sources.labels.finish``)."""
     raw = _load(spark, fmt, path)
     label, features = _pick_columns(raw, settings, path)
     overrides = parse_schema(settings.schema) if settings.schema else {}
@@ -297,8 +314,4 @@ def read(spark: SparkSession, settings: JobSettings, fmt: str, path: str) -> Tab
         *[_convert(c, kinds[c], types[c], c in categorical) for c in features],
         _convert(label, kinds[label], types[label], types[label] == BOOLEAN),
     )
-    from spark_jobs.sources import labels
-
-    return labels.finish(
-        frame, settings, fmt, path, label, features, types, categorical, facts["_rows"]
-    )
+    return TypedColumns(frame, path, fmt, label, features, types, categorical, facts["_rows"])

@@ -24,6 +24,7 @@ from spark_jobs.sources.columns import (
     REGRESSION,
     STRING,
     TabularDataset,
+    TypedColumns,
     _q,
 )
 
@@ -103,18 +104,10 @@ def _check_glm(settings: JobSettings, facts: dict, label: str, source: str) -> N
         )
 
 
-def finish(
-    frame: DataFrame,
-    settings: JobSettings,
-    fmt: str,
-    source: str,
-    label: str,
-    features: list[str],
-    types: dict[str, str],
-    categorical: list[str],
-    total: int,
-) -> TabularDataset:
+def finish(typed: TypedColumns, settings: JobSettings) -> TabularDataset:
     """Drop unlabelled rows, key, subset and persist; decide the task; describe the result."""
+    frame, fmt, source, label = typed.frame, typed.format, typed.source, typed.label
+    features, types, categorical, total = typed.features, typed.types, typed.categorical, typed.rows
     y = sf.col(_q(label))
     missing = y.isNull() | (sf.isnan(y) if types[label] == DOUBLE else sf.lit(False))
     labelled = frame.where(~missing)

@@ -7,16 +7,36 @@ failing check raises ``DataError`` before anything is trained, so nothing reache
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pyspark.ml.functions import array_to_vector
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
 from spark_jobs.errors import DataError
+from spark_jobs.formats import IMAGE_FORMATS
 from spark_jobs.settings import JobSettings
-from spark_jobs.sources import IMAGE_FORMATS, MNIST_FEATURES, Dataset
 from spark_jobs.sources.tabular import CORRUPT
 
 MAX_CLASSES = 1000
+MNIST_FEATURES = 784
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated rows plus what the rest of the job needs to know about them."""
+
+    frame: DataFrame
+    """``label`` double, ``features`` vector, ``_key`` long (a content hash, for seeding)."""
+    source: str
+    format: str
+    image: bool
+    """Rows are 28×28 MNIST images in [0, 1] (the artifact's input schema says so)."""
+    classes: list[float]
+    num_features: int
+    min_value: float
+    feature_names: list[str] | None
+    rows: int
 
 
 def _checks(frame: DataFrame, image: bool, declared: list[float] | None) -> list:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from pyspark.ml.feature import Imputer, OneHotEncoder, StringIndexer, VectorAssembler
 
-from spark_jobs import sources, tabular
+from spark_jobs import sources
 from spark_jobs.errors import DataError, UsageError
-from spark_jobs.models import FEATURES, preprocessing
+from spark_jobs.train import tabular
+from spark_jobs.train.models import FEATURES, preprocessing
 
-from .conftest import settings
-from .tabular_data import diabetes, mixed, to_csv, to_parquet, wine
+from ..conftest import settings
+from ..tabular_data import diabetes, mixed, to_csv, to_parquet, wine
 
 pytestmark = pytest.mark.spark
 

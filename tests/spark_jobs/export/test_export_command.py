@@ -18,10 +18,10 @@ import artifacts
 from serving import create_app
 from spark_jobs.errors import UsageError
 from spark_jobs.export import to_frame
-from spark_jobs.export_job import from_args, main
+from spark_jobs.export.command import from_args, main
 
-from .export.helpers import MIXED_SCHEMA, mixed_rows, tabular_pipeline
-from .test_cli import output, submit
+from ..test_cli import output, submit
+from .helpers import MIXED_SCHEMA, mixed_rows, tabular_pipeline
 
 pytestmark = pytest.mark.spark
 

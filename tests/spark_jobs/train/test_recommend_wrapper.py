@@ -14,8 +14,8 @@ import pytest
 import artifacts
 from serving import create_app
 
-from .rating_data import ratings, to_csv
-from .test_cli import output, submit
+from ..rating_data import ratings, to_csv
+from ..test_cli import output, submit
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spark_jobs import printed
 from spark_jobs.settings import IMAGE_PRINTED, JobSettings
+from spark_jobs.train import printed
 from tests.artifacts import client_images
 
 
@@ -116,7 +116,7 @@ def test_spark_frame_equals_the_local_rendering_whatever_the_partitions(spark):
 @pytest.mark.slow
 def test_the_job_adds_glyphs_to_the_training_split_only_and_records_them(spark, hmac_key, tmp_path):
     import artifacts
-    from spark_jobs.job import run
+    from spark_jobs.train.job import run
 
     settings = JobSettings(
         model="mlp", layers=(8,), max_iter=10, limit=300, augment=2, printed=2,
@@ -135,8 +135,8 @@ def test_the_job_adds_glyphs_to_the_training_split_only_and_records_them(spark, 
 def test_by_default_only_the_mnist_sample_gets_printed_digits(fmt, expected):
     """Other 28x28 data may label 0-9 as anything (Fashion-MNIST's garments): glyphs of digits
     would be wrong rows there, so they are added only when asked for."""
-    from spark_jobs.job import _resolve
     from spark_jobs.sources import Dataset
+    from spark_jobs.train.vector import _resolve
 
     classes = [float(c) for c in range(10)]
     data = Dataset(frame=None, source="x", format=fmt, image=True, classes=classes,

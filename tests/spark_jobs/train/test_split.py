@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as sf
 
-from spark_jobs.split import assign, stratified_split
+from spark_jobs.train.split import assign, stratified_split
 
 pytestmark = pytest.mark.spark
 

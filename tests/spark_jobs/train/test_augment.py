@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spark_jobs.augment import Jitter, augment, expand_batch, jitter
+from spark_jobs.train.augment import Jitter, augment, expand_batch, jitter
 
 
 def _digit() -> np.ndarray:

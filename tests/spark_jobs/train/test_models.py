@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spark_jobs.models import BINARY_ONLY, build_pipeline
+from spark_jobs.train.models import BINARY_ONLY, build_pipeline
 
-from .conftest import settings
+from ..conftest import settings
 
 pytestmark = pytest.mark.spark
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spark_jobs import calibration
+from spark_jobs.train import calibration
 
 
 def test_ece_of_confident_right_answers_is_zero_and_of_overconfidence_is_the_gap():
@@ -73,8 +73,8 @@ def test_training_an_mlp_ships_the_calibrated_network_and_records_its_ece(
 ):
     """A small real run on the bundled sample: calibrate stage, ECE per split, parity passed."""
     import artifacts
-    from spark_jobs.job import run
     from spark_jobs.settings import JobSettings
+    from spark_jobs.train.job import run
 
     settings = JobSettings(
         model="mlp", layers=(16,), max_iter=40, limit=600, output=str(tmp_path),

@@ -1,4 +1,4 @@
-"""The tabular half of the job: split → fit column pipeline + model → evaluate → export.
+"""The tabular path: split → fit column pipeline + model → evaluate → export.
 
 A ``TabularDataset`` (named, typed columns) is split (stratified by class, or by content hash
 for a regression target), the column stages are fitted on the training rows, then the model on
@@ -8,16 +8,18 @@ their output; the two become one ``PipelineModel`` that the exporter turns into 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
 from pyspark.ml import Pipeline, PipelineModel
 
-from spark_jobs import evaluate, models, split
 from spark_jobs.errors import DataError, ExportError, UsageError
 from spark_jobs.progress import stage
+from spark_jobs.session import data_errors
 from spark_jobs.settings import JobSettings
 from spark_jobs.sources.columns import CLASSIFICATION, TabularDataset
+from spark_jobs.train import evaluate, models, split
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,13 @@ def check(settings: JobSettings, data: TabularDataset) -> str:
     return family
 
 
+def prepare(settings: JobSettings, data: TabularDataset) -> JobSettings:
+    """The settings for this data (unchanged: the family is recorded by ``fit``), or a
+    usage/data error before anything is fitted."""
+    check(settings, data)
+    return settings
+
+
 def width(prep: PipelineModel, data: TabularDataset) -> int:
     """Length of the assembled feature vector: one per number, one per seen category."""
     from pyspark.ml.feature import StringIndexerModel
@@ -63,7 +72,15 @@ def width(prep: PipelineModel, data: TabularDataset) -> int:
 
 
 def fit(spark, settings: JobSettings, data: TabularDataset, timings: dict) -> TabularTrained:
-    """Split, fit and evaluate; the fitted model plus held-out metrics and their picture."""
+    """Split, fit and evaluate; the fitted model plus held-out metrics and their picture.
+
+    A Spark failure while the rows are read for it is a data error naming the source.
+    """
+    with data_errors(data.source):
+        return _fit(spark, settings, data, timings)
+
+
+def _fit(spark, settings: JobSettings, data: TabularDataset, timings: dict) -> TabularTrained:
     family = check(settings, data)
     by = data.label if data.task == CLASSIFICATION else None
     with stage("split", timings) as st:
@@ -83,14 +100,15 @@ def fit(spark, settings: JobSettings, data: TabularDataset, timings: dict) -> Ta
         train.unpersist()
         st.facts = {"model": family, "task": data.task, "features": n_features}
     with stage("evaluate", timings) as st:
-        metrics, pictures = _evaluate(fitted, data, parts, sizes)
+        metrics, pictures = evaluate_held_out(fitted, data, parts, sizes)
         st.rows = sizes["test"]
         key = "accuracy" if data.task == CLASSIFICATION else "rmse"
         st.facts = {f"test_{key}": metrics["test"][key]}
     return TabularTrained(fitted, family, metrics, sizes, parts, pictures)
 
 
-def _evaluate(fitted, data: TabularDataset, parts: split.Splits, sizes: dict):
+def evaluate_held_out(fitted, data: TabularDataset, parts: split.Splits, sizes: dict):
+    """Metrics per held-out split, and the test split's picture (confusion or scatter)."""
     results: dict = {}
     pictures: dict[str, bytes] = {}
     for name in ("validation", "test"):
@@ -112,7 +130,7 @@ def _evaluate(fitted, data: TabularDataset, parts: split.Splits, sizes: dict):
 
 
 def export(export_model, trained: TabularTrained, data: TabularDataset, settings, timings):
-    """Export to scikit-learn with parity on held-out rows; the result and its parity dict."""
+    """Export to scikit-learn with parity on held-out rows (the result, its parity a dict)."""
     with stage("export", timings) as st:
         held_out = trained.splits.test.select(*[f"`{c}`" for c in data.columns], f"`{data.label}`")
         sample = held_out.limit(settings.parity_rows)
@@ -130,7 +148,7 @@ def export(export_model, trained: TabularTrained, data: TabularDataset, settings
         st.facts["passed"] = parity.get("passed")
     if not parity.get("passed"):
         raise ExportError(f"exported model failed the parity check against Spark: {parity}")
-    return exported, parity
+    return dataclasses.replace(exported, parity=parity)
 
 
 def lineage_data(data: TabularDataset) -> dict:
@@ -146,8 +164,8 @@ def lineage_data(data: TabularDataset) -> dict:
     }
 
 
-def summary(trained: TabularTrained, task: str) -> str:
+def summary(trained: TabularTrained, data: TabularDataset) -> str:
     test = trained.metrics["test"]
-    if task == CLASSIFICATION:
+    if data.task == CLASSIFICATION:
         return f"test accuracy {test['accuracy']:.4f}"
     return f"test RMSE {test['rmse']:.4g}, R² {test['r2']:.4f}"

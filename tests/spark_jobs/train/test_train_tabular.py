@@ -17,7 +17,7 @@ from artifacts.runtime import tabular as frames
 from artifacts.schema import input_schema, output_schema
 from spark_jobs.cli import main
 
-from .tabular_data import diabetes, mixed, to_csv, to_parquet
+from ..tabular_data import diabetes, mixed, to_csv, to_parquet
 
 pytestmark = pytest.mark.spark
 

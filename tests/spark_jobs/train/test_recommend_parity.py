@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from spark_jobs.errors import UsageError
-from spark_jobs.factors import TOLERANCE, _compare_top_k
-from spark_jobs.ranking import top_k_unseen
 from spark_jobs.settings import from_args
+from spark_jobs.train.factors import TOLERANCE, _compare_top_k
+from spark_jobs.train.ranking import top_k_unseen
 
 SCORES = np.array([0.9, 0.5, 0.7, 0.7, 0.1], dtype=np.float32)
 SCALE = np.ones(5)

@@ -16,10 +16,10 @@ import pytest
 
 import artifacts
 from serving import create_app
-from spark_jobs import factors as factors_mod
 from spark_jobs.cli import main
+from spark_jobs.train import factors as factors_mod
 
-from .rating_data import ratings, to_csv
+from ..rating_data import ratings, to_csv
 
 pytestmark = pytest.mark.spark
 

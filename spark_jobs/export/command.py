@@ -35,37 +35,68 @@ from pathlib import Path
 
 from spark_jobs import lineage
 from spark_jobs.boundary import run_job
-from spark_jobs.destination import signer_for, write_artifact
-from spark_jobs.errors import (
-    DataError,
-    UsageError,
+from spark_jobs.destination import (
+    ENV_SIGNING_KEY,
+    check_identity,
+    default_version,
+    scheme_option,
+    signer_for,
+    signing_key_option,
+    store_option,
+    version_option,
+    write_artifact,
 )
+from spark_jobs.errors import DataError, UsageError
+from spark_jobs.export.exporter import export_model
+from spark_jobs.options import build_parser as build_options_parser
+from spark_jobs.options import option
 from spark_jobs.progress import stage
 from spark_jobs.session import data_errors, get_session
-from spark_jobs.settings import ENV_SIGNING_KEY, check_identity, default_version
 
 log = logging.getLogger("spark_jobs")
 
 SAMPLE_FORMATS = ("auto", "csv", "parquet")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExportSettings:
-    """One export run; ``validate`` rejects what would only fail after Spark starts."""
+    """One export run; each field is also its ``--option`` (declared as in ``JobSettings``);
+    ``validate`` rejects what would only fail after Spark starts."""
 
-    pipeline: str
-    """Saved PipelineModel directory (local path or any Hadoop URI)."""
-    sample: str
-    """Rows with the pipeline's input columns, for the parity check and the schema."""
-    name: str
-    signing_key: str | None = None
-    signature_scheme: str = "auto"
-    label_col: str = "label"
-    features_col: str = "features"
-    output: str = "model-store"
-    version: str = "default"
-    limit: int = 500
-    format: str = "auto"
+    pipeline: str = option(
+        required=True,
+        help="saved PipelineModel path/URI",
+        doc="Saved PipelineModel directory (local path or any Hadoop URI).",
+    )
+    sample: str = option(
+        required=True,
+        help="CSV (header) or Parquet rows to check on",
+        doc="Rows with the pipeline's input columns, for the parity check and the schema.",
+    )
+    format: str = option(
+        "auto",
+        choices=SAMPLE_FORMATS,
+        help="of --sample",
+        doc="Format of `--sample`; `auto`: CSV for `.csv`/`.csv.gz`/`.tsv`, else Parquet.",
+    )
+    limit: int = option(
+        500, type=int, help="sample rows used", doc="Sample rows read and checked for parity."
+    )
+    label_col: str = option(
+        "label",
+        help="label column (if in the sample)",
+        doc="The label column, if the sample has one.",
+    )
+    features_col: str = option(
+        "features", help="vector pipelines", doc="Vector pipelines: the features column."
+    )
+    name: str = option(
+        required=True, help="model name in the store", doc="The artifact's model name."
+    )
+    version: str = version_option()
+    output: str = store_option()
+    signing_key: str | None = signing_key_option()
+    signature_scheme: str = scheme_option()
 
     def validate(self) -> ExportSettings:
         checks = [
@@ -92,27 +123,13 @@ class ExportSettings:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = ExportSettings(pipeline="", sample="", name="")
-    p = argparse.ArgumentParser(
+    """The command line, built from the ``ExportSettings`` fields."""
+    return build_options_parser(
+        ExportSettings,
         prog="spark-submit.sh export",
         description="Export a saved Spark MLlib PipelineModel to scikit-learn, check parity "
         "on sample rows and write a signed artifact into a model store.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--pipeline", required=True, help="saved PipelineModel path/URI")
-    p.add_argument("--sample", required=True, help="CSV (header) or Parquet rows to check on")
-    p.add_argument("--format", default=d.format, choices=SAMPLE_FORMATS, help="of --sample")
-    p.add_argument("--limit", type=int, default=d.limit, help="sample rows used")
-    p.add_argument("--label-col", default=d.label_col, help="label column (if in the sample)")
-    p.add_argument("--features-col", default=d.features_col, help="vector pipelines")
-    p.add_argument("--name", required=True, help="model name in the store")
-    p.add_argument("--version", help="artifact version (default: UTC timestamp)")
-    p.add_argument("--output", default=d.output, help="model store directory")
-    p.add_argument("--signing-key", help=f"private PEM or HMAC secret (env {ENV_SIGNING_KEY})")
-    p.add_argument(
-        "--signature-scheme", default=d.signature_scheme, choices=("auto", "openssf", "hmac-sha256")
-    )
-    return p
 
 
 def from_args(
@@ -145,8 +162,6 @@ def _read(spark, settings: ExportSettings):
 
 
 def _export(model, sample, settings: ExportSettings):
-    from spark_jobs.export import export_model
-
     return export_model(  # raises ExportError (exit 4)
         model,
         sample,
@@ -157,7 +172,6 @@ def _export(model, sample, settings: ExportSettings):
 
 
 def _lineage(settings: ExportSettings, model, rows: int, spark) -> dict:
-    conf = spark.sparkContext.getConf()
     return {
         "pipeline": {
             "source": settings.pipeline,
@@ -171,11 +185,7 @@ def _lineage(settings: ExportSettings, model, rows: int, spark) -> dict:
             "rows": rows,
         },
         "params": dataclasses.asdict(settings),  # the key's path, never the key
-        "spark": {
-            "version": spark.version,
-            "master": conf.get("spark.master", "unknown"),
-            "app_id": spark.sparkContext.applicationId,
-        },
+        "spark": lineage.spark_facts(spark),
     }
 
 

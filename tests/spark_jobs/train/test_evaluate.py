@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spark_jobs.evaluate import confusion, confusion_png, metrics
+from spark_jobs.train.evaluate import confusion, confusion_png, metrics
 
 
 def test_metrics_from_a_known_matrix():

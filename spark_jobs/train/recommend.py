@@ -1,6 +1,6 @@
-"""The recommendation job: read ratings → split → index ids → fit ALS → evaluate → export → save.
+"""The recommendation path: read ratings → split → index ids → fit ALS → export → evaluate → save.
 
-``--task recommendation`` routes ``spark_jobs.job.run`` here. The stages mirror the classifier
+``--task recommendation`` routes ``spark_jobs.train.job.run`` here. The stages mirror the classifier
 path (signer and target version checked before Spark works, one progress line per stage,
 lineage in the manifest, exit codes from ``spark_jobs.errors``), but the model is MLlib's ALS
 and the artifact is pickle-free factor arrays (``artifacts.recommender``).
@@ -12,7 +12,8 @@ and the artifact is pickle-free factor arrays (``artifacts.recommender``).
   by code point): the artifact knows exactly the users and items the factors were fitted on,
   and held-out rows whose user or item never occurs in training count as cold (not scored).
 - **Metrics** on the held-out rows whose user and item are known: RMSE and MAE (explicit
-  ratings), precision@k, recall@k and NDCG@k (both kinds; see ``spark_jobs.ranking``).
+  ratings), precision@k, recall@k and NDCG@k (both kinds; see ``spark_jobs.train.ranking``).
+  They rank with the exported factors, so the export comes before the evaluation here.
 """
 
 from __future__ import annotations
@@ -28,14 +29,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
-from spark_jobs import factors as factors_mod
-from spark_jobs import lineage, ranking, sources
+from spark_jobs import lineage, sources
 from spark_jobs.destination import signer_for, write_recommender
 from spark_jobs.errors import DataError, UsageError
 from spark_jobs.progress import stage
 from spark_jobs.session import data_errors, get_session
 from spark_jobs.settings import JobSettings
 from spark_jobs.sources import ratings as ratings_mod
+from spark_jobs.train import factors as factors_mod
+from spark_jobs.train import ranking
 
 log = logging.getLogger(__name__)
 
@@ -221,28 +223,27 @@ def evaluate(spark: SparkSession, trained: AlsTrained, factors, settings: JobSet
     return {"test": test}
 
 
-def _lineage(settings: JobSettings, data: ratings_mod.Ratings, trained: AlsTrained, spark) -> dict:
-    from spark_jobs.job import _params
+def export(spark: SparkSession, trained: AlsTrained, settings: JobSettings, timings: dict):
+    """The fitted factors as arrays, and their parity against Spark's own top-K."""
+    with stage("export", timings) as st_:
+        factors = factors_mod.collect(
+            trained.model, trained.data.train, trained.data.user_ids, trained.data.item_ids
+        )
+        parity = factors_mod.check_parity(
+            spark, trained.model, trained.data.held_out, factors, settings
+        )
+        st_.facts = {"users": len(factors.user_ids), "items": len(factors.item_ids)}
+        st_.facts["passed"] = parity["passed"]
+    return factors, parity
 
-    conf = spark.sparkContext.getConf()
+
+def lineage_data(data: ratings_mod.Ratings) -> dict:
+    """The data part of the lineage record beyond source, format and digest."""
     return {
-        "data": {
-            "source": data.source,
-            "format": data.format,
-            "sha256": lineage.digest(data.source),
-            "rows": data.rows,
-            "columns": data.columns,
-            "user_id_type": data.user_type,
-            "item_id_type": data.item_type,
-        },
-        "rows": trained.data.sizes,
-        "params": settings.to_lineage(),
-        "model_params": {"ALS": _params(trained.estimator)},
-        "spark": {
-            "version": spark.version,
-            "master": conf.get("spark.master", "unknown"),
-            "app_id": spark.sparkContext.applicationId,
-        },
+        "rows": data.rows,
+        "columns": data.columns,
+        "user_id_type": data.user_type,
+        "item_id_type": data.item_type,
     }
 
 
@@ -277,21 +278,19 @@ def run(settings: JobSettings, spark: SparkSession | None = None) -> Path:
     with checkpoints(spark, folder):
         with data_errors(source):
             trained = fit(spark, settings, data.frame, timings)
-        with stage("export", timings) as st_:
-            factors = factors_mod.collect(
-                trained.model, trained.data.train, trained.data.user_ids, trained.data.item_ids
-            )
-            parity = factors_mod.check_parity(
-                spark, trained.model, trained.data.held_out, factors, settings
-            )
-            st_.facts = {"users": len(factors.user_ids), "items": len(factors.item_ids)}
-            st_.facts["passed"] = parity["passed"]
+        factors, parity = export(spark, trained, settings, timings)
         with stage("evaluate", timings) as st_:
             trained.metrics = evaluate(spark, trained, factors, settings)
             st_.rows = trained.data.sizes["test_known"]
             st_.facts = {k: v for k, v in trained.metrics["test"].items() if isinstance(v, float)}
         with stage("save", timings):
-            record = _lineage(settings, data, trained, spark)
+            record = lineage.record(
+                {"source": data.source, "format": data.format, **lineage_data(data)},
+                rows=trained.data.sizes,
+                params=settings.to_lineage(),
+                model_params={"ALS": lineage.params(trained.estimator)},
+                spark=spark,
+            )
             record["timings_s"] = dict(timings)
             path = write_recommender(
                 factors,

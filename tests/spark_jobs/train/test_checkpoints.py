@@ -13,7 +13,7 @@ import pytest
 
 from spark_jobs.boundary import run_job
 from spark_jobs.errors import UsageError
-from spark_jobs.recommend import checkpoint_plan
+from spark_jobs.train.recommend import checkpoint_plan
 
 CLUSTER_MASTERS = [
     "spark://10.0.0.5:7077",
