@@ -77,13 +77,13 @@ def make_model(store: Path, key: Path) -> None:
 
     import artifacts
     from artifacts.runtime import tabular
-    from tests.spark_jobs.test_predict import SCHEMA, _pipeline, table
+    from tests.support.predict_rows import SCHEMA, pipeline, table
 
     raw = table(2000, seed=1)
     frame = tabular.conform(raw.drop(columns="id"), SCHEMA)
     bill = frame["bill"].fillna(45.0).to_numpy()
     species = np.where(bill > 45, "Gentoo", np.where(frame["island"] == "Dream", "Chin", "Ad"))
-    model = _pipeline(LogisticRegression(max_iter=500)).fit(frame, species)
+    model = pipeline(LogisticRegression(max_iter=500)).fit(frame, species)
     artifacts.save(model, store, "species", version="1", signer=artifacts.load_signer(key),
                    input_schema=SCHEMA)  # fmt: skip
 
@@ -198,7 +198,7 @@ def export_for_mlflow(store: Path, key: Path, work: Path) -> tuple[Path, Path, l
 
     import artifacts
     from artifacts.runtime import tabular
-    from tests.spark_jobs.test_predict import table
+    from tests.support.predict_rows import table
 
     loaded = artifacts.load(store / "species" / "1", verifier=artifacts.load_verifier(key))
     schema = artifacts.schema.input_schema(loaded.manifest)

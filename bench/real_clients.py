@@ -1,6 +1,6 @@
 """Real clients' digits: accuracy of the whole upload path on pictures MNIST never showed.
 
-Builds a deterministic set of digit pictures (tests/artifacts/client_images.py: DejaVu font
+Builds a deterministic set of digit pictures (tests/support/client_images.py: DejaVu font
 glyphs and UCI 8x8 handwritten digits, never MNIST) in five forms — MNIST-like 28 px PNG, dark
 ink on white, transparent-canvas strokes, a large page with the digit off centre, JPEG ~70 —
 plus the seed article's three cases (28x28 RGB, 28x28 grayscale, a matplotlib screenshot of
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from artifacts.runtime.preprocess import to_mnist  # noqa: E402
 from serving.uploads import decode_upload  # noqa: E402
-from tests.artifacts import client_images  # noqa: E402
+from tests.support import client_images  # noqa: E402
 
 GOALS = {"overall": 0.90, "per_form": 0.80}
 MAX_PIXELS = 40_000_000

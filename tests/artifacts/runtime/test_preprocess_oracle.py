@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageOps
 
 from serving.uploads import decode_upload
-from tests.artifacts import client_images
 from tests.artifacts.oracle import same_as_reference
 from tests.artifacts.runtime.test_preprocess_panels import _panel_picture
+from tests.support import client_images
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from artifacts.runtime.preprocess import _PANEL_SPAN, to_mnist
-from tests.artifacts import client_images
+from tests.support import client_images
 
 pytest.importorskip("matplotlib")
 
