@@ -85,7 +85,7 @@ bench: install ## Training, serving, MLServer, MLflow and batch scoring benchmar
 	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi; } || \
 	  echo "wrk unavailable: bench/serving_bench.py falls back to its Python load generator"
-	$(PY) bench/run.py --duration $(BENCH_DURATION) --train-factors $(BENCH_TRAIN_FACTORS) \
+	$(PY) -m bench.run --duration $(BENCH_DURATION) --train-factors $(BENCH_TRAIN_FACTORS) \
 	  --batch-rows $(BENCH_BATCH_ROWS)
 
 soak: install ## Reliability suites (tests/e2e) at full size: 200k-request soak, more fuzzing

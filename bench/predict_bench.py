@@ -36,13 +36,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import peer_venv
+from tests.support import processes
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(BENCH))
-
-import peer_venv  # noqa: E402
-import processes  # noqa: E402
 
 RESULTS = BENCH / "results" / "predict.json"
 MASTERS = ("local[1]", "local[2]")
@@ -77,13 +75,13 @@ def make_model(store: Path, key: Path) -> None:
 
     import artifacts
     from artifacts.runtime import tabular
-    from tests.spark_jobs.test_predict import SCHEMA, _pipeline, table
+    from tests.support.predict_rows import SCHEMA, pipeline, table
 
     raw = table(2000, seed=1)
     frame = tabular.conform(raw.drop(columns="id"), SCHEMA)
     bill = frame["bill"].fillna(45.0).to_numpy()
     species = np.where(bill > 45, "Gentoo", np.where(frame["island"] == "Dream", "Chin", "Ad"))
-    model = _pipeline(LogisticRegression(max_iter=500)).fit(frame, species)
+    model = pipeline(LogisticRegression(max_iter=500)).fit(frame, species)
     artifacts.save(model, store, "species", version="1", signer=artifacts.load_signer(key),
                    input_schema=SCHEMA)  # fmt: skip
 
@@ -117,7 +115,7 @@ def _sampled(command: list[str], env: dict) -> tuple[subprocess.CompletedProcess
     cpu: dict[int, float] = {}
     done = threading.Event()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env)  # fmt: skip
+                             env=env, cwd=ROOT)  # fmt: skip
 
     def sample() -> None:
         while not done.is_set():
@@ -144,7 +142,7 @@ def spark_run(
     code = (
         "import json, os, sys; from pyspark.sql import SparkSession;"
         "from spark_jobs.predict.job import run; from spark_jobs.predict.settings import "
-        "PredictSettings as S; import processes, time\n"
+        "PredictSettings as S; from tests.support import processes; import time\n"
         f"s = SparkSession.builder.master({master!r}).config('spark.ui.enabled','false')"
         ".getOrCreate(); s.sparkContext.setLogLevel('ERROR')\n"
         f"for i in range({runs}):\n"
@@ -158,7 +156,7 @@ def spark_run(
     )
     env = {
         **os.environ,
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{BENCH}",
+        "PYTHONPATH": str(ROOT),
         "PYSPARK_PYTHON": sys.executable,
     }
     started = time.perf_counter()
@@ -198,7 +196,7 @@ def export_for_mlflow(store: Path, key: Path, work: Path) -> tuple[Path, Path, l
 
     import artifacts
     from artifacts.runtime import tabular
-    from tests.spark_jobs.test_predict import table
+    from tests.support.predict_rows import table
 
     loaded = artifacts.load(store / "species" / "1", verifier=artifacts.load_verifier(key))
     schema = artifacts.schema.input_schema(loaded.manifest)
@@ -227,7 +225,7 @@ def mlflow_run(
     ``outputs``: ``labels`` (spark_udf's default, ``predict``) or ``probabilities``
     (``predict_proba``, what ours writes beside the label)."""
     estimator, sample, casts = exported
-    command = [str(python), str(BENCH / "mlflow" / "spark_udf.py"), "--estimator", str(estimator)]
+    command = [str(python), "-m", "bench.mlflow.spark_udf", "--estimator", str(estimator)]
     command += ["--sample", str(sample), "--data", str(data), "--output", str(out)]
     command += ["--master", master, "--batch-size", str(batch), "--runs", str(runs)]
     command += ["--outputs", outputs, "--cast", *casts]

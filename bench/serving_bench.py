@@ -7,7 +7,7 @@ Printed and written to bench/results/serving.json: req/s, p50/p99 latency and ro
 ratios to the baseline's seed-contract figures. Absolute numbers depend on the machine;
 only ratios measured in the same run mean anything.
 
-    .venv/bin/python bench/serving_bench.py [--duration 10] [--workers 2] [--connections 8]
+    .venv/bin/python -m bench.serving_bench [--duration 10] [--workers 2] [--connections 8]
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-import processes
-import v2_requests
 from PIL import Image
+
+from tests.support import processes, v2_requests
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "serving.json"

@@ -18,7 +18,7 @@ All get the same multipart body (a 28 px PNG of an MNIST digit) from the same lo
 bench/results/stack_floor.json: req/s, p99 and server CPU ms per request, and each row's
 share of the budget.
 
-    .venv/bin/python bench/stack_floor.py [--duration 6] [--rounds 3] [--workers 2]
+    .venv/bin/python -m bench.stack_floor [--duration 6] [--rounds 3] [--workers 2]
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import processes
-import serving_bench as sb
+from bench import serving_bench as sb
+from tests.support import processes
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results" / "stack_floor.json"
@@ -98,7 +98,7 @@ def measure(args, work: Path) -> dict:
 
 
 def report(results: dict) -> None:
-    from run import floor_rows
+    from bench.run import floor_rows
 
     sys.stdout.write("\n".join(floor_rows(results)) + "\n")
 

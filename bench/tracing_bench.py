@@ -7,7 +7,7 @@ that accepts and counts the exports. The load alternates between the two in shor
 (``serving_bench.interleaved``), so a busy machine slows both alike. Printed and written to
 bench/results/tracing.json: req/s and p50/p99 of each, and their on/off ratios.
 
-    .venv/bin/python bench/tracing_bench.py [--duration 6] [--rounds 3] [--workers 2]
+    .venv/bin/python -m bench.tracing_bench [--duration 6] [--rounds 3] [--workers 2]
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-import processes
-import serving_bench
+from bench import serving_bench
+from tests.support import processes
 
 RESULTS = serving_bench.ROOT / "bench" / "results" / "tracing.json"
 SPANS_PER_REQUEST = 6  # the server span, auth, decode, preprocess, predict, encode

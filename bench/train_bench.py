@@ -7,7 +7,7 @@ function. Reported: wall time and driver peak RSS (Python driver + its Spark JVM
 to the 1× run. Goal: time grows no faster than rows; driver memory stays flat because the
 data grows on the executors.
 
-    .venv/bin/python bench/train_bench.py [--factors 1,4,16] [--max-iter 30]
+    .venv/bin/python -m bench.train_bench [--factors 1,4,16] [--max-iter 30]
 
 Writes bench/results/train.json and prints a table.
 """

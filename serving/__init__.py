@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import Flask
 
-__version__ = "0.1.0"
+from .version import __version__
+
 __all__ = ["__version__", "create_app"]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import __version__
+from .version import __version__
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 _ROW = {"type": "array", "items": {"type": "number"}, "minItems": 1}

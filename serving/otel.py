@@ -35,7 +35,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from . import __version__
+from .version import __version__
 
 if TYPE_CHECKING:
     from artifacts.runtime import Model

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.processes import free_port, stop
+from tests.support.processes import free_port, stop
 
 #: Flags for the short-lived JVMs a test starts (spark-submit's launcher and driver, the
 #: cluster's daemons and executors): the serial collector and the C1 compiler only. A JVM

@@ -28,7 +28,7 @@ rows/s at both sizes with a p99 no worse. Results: bench/results/mlflow.json. Wh
 cannot be installed or started, the reason is recorded (``mlflow_skipped``) and ours is
 measured alone.
 
-    .venv/bin/python bench/mlflow/compare.py [--duration 10] [--workers 2] [--connections 8]
+    .venv/bin/python -m bench.mlflow.compare [--duration 10] [--workers 2] [--connections 8]
 """
 
 from __future__ import annotations
@@ -48,17 +48,15 @@ import joblib
 import numpy as np
 import pandas as pd
 
+import artifacts
+from artifacts.runtime import tabular
+from bench import peer_venv
+from bench import serving_bench as sb
+from tests.support import processes
+
 HERE = Path(__file__).resolve().parent
 BENCH = HERE.parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(BENCH))
-
-import peer_venv  # noqa: E402
-import processes  # noqa: E402
-import serving_bench as sb  # noqa: E402
-
-import artifacts  # noqa: E402
-from artifacts.runtime import tabular  # noqa: E402
 
 log = logging.getLogger("bench.mlflow")
 RESULTS = BENCH / "results" / "mlflow.json"

@@ -19,7 +19,7 @@ Prints one JSON document on stdout: rows, seconds and rows_per_second (the media
 best_rows_per_second and warm_seconds, cold_seconds and cold_rows_per_second of the first,
 mlflow and pyspark versions.
 
-    .venv-mlflow/bin/python bench/mlflow/spark_udf.py --estimator E.joblib --sample S.parquet \
+    .venv-mlflow/bin/python -m bench.mlflow.spark_udf --estimator E.joblib --sample S.parquet \
         --data rows.parquet --output out.parquet --master 'local[2]' --cast bill=double ...
 """
 
@@ -34,9 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: processes.py
-
-import processes  # the standard library only: importable in MLflow's venv
+from tests.support import processes  # the standard library only: importable in MLflow's venv
 
 LABELS, PROBABILITIES = "labels", "probabilities"
 

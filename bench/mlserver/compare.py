@@ -14,7 +14,7 @@ median of --cold-runs) and resident memory per worker after a short warm load.
 Results: bench/results/mlserver.json. Ratios are against the seed baseline's figures in the
 serving_bench results of the same `make bench` run (bench/results/serving.json).
 
-    .venv/bin/python bench/mlserver/compare.py [--duration 10] [--workers 2] [--connections 8]
+    .venv/bin/python -m bench.mlserver.compare [--duration 10] [--workers 2] [--connections 8]
 """
 
 from __future__ import annotations
@@ -34,17 +34,14 @@ from pathlib import Path
 import joblib
 import numpy as np
 
+import artifacts
+from bench import peer_venv
+from bench import serving_bench as sb
+from tests.support import processes, v2_requests
+
 HERE = Path(__file__).resolve().parent
 BENCH = HERE.parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(BENCH))
-
-import peer_venv  # noqa: E402
-import processes  # noqa: E402
-import serving_bench as sb  # noqa: E402
-import v2_requests  # noqa: E402
-
-import artifacts  # noqa: E402
 
 log = logging.getLogger("bench.mlserver")
 RESULTS = BENCH / "results" / "mlserver.json"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, json, request
 
-from .. import __version__
 from ..admission import shedding
 from ..auth.views import EXTENSION_KEY as AUTH_KEY
 from ..errors import MetricsDisabled
 from ..state import server_state
+from ..version import __version__
 from .status import readiness_report
 
 bp = Blueprint("health", __name__)

@@ -25,13 +25,14 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, request
 
-from .. import __version__, tracing
+from .. import tracing
 from ..bodies import json_object
 from ..errors import PROBLEM_JSON, BadRequest, UnsupportedMediaType
 from ..frames import SPLIT, Table, csv_input, model_input
 from ..recommend import refuse_recommender
 from ..scoring import predict
 from ..state import server_state
+from ..version import __version__
 
 bp = Blueprint("mlflow", __name__)
 probes = Blueprint("mlflow_probes", __name__)

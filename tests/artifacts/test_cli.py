@@ -9,18 +9,9 @@ from pathlib import Path
 import joblib
 import pytest
 
+from .command import run
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "artifacts", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture

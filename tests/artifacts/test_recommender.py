@@ -243,7 +243,7 @@ def test_save_needs_a_signer(store):
 
 
 def test_cli_verifies_and_inspects_a_recommender(keys, store):
-    from .test_cli import run
+    from .command import run
 
     path = save(store, keys, implicit=True)
     key = str(keys.verifying)

@@ -7,19 +7,15 @@ check and the inputs handed to MLflow, without Spark.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import artifacts
+from bench import peer_venv, predict_bench
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-
-import peer_venv  # noqa: E402
-import predict_bench  # noqa: E402
-
-import artifacts  # noqa: E402
 
 
 def _write(path: Path, ids: list[int], labels: list[str]) -> Path:

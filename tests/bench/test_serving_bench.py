@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from bench import serving_bench
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("value", ["FOO", "SERVING_THREADS", "PATH=/tmp", "=1"])
 def test_our_env_refuses_anything_but_a_serving_setting(value: str) -> None:
     result = subprocess.run(
-        [sys.executable, str(BENCH / "serving_bench.py"), "--our-env", value],
+        [sys.executable, "-m", "bench.serving_bench", "--our-env", value],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
@@ -25,11 +28,6 @@ def test_our_env_refuses_anything_but_a_serving_setting(value: str) -> None:
 
 
 def test_our_env_values_reach_our_server_environment(tmp_path: Path) -> None:
-    sys.path.insert(0, str(BENCH))
-    try:
-        import serving_bench
-    finally:
-        sys.path.remove(str(BENCH))
     args = serving_bench.argparse.Namespace(
         workers=2, our_env=["SERVING_THREADS=1", "SERVING_MAX_IN_FLIGHT=a=b"]
     )

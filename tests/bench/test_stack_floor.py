@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import io
-import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
+from bench import floor_apps, stack_floor
 
-import floor_apps  # noqa: E402
-import stack_floor  # noqa: E402
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 BODY = (
     b'--b\r\nContent-Disposition: form-data; name="file"; filename="7.png"\r\n\r\nPNG\r\n--b--\r\n'

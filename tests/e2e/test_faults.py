@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 import artifacts
-from bench.v2_requests import json_body
 from tests.e2e.conftest import server_env
 from tests.e2e.traffic import Call, Client, mixed_calls
 from tests.serving.conftest import MNIST_SCHEMA
 from tests.serving.live import accepted_by, live_server, pids_that_logged, ready, wait_until
+from tests.support.v2_requests import json_body
 
 CLIENTS = 4
 

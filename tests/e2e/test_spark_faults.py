@@ -24,7 +24,7 @@ import artifacts
 from tests.serving.live import wait_until
 from tests.spark_cluster import submitted
 from tests.spark_hold import TaskHold
-from tests.spark_jobs.test_cli import SCRIPT
+from tests.spark_jobs.wrapper import SCRIPT
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
-from bench.v2_requests import HEADER_LENGTH, binary_body, json_body
+from tests.support.v2_requests import HEADER_LENGTH, binary_body, json_body
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 One helper for every end-to-end test: HTTP or HTTPS, a URL for simple cases
 (:func:`running_server`) or the process handle, worker pids and their RSS for fault injection
 (:func:`live_server`). Starting, waiting and stopping, and the ``/proc`` process facts, are
-``bench.processes``, which the benchmarks use too.
+``tests.support.processes``, which the benchmarks use too.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import requests
 
-from bench.processes import children, free_port, rss_kb, running
-from bench.processes import wait_until as wait_until  # re-exported: the tests' one wait
+from tests.support.processes import children, free_port, rss_kb, running
+from tests.support.processes import wait_until as wait_until  # re-exported: the tests' one wait
 
 MODEL_SERVER = Path(sys.executable).with_name("model-server")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from bench.processes import free_port, wait_until
+from tests.support.processes import free_port, wait_until
 
 
 class RedisServer:

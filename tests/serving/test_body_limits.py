@@ -14,8 +14,7 @@ from serving.oip import HEADER_LENGTH
 from serving.settings import Settings
 
 from .conftest import png_bytes
-from .test_predict_api import assert_problem
-from .test_v2_api import binary_request
+from .helpers import assert_problem, binary_request
 
 JSON_LIMIT, VALUES = 20_000, 1_000
 

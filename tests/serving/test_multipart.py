@@ -12,7 +12,7 @@ from serving.errors import InvalidMultipart
 from serving.multipart import MAX_PART_HEADER_BYTES, MAX_PARTS, field_bytes
 
 from .conftest import png_bytes
-from .test_predict_api import assert_problem
+from .helpers import assert_problem
 
 B = "xYz0123"
 

@@ -12,22 +12,11 @@ from PIL import Image
 from serving import create_app
 
 from .conftest import png_bytes
+from .helpers import assert_problem
 
 
 def upload(client, data: bytes, query: str = "", field: str = "file"):
     return client.post(f"/predict{query}", data={field: (io.BytesIO(data), "digit.png")})
-
-
-def assert_problem(response, status: int, slug: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json(force=True)
-    assert body["status"] == status
-    assert body["type"].endswith(":" + slug)
-    assert body["title"]
-    assert body["detail"]
-    assert "Traceback" not in response.get_data(as_text=True)
-    return body
 
 
 def test_seed_contract_upload_returns_the_digit(client, digit):

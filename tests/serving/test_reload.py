@@ -11,7 +11,7 @@ import artifacts
 from serving import create_app
 from serving.reload import EXTENSION_KEY, store_fingerprint
 
-from .conftest import MNIST_SCHEMA
+from .versions import save_version, tamper
 
 ADMIN_KEY = "admin-" + "k" * 30
 
@@ -27,30 +27,8 @@ def reloading(signed_store, tmp_path):
     return app, signed_store
 
 
-def save_version(store, version: str, key_file=None, into=None):
-    """mnist/1's estimator saved as a new signed version (in ``into``, default the store)."""
-    key_file = key_file or store.key_file
-    estimator = artifacts.load(store.path / "mnist" / "1", verifier=verifier(store)).estimator
-    signer = artifacts.load_signer(key_file)
-    return artifacts.save(
-        estimator,
-        into or store.path,
-        "mnist",
-        version=version,
-        signer=signer,
-        input_schema=MNIST_SCHEMA,
-    )
-
-
 def verifier(store):
     return artifacts.load_verifier(store.key_file)
-
-
-def tamper(path) -> None:
-    model = path / "model.joblib.gz"
-    data = bytearray(model.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    model.write_bytes(bytes(data))
 
 
 def served_version(client, digit) -> str:

@@ -12,7 +12,7 @@ import requests
 
 from .auth_files import write_credentials
 from .live import pids_that_logged, running_server, wait_until
-from .test_reload import save_version, tamper
+from .versions import save_version, tamper
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from artifacts.runtime import tabular
 from serving import create_app
 from serving.settings import Settings
 
-from .test_predict_api import assert_problem
+from .helpers import assert_problem
 
 LIMIT = 1000
 SCHEMA = artifacts.InputSchema.tabular(

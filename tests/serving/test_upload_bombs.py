@@ -17,7 +17,7 @@ from serving.errors import DecompressionBomb, ImageError, UnsupportedImageFormat
 from serving.settings import Settings
 from serving.uploads import FORMATS, decode_upload
 
-from .test_predict_api import assert_problem
+from .helpers import assert_problem
 
 DEFAULTS = Settings()
 MAX_PIXELS, MAX_SIDE = DEFAULTS.max_image_pixels, DEFAULTS.max_image_side

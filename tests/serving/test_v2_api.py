@@ -9,29 +9,11 @@ import pytest
 
 from serving.oip import HEADER_LENGTH
 
-from .test_predict_api import assert_problem
+from .helpers import assert_problem, binary_request
 
 
 def tensor(rows: np.ndarray, datatype: str = "FP32", name: str = "input") -> dict:
     return {"name": name, "shape": list(rows.shape), "datatype": datatype, "data": rows.tolist()}
-
-
-def binary_request(rows: np.ndarray, outputs: list[dict] | None = None) -> tuple[bytes, dict]:
-    raw = rows.astype("<f4").tobytes()
-    doc = {
-        "inputs": [
-            {
-                "name": "input",
-                "shape": list(rows.shape),
-                "datatype": "FP32",
-                "parameters": {"binary_data_size": len(raw)},
-            }
-        ]
-    }
-    if outputs is not None:
-        doc["outputs"] = outputs
-    header = json.dumps(doc).encode()
-    return header + raw, {HEADER_LENGTH: str(len(header))}
 
 
 def test_server_endpoints(client):

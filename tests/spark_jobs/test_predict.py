@@ -16,102 +16,22 @@ import pandas as pd
 import pytest
 
 import artifacts
-from artifacts.runtime import Model, tabular
+from artifacts.runtime import tabular
 from serving import create_app
 from spark_jobs.errors import DataError, UsageError
 from spark_jobs.predict.errors import ModelRefused
 from spark_jobs.predict.job import run
 from spark_jobs.predict.output import SUMMARY_FILE
 from spark_jobs.predict.settings import PredictSettings
+from tests.support.predict_rows import SCHEMA, table
 
+from . import predict_store
 from .conftest import digits, write_idx
-from .test_cli import output, submit
+from .predict_store import served
+from .wrapper import output, submit
 
 pytestmark = [pytest.mark.spark]
-
-COLUMNS = (
-    artifacts.Column("bill", "double", nullable=True, range=(30.0, 60.0)),
-    artifacts.Column("visits", "long", nullable=False, range=(0.0, 9.0)),
-    artifacts.Column("island", "string", nullable=True, categories=("Biscoe", "Dream", "Ærø")),
-    artifacts.Column("member", "boolean", nullable=True, categories=("false", "true")),
-)
-SCHEMA = artifacts.InputSchema.tabular(COLUMNS)
-
-
-def table(n: int, seed: int = 0) -> pd.DataFrame:
-    """Raw rows as a user's Parquet holds them: an id, gaps, typed values."""
-    rng = np.random.default_rng(seed)
-    islands = ["Biscoe", "Dream", "Ærø"]
-    return pd.DataFrame(
-        {
-            "id": np.arange(n, dtype=np.int64),
-            "bill": [None if i % 7 == 0 else float(rng.uniform(30, 60)) for i in range(n)],
-            "visits": rng.integers(0, 10, n).astype(np.int64),
-            "island": [None if i % 11 == 0 else islands[i % 3] for i in range(n)],
-            "member": rng.integers(0, 2, n).astype(bool),
-        }
-    )
-
-
-def _pipeline(final):
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    categorical = [c for c in COLUMNS if c.categorical]
-    encode = ColumnTransformer(
-        [
-            ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["bill", "visits"]),
-            (
-                "cat",
-                OneHotEncoder(
-                    categories=[list(c.categories) for c in categorical], handle_unknown="ignore"
-                ),
-                [c.name for c in categorical],
-            ),
-        ]
-    )
-    return Pipeline([("columns", encode), ("model", final)])
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory, hmac_key) -> Path:
-    """species (classifier, string labels) and score (regressor), HMAC-signed."""
-    from sklearn.linear_model import LinearRegression, LogisticRegression
-
-    root = tmp_path_factory.mktemp("predict-store")
-    signer = artifacts.load_signer(hmac_key)
-    raw = table(300, seed=1)
-    frame = tabular.conform(raw.drop(columns="id"), SCHEMA)
-    bill = frame["bill"].fillna(45.0).to_numpy()
-    species = np.where(bill > 45, "Gentoo", np.where(frame["island"] == "Dream", "Chin", "Adélie"))
-    target = 2.0 * bill + 3.0 * frame["visits"].to_numpy()
-    classifier = _pipeline(LogisticRegression(max_iter=500)).fit(frame, species)
-    artifacts.save(
-        classifier, root, "species", version="1", signer=signer, input_schema=SCHEMA,
-        output_schema=artifacts.OutputSchema(
-            "classification", label="species", classes=tuple(classifier.classes_.tolist())
-        ),
-    )  # fmt: skip
-    regressor = _pipeline(LinearRegression()).fit(frame, target)
-    artifacts.save(
-        regressor, root, "score", version="1", signer=signer, input_schema=SCHEMA,
-        output_schema=artifacts.OutputSchema("regression", label="score"),
-    )  # fmt: skip
-    return root
-
-
-@pytest.fixture(scope="module")
-def parquet(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("predict-data") / "rows.parquet"
-    table(250).to_parquet(path)
-    return path
-
-
-def served(store: Path, name: str, key: Path) -> Model:
-    loaded = artifacts.load(store / name / "1", verifier=artifacts.load_verifier(key))
-    return Model.from_artifact(name, "1", loaded.estimator, loaded.manifest)
+store, parquet = predict_store.store, predict_store.parquet  # module-scoped fixtures
 
 
 def settings(store, name, key, data, out, **overrides) -> PredictSettings:

@@ -15,8 +15,7 @@ from artifacts import OutputSchema
 from artifacts.runtime import Model, tabular
 from spark_jobs.errors import DataError
 from spark_jobs.predict import scoring
-
-from .test_predict import SCHEMA, _pipeline, table
+from tests.support.predict_rows import SCHEMA, pipeline, table
 
 LIST = pa.list_(pa.field("element", pa.float64(), nullable=False))
 BAD = {3: "visits", 8: "bill", 11: "island", 12: "visits"}  # row → the column made bad in it
@@ -30,8 +29,8 @@ def models() -> dict:
     bill = frame["bill"].fillna(45.0).to_numpy()
     species = np.where(bill > 45, "Gentoo", np.where(frame["island"] == "Dream", "Chin", "Ad"))
     return {
-        "classification": _pipeline(LogisticRegression(max_iter=500)).fit(frame, species),
-        "regression": _pipeline(LinearRegression()).fit(frame, 2.0 * bill),
+        "classification": pipeline(LogisticRegression(max_iter=500)).fit(frame, species),
+        "regression": pipeline(LinearRegression()).fit(frame, 2.0 * bill),
     }
 
 

@@ -18,13 +18,14 @@ from artifacts.runtime import tabular
 from tests.serving.live import wait_until
 from tests.spark_cluster import submitted
 from tests.spark_hold import TaskHold
+from tests.support.predict_rows import SCHEMA, table
 
-from . import test_predict
-from .test_cli import SCRIPT, output, submit
-from .test_predict import SCHEMA, served, table
+from . import predict_store
+from .predict_store import served
+from .wrapper import SCRIPT, output, submit
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
-store, parquet = test_predict.store, test_predict.parquet  # the same module-scoped fixtures
+store, parquet = predict_store.store, predict_store.parquet  # module-scoped fixtures
 
 
 def test_standalone_cluster_scores_a_parquet_table(

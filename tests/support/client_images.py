@@ -234,3 +234,25 @@ def digits(source: str, count: int, seed: int) -> Iterator[tuple[int, np.ndarray
     for index in range(count):
         label = index % 10
         yield label, make(label, rng)
+
+
+def panel_picture(ink, page, panel_share, position, dark_panel, page_level) -> Image.Image:
+    """``ink`` at 60 % of a square panel with a black outline, placed on a page with a caption."""
+    width, height = page
+    side = round(panel_share * min(width, height))
+    left = round(position[0] * (width - side))
+    top = round(position[1] * (height - side))
+    panel_level, digit_level = (20, 235) if dark_panel else (page_level, 20)
+    background = page_level if dark_panel else 255 - page_level
+    picture = Image.new("L", (width, height), background)
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle([left, top, left + side - 1, top + side - 1], fill=panel_level, outline=0)
+    glyph = _resized(ink, round(side * 0.6))
+    offset_y, offset_x = (side - glyph.shape[0]) // 2, (side - glyph.shape[1]) // 2
+    pixels = np.asarray(picture, dtype=np.float32).copy()
+    rows = slice(top + offset_y, top + offset_y + glyph.shape[0])
+    cols = slice(left + offset_x, left + offset_x + glyph.shape[1])
+    pixels[rows, cols] = pixels[rows, cols] * (1 - glyph) + digit_level * glyph
+    picture = Image.fromarray(pixels.round().astype(np.uint8))
+    ImageDraw.Draw(picture).text((2, 2), "Fig. 3", fill=255 - background)  # a caption
+    return picture

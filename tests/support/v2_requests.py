@@ -3,8 +3,8 @@
 The benchmarks and the end-to-end tests send the same two encodings of one ``input`` tensor;
 they are written once here. The binary form is the tensor extension Triton clients use: a JSON
 header whose input declares ``binary_data_size``, then the raw little-endian float32 bytes, the
-header's length sent in ``Inference-Header-Content-Length``. Standard library and numpy only,
-so tests import it as ``bench.v2_requests`` and bench scripts as ``v2_requests``.
+header's length sent in ``Inference-Header-Content-Length``. Standard library and numpy only;
+tests and benchmarks both import ``tests.support.v2_requests``.
 """
 
 from __future__ import annotations
