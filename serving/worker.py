@@ -150,6 +150,12 @@ class Framer:
         """The request's whole size as soon as its head says it (not for chunked bodies)."""
         return self.end if self.body is None else None
 
+    def routing(self, data: bytes | bytearray) -> Routing:
+        """Path, wholeness and persistence of the request :meth:`advance` found complete."""
+        if self.head is None or self.head.refused:
+            return Routing("", False, False)
+        return Routing(self.head.path, self.end == len(data), self.head.keep_alive)
+
 
 class Routing(NamedTuple):
     """What the event loop needs to know of a buffered request to route or refuse it."""
@@ -161,14 +167,10 @@ class Routing(NamedTuple):
 
 def request_head(data: bytes | bytearray) -> Routing:
     """Read the path, completeness and persistence of a request :func:`request_complete` passed."""
-    head = parse_head(data)
-    if head is None or head.refused:
-        return Routing("", False, False)
-    try:
-        end = Framer(len(data)).advance(data)
-    except FramingError:
-        end = None
-    return Routing(head.path, end == len(data), head.keep_alive)
+    framer = Framer(len(data))
+    with contextlib.suppress(FramingError):
+        framer.advance(data)
+    return framer.routing(data)
 
 
 class BufferingWorker(ThreadWorker):
@@ -371,7 +373,7 @@ class BufferingWorker(ThreadWorker):
 
     def _dispatch(self, conn) -> None:
         """A request is here in full: probes go to a thread, the rest through admission."""
-        conn.head = request_head(conn.inbox)
+        conn.head = conn.framer.routing(conn.inbox)  # framed once, as the bytes arrived
         if is_probe(conn.head.path):
             self._to_thread(conn)
             return
